@@ -1,0 +1,7 @@
+"""Core records shared by every layer: trials, results, the history view and seeding."""
+
+from lowfi.core.history import History, Record
+from lowfi.core.seeding import as_generator, spawn
+from lowfi.core.trial import Result, StoppingRule, Trial
+
+__all__ = ["History", "Record", "Result", "StoppingRule", "Trial", "as_generator", "spawn"]

@@ -1,0 +1,152 @@
+"""A read-only, budget-aware view of what an optimizer has seen: finished and running trials.
+
+Proposers read it to decide which configuration comes next; it encodes configurations to
+vectors lazily (only when a model asks), so schedulers that never ask pay nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lowfi.core.trial import Result, Trial
+
+
+@dataclass
+class Record:
+    """A finished trial as the history keeps it."""
+
+    trial_id: int
+    config_id: int
+    config: dict[str, Any]
+    budget: float
+    loss: float | tuple[float, ...] | None
+    status: str
+    cost: float | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+class History:
+    """Finished records and pending trials of one optimizer.
+
+    Parameters
+    ----------
+    space
+        The :class:`lowfi.space.Space` used to encode configurations for models.
+    """
+
+    def __init__(self, space: Any):
+        self.space = space
+        self.records: list[Record] = []
+        self.pending: dict[int, Trial] = {}
+        self._by_budget: dict[float, list[int]] = {}
+        self._vectors: list[np.ndarray] = []  # encoded rows of records, filled lazily
+        self._cache: dict[Any, Any] = {}
+
+    # ------------------------------------------------------------------ updates (optimizer only)
+    def add_pending(self, trial: Trial) -> None:
+        self.pending[trial.id] = trial
+
+    def finish(self, trial: Trial, result: Result) -> Record:
+        self.pending.pop(trial.id, None)
+        loss = None if result.status == "failed" else result.loss
+        rec = Record(trial.id, trial.config_id, trial.config, float(trial.budget), loss,
+                     result.status, result.cost, dict(trial.info))
+        self._by_budget.setdefault(rec.budget, []).append(len(self.records))
+        self.records.append(rec)
+        self._cache.clear()
+        return rec
+
+    # ------------------------------------------------------------------ queries
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def budgets(self) -> list[float]:
+        """Budgets with at least one finished record, ascending."""
+        return sorted(self._by_budget)
+
+    def count(self, budget: float, *, ok_only: bool = False) -> int:
+        idx = self._by_budget.get(float(budget), [])
+        if not ok_only:
+            return len(idx)
+        return sum(1 for i in idx if not self.records[i].failed)
+
+    def at_budget(self, budget: float) -> list[Record]:
+        return [self.records[i] for i in self._by_budget.get(float(budget), [])]
+
+    def vectors(self) -> np.ndarray:
+        """Encoded configurations of all records, in record order (shape ``(n, dim)``)."""
+        n_have = len(self._vectors)
+        if n_have < len(self.records):
+            new = self.space.encode(r.config for r in self.records[n_have:])
+            self._vectors.extend(new)
+        if not self._vectors:
+            return np.empty((0, self.space.dim))
+        key = ("vectors", len(self.records))
+        if key not in self._cache:
+            self._cache[key] = np.asarray(self._vectors)
+        return self._cache[key]
+
+    def observations(self, budget: float | None = None, *, failed: str = "worst"
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)`` of scalar-loss records at ``budget`` (all budgets if None).
+
+        ``failed``: ``"worst"`` gives failed records the worst loss seen (at that budget; +inf
+        if none succeeded) so that models learn to avoid crashes, ``"inf"`` gives them +inf,
+        ``"drop"`` leaves them out.
+        """
+        if failed not in ("worst", "inf", "drop"):
+            raise ValueError(f"failed: got {failed!r}; allowed are 'worst', 'inf', 'drop'")
+        key = ("obs", budget, failed)
+        if key in self._cache:
+            return self._cache[key]
+        idx = list(range(len(self.records))) if budget is None else self._by_budget.get(float(budget), [])
+        recs = [self.records[i] for i in idx]
+        if failed == "drop":
+            keep = [k for k, r in enumerate(recs) if not r.failed]
+            idx = [idx[k] for k in keep]
+            recs = [recs[k] for k in keep]
+        X = self.vectors()[idx] if idx else np.empty((0, self.space.dim))
+        y = np.array([np.inf if r.failed else _scalar(r.loss) for r in recs], dtype=float)
+        if failed == "worst" and len(y):
+            bad = np.isinf(y)
+            if bad.any() and (~bad).any():
+                y[bad] = y[~bad].max()
+        self._cache[key] = (X, y)
+        return X, y
+
+    def pending_configs(self, budget: float | None = None) -> list[dict[str, Any]]:
+        return [t.config for t in self.pending.values() if budget is None or t.budget == budget]
+
+    def pending_vectors(self, budget: float | None = None) -> np.ndarray:
+        cfgs = self.pending_configs(budget)
+        return self.space.encode(cfgs) if cfgs else np.empty((0, self.space.dim))
+
+    def incumbent(self, max_budget: float | None = None) -> Record | None:
+        """Best record at ``max_budget``; before any, the best at the highest budget seen.
+
+        Only successful records with scalar losses count (the rule of lowfi's benchmarks)."""
+        budgets = [b for b in self.budgets if self.count(b, ok_only=True)]
+        if not budgets:
+            return None
+        b = float(max_budget) if max_budget is not None and float(max_budget) in budgets else budgets[-1]
+        best = None
+        for r in self.at_budget(b):
+            if r.failed or not isinstance(r.loss, float):
+                continue
+            if best is None or r.loss < best.loss:
+                best = r
+        return best
+
+
+def _scalar(loss: Any) -> float:
+    if isinstance(loss, tuple):
+        return float(loss[0])
+    return float(loss)

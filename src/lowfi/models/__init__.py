@@ -1,0 +1,1 @@
+"""Models: fit/predict only (KDE, random forest, GP, ...); they know nothing of optimizers."""

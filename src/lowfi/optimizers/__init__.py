@@ -1,0 +1,90 @@
+"""Optimizers: ask/tell state machines, schedulers and proposers.
+
+``lowfi.optimizers.get(name, space, **kwargs)`` builds any optimizer by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from lowfi.optimizers.asha import ASHA
+from lowfi.optimizers.base import (
+    BlackBox,
+    Optimizer,
+    Proposer,
+    RandomProposer,
+    RandomSearch,
+    check_budgets,
+    n_rungs,
+)
+from lowfi.optimizers.hyperband import Hyperband, SuccessiveHalving, bracket_schedule, hyperband_schedule
+
+#: name -> "module:attribute"; modules are imported only when the name is used
+REGISTRY: dict[str, str] = {
+    "random": "lowfi.optimizers.base:RandomSearch",
+    "sh": "lowfi.optimizers.hyperband:SuccessiveHalving",
+    "hyperband": "lowfi.optimizers.hyperband:Hyperband",
+    "asha": "lowfi.optimizers.asha:ASHA",
+    "bohb": "lowfi.optimizers.bohb:BOHB",
+    "tpe": "lowfi.optimizers.tpe:TPE",
+    "smac": "lowfi.optimizers.smac:SMAC",
+    "gp": "lowfi.optimizers.gp:GPBO",
+    "mfbo": "lowfi.optimizers.mfbo:MFBO",
+    "freeze-thaw": "lowfi.optimizers.freeze_thaw:FreezeThaw",
+    "re": "lowfi.optimizers.evolution:RegularizedEvolution",
+    "reinforce": "lowfi.optimizers.reinforce:REINFORCE",
+    "lemonade": "lowfi.optimizers.lemonade:LEMONADE",
+}
+ALIASES = {"hb": "hyperband", "rs": "random", "random_search": "random",
+           "successive_halving": "sh", "regularized_evolution": "re", "freeze_thaw": "freeze-thaw"}
+
+
+def _load(name: str):
+    module, attr = REGISTRY[name].split(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"optimizer: {name!r} is not available in this installation ({exc})") from exc
+
+
+def available() -> list[str]:
+    """Names whose implementation can be imported here."""
+    out = []
+    for name in REGISTRY:
+        try:
+            _load(name)
+        except ValueError:
+            continue
+        out.append(name)
+    return out
+
+
+def get(name: str, space: Any, **kwargs: Any) -> Optimizer:
+    """Build an optimizer by name, e.g. ``get("hyperband", space, min_budget=1, max_budget=81)``.
+
+    Every optimizer accepts ``seed``; multi-fidelity ones need ``min_budget``, ``max_budget``
+    and take ``eta``; single-fidelity ones evaluate at ``max_budget`` (default 1) and ignore
+    ``min_budget`` and ``eta``.
+    """
+    if not isinstance(name, str) or ALIASES.get(name, name) not in REGISTRY:
+        raise ValueError(f"optimizer: got {name!r}; known optimizers are {', '.join(sorted(REGISTRY))}")
+    cls = _load(ALIASES.get(name, name))
+    if getattr(cls, "multi_fidelity", False):
+        for key in ("min_budget", "max_budget"):
+            if kwargs.get(key) is None:
+                raise ValueError(f"{key}: {name!r} is a multi-fidelity optimizer and needs {key}")
+    else:
+        kwargs = dict(kwargs)
+        kwargs.pop("min_budget", None)
+        kwargs.pop("eta", None)
+        if kwargs.get("max_budget") is None:
+            kwargs.pop("max_budget", None)
+    return cls(space, **kwargs)
+
+
+__all__ = [
+    "ASHA", "BlackBox", "Hyperband", "Optimizer", "Proposer", "RandomProposer", "RandomSearch",
+    "SuccessiveHalving", "available", "bracket_schedule", "check_budgets", "get",
+    "hyperband_schedule", "n_rungs", "REGISTRY",
+]

@@ -1,0 +1,225 @@
+"""The ask/tell core: :class:`Optimizer` (pure, seeded state machine) and :class:`Proposer`.
+
+An optimizer decides *which configuration at which budget* comes next. Multi-fidelity
+schedulers (successive halving, Hyperband, ASHA) decide where budget goes and take a
+:class:`Proposer` that decides which configuration is tried next; a proposer reads the
+optimizer's read-only :class:`~lowfi.core.History`. Optimizers do no I/O, start no threads
+and read no clock; all randomness comes from one generator made from ``seed``, so the same
+seed and the same sequence of tells give the same asks (this is what makes resume exact).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from lowfi.core.history import History, Record
+from lowfi.core.seeding import SeedLike, as_generator, spawn
+from lowfi.core.trial import Result, Trial
+from lowfi.space import Space
+
+
+class Proposer:
+    """Chooses the next configuration to try.
+
+    Subclasses implement :meth:`propose`. A proposer is bound to exactly one optimizer, which
+    calls :meth:`bind` with the space and an independent random generator.
+    """
+
+    #: how many times :meth:`propose_new` retries to avoid duplicating a pending configuration
+    max_retries: int = 20
+
+    def __init__(self) -> None:
+        self.space: Space | None = None
+        self.rng: np.random.Generator | None = None
+
+    def bind(self, space: Space, rng: np.random.Generator) -> Proposer:
+        if self.space is not None:
+            raise ValueError("proposer: this proposer is already bound to an optimizer; make a new one")
+        self.space, self.rng = space, rng
+        return self
+
+    def propose(self, history: History, budget: float) -> dict[str, Any]:
+        """A configuration to evaluate at ``budget``."""
+        raise NotImplementedError
+
+    def propose_new(self, history: History, budget: float) -> dict[str, Any]:
+        """:meth:`propose`, retried while the result duplicates a pending configuration."""
+        pending = {self.space.key(c) for c in history.pending_configs()}
+        config = self.propose(history, budget)
+        for _ in range(self.max_retries):
+            if self.space.key(config) not in pending:
+                break
+            config = self.propose(history, budget)
+        return config
+
+
+class RandomProposer(Proposer):
+    """Uniform random configurations from the space's prior (drawn in batches for speed)."""
+
+    def __init__(self, batch: int = 64) -> None:
+        super().__init__()
+        self.batch = int(batch)
+        self._buffer: list[dict[str, Any]] = []
+
+    def propose(self, history: History, budget: float) -> dict[str, Any]:
+        if not self._buffer:
+            self._buffer = self.space.sample(self.rng, self.batch)[::-1]
+        return self._buffer.pop()
+
+
+class Optimizer:
+    """Base class of every optimizer: ``ask() -> Trial | None`` and ``tell(trial, result)``.
+
+    Subclasses implement ``_ask`` (return a Trial made by :meth:`_new_trial`, or None when
+    they must wait for results; returning None must not change any state) and ``_tell``.
+    """
+
+    #: whether the optimizer uses budgets (min_budget < max_budget)
+    multi_fidelity: bool = False
+
+    def __init__(self, space: Any, seed: SeedLike = None):
+        self.space = Space.from_any(space)
+        self.rng = as_generator(seed)
+        self.history = History(self.space)
+        self._next_trial_id = 0
+        self._next_config_id = 0
+        self.max_budget: float | None = None
+
+    # ------------------------------------------------------------------ public API
+    def ask(self) -> Trial | None:
+        """The next trial to evaluate, or None if the optimizer must wait for results."""
+        trial = self._ask()
+        if trial is not None:
+            self.history.add_pending(trial)
+        return trial
+
+    def tell(self, trial: Trial, result: Any) -> Record:
+        """Report the outcome of ``trial`` (a float loss, a :class:`Result`, or
+        ``Result.failed(...)``)."""
+        if not isinstance(trial, Trial):
+            raise TypeError(f"trial: got {type(trial).__name__}; pass the lowfi.Trial that ask() returned")
+        if trial.id not in self.history.pending:
+            raise ValueError(
+                f"trial: got a result for trial id {trial.id}, which this optimizer is not waiting "
+                f"for (pending ids: {sorted(self.history.pending)[:10]})"
+            )
+        if not isinstance(result, Result) and not _is_loss_like(result):
+            raise TypeError(
+                f"result: got {result!r} of type {type(result).__name__}; allowed are a number, a "
+                "tuple of numbers, a lowfi.Result or lowfi.Result.failed(reason)"
+            )
+        result = Result.coerce(result)
+        known = self.history.pending[trial.id]
+        record = self.history.finish(known, result)
+        self._tell(known, result)
+        return record
+
+    def incumbent(self) -> tuple[dict[str, Any], float] | None:
+        """Best ``(config, loss)`` at the highest budget seen (the max budget once reached)."""
+        rec = self.history.incumbent(self.max_budget)
+        return None if rec is None else (dict(rec.config), rec.loss)
+
+    @property
+    def pending(self) -> list[Trial]:
+        return list(self.history.pending.values())
+
+    # ------------------------------------------------------------------ for subclasses
+    def _ask(self) -> Trial | None:
+        raise NotImplementedError
+
+    def _tell(self, trial: Trial, result: Result) -> None:
+        pass
+
+    def _new_trial(self, config: dict[str, Any], budget: float, config_id: int | None = None,
+                   **info: Any) -> Trial:
+        if config_id is None:
+            config_id = self._next_config_id
+            self._next_config_id += 1
+        trial = Trial(self._next_trial_id, config, float(budget), config_id, info)
+        self._next_trial_id += 1
+        return trial
+
+    def _bind(self, proposer: Proposer | None) -> Proposer:
+        proposer = RandomProposer() if proposer is None else proposer
+        if not isinstance(proposer, Proposer):
+            raise TypeError(f"proposer: got {type(proposer).__name__}; pass a lowfi.optimizers.Proposer")
+        return proposer.bind(self.space, spawn(self.rng))
+
+
+def _is_loss_like(x: Any) -> bool:
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return True
+    return isinstance(x, tuple | list) and all(isinstance(v, numbers.Real) for v in x)
+
+
+def check_budgets(min_budget: Any, max_budget: Any, eta: Any = None) -> tuple[float, float, float | None]:
+    """Validate ``min_budget``, ``max_budget`` (and ``eta``) with errors naming the argument."""
+    for name, v in (("min_budget", min_budget), ("max_budget", max_budget)):
+        if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
+            raise ValueError(f"{name}: got {v!r}; a budget must be a finite number > 0")
+    if min_budget <= 0:
+        raise ValueError(f"min_budget: got {min_budget!r}; it must be > 0")
+    if min_budget > max_budget:
+        raise ValueError(
+            f"min_budget: got {min_budget!r} > max_budget={max_budget!r}; min_budget must be <= max_budget"
+        )
+    if eta is not None:
+        if not isinstance(eta, numbers.Real) or isinstance(eta, bool) or not eta >= 2:
+            raise ValueError(f"eta: got {eta!r}; eta must be a number >= 2")
+        eta = float(eta)
+    return float(min_budget), float(max_budget), eta
+
+
+def n_rungs(min_budget: float, max_budget: float, eta: float) -> int:
+    """``floor(log_eta(max_budget / min_budget))`` computed exactly, without the floating-point
+    trap of ``math.log(243, 3) == 4.999...`` (which builds one bracket too few)."""
+    ratio = max_budget / min_budget
+    k = 0
+    power = 1.0
+    while power * eta <= ratio * (1 + 1e-9):
+        power *= eta
+        k += 1
+    return k
+
+
+class BlackBox(Optimizer):
+    """A one-budget scheduler: every trial is a new configuration from ``proposer`` at ``budget``.
+
+    Random search is ``BlackBox(space, proposer=RandomProposer())``; TPE, SMAC-style and GP
+    BO put their proposers behind it.
+    """
+
+    def __init__(self, space: Any, proposer: Proposer | None = None, budget: float = 1.0,
+                 max_trials: int | None = None, seed: SeedLike = None, **kwargs: Any):
+        super().__init__(space, seed)
+        if "max_budget" in kwargs and kwargs["max_budget"] is not None:
+            budget = kwargs.pop("max_budget")
+        kwargs.pop("min_budget", None)
+        kwargs.pop("eta", None)
+        if kwargs:
+            raise TypeError(f"unexpected arguments {sorted(kwargs)}")
+        if not isinstance(budget, numbers.Real) or not budget > 0:
+            raise ValueError(f"budget: got {budget!r}; it must be a number > 0")
+        self.budget = float(budget)
+        self.max_budget = self.budget
+        self.max_trials = max_trials
+        self.proposer = self._bind(proposer)
+
+    def _ask(self) -> Trial | None:
+        if self.max_trials is not None and self._next_trial_id >= self.max_trials:
+            return None
+        config = self.proposer.propose_new(self.history, self.budget)
+        return self._new_trial(config, self.budget)
+
+
+class RandomSearch(BlackBox):
+    """Random search (Bergstra & Bengio 2012): uniform configurations at the maximum budget."""
+
+    def __init__(self, space: Any, max_budget: float = 1.0, seed: SeedLike = None, **kwargs: Any):
+        kwargs.pop("min_budget", None)
+        kwargs.pop("eta", None)
+        super().__init__(space, proposer=RandomProposer(), budget=max_budget, seed=seed, **kwargs)
