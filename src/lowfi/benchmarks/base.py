@@ -49,7 +49,7 @@ class Benchmark:
 
 #: registered name -> "module:factory"; factories are imported only when used
 REGISTRY: dict[str, str] = {
-    "mlp-digits": "lowfi.benchmarks.sklearn_tasks:MLPDigits",
+    "mlp-digits": "lowfi.benchmarks.mlp_digits:MLPDigits",
     "counting-ones-8-8": "lowfi.benchmarks.counting_ones:counting_ones_8_8",
     "counting-ones-16-16": "lowfi.benchmarks.counting_ones:counting_ones_16_16",
     "mf-branin": "lowfi.benchmarks.synthetic:MFBranin",

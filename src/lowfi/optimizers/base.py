@@ -35,6 +35,8 @@ class Proposer:
     def __init__(self) -> None:
         self.space: Space | None = None
         self.rng: np.random.Generator | None = None
+        #: user-given configurations, proposed before anything else (see Optimizer.enqueue)
+        self.queue: list[dict[str, Any]] = []
 
     def bind(self, space: Space, rng: np.random.Generator) -> Proposer:
         if self.space is not None:
@@ -48,6 +50,8 @@ class Proposer:
 
     def propose_new(self, history: History, budget: float) -> dict[str, Any]:
         """:meth:`propose`, retried while the result duplicates a pending configuration."""
+        if getattr(self, "queue", None):
+            return self.queue.pop(0)
         pending = {self.space.key(c) for c in history.pending_configs()}
         config = self.propose(history, budget)
         for _ in range(self.max_retries):
@@ -122,6 +126,16 @@ class Optimizer:
         """Best ``(config, loss)`` at the highest budget seen (the max budget once reached)."""
         rec = self.history.incumbent(self.max_budget)
         return None if rec is None else (dict(rec.config), rec.loss)
+
+    def enqueue(self, config: dict[str, Any]) -> None:
+        """Evaluate ``config`` next (warm start from known-good settings); checked against the space."""
+        config = self.space.validate(config)
+        proposer = getattr(self, "proposer", None)
+        if proposer is None:
+            raise TypeError(f"{type(self).__name__} has no proposer to enqueue configurations into")
+        if not hasattr(proposer, "queue"):
+            proposer.queue = []
+        proposer.queue.append(config)
 
     @property
     def pending(self) -> list[Trial]:

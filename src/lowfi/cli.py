@@ -1,0 +1,171 @@
+"""The ``lowfi`` command: ``demo``, ``show``, ``resume`` (+ ``bench``, ``report``, ``nas``)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import importlib
+import os
+import sys
+from typing import Any
+
+import pandas as pd
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(df: pd.DataFrame, title: str, n: int = 10):
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in df.columns:
+        t.add_column(str(c))
+    for _, row in df.head(n).iterrows():
+        t.add_row(*[_fmt(v) for v in row.values])
+    return t
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _best_table(trials: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    ok = trials[trials["status"].isin(["ok", "stopped"])].copy()
+    if not len(ok):
+        return ok
+    top = ok["budget"].max()
+    ok = ok[ok["budget"] == top].sort_values("loss").head(n)
+    cols = ["trial_id", "config_id", "budget", "loss", "cost"] + [c for c in ok.columns if c.startswith("config.")]
+    out = ok[cols].rename(columns=lambda c: c.replace("config.", ""))
+    return out
+
+
+def summarize(trials: pd.DataFrame, title: str = "run") -> None:
+    con = _console()
+    n = len(trials)
+    status = trials["status"].value_counts().to_dict() if n else {}
+    con.print(f"[bold]{title}[/]: {n} trials, status {status}, budget spent "
+              f"{trials['budget'].sum() if n else 0:g}")
+    if n:
+        by_budget = trials.groupby("budget").agg(trials=("trial_id", "count"), best=("loss", "min"))
+        con.print(_table(by_budget.reset_index(), "trials per budget", 20))
+        best = _best_table(trials)
+        if len(best):
+            con.print(_table(best, "best trials at the highest budget"))
+        failed = trials[trials["status"] == "failed"]
+        if len(failed):
+            last = str(failed.iloc[-1]["error"]).strip().splitlines()
+            con.print(f"[red]{len(failed)} failed trials[/]; last error: {last[-1] if last else ''}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import lowfi
+    from lowfi.benchmarks.mlp_digits import demo_objective, mlp_space
+    from lowfi.optimizers import available
+
+    optimizer = args.optimizer or ("bohb" if "bohb" in available() else "hyperband")
+    os.makedirs(args.dir, exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(args.dir, f"demo-{optimizer}-{stamp}.db")
+    con = _console()
+    con.print(f"[bold]lowfi demo[/]: {optimizer} tuning an MLP on scikit-learn's digits, epochs "
+              f"{args.min_budget:g}..{args.max_budget:g} as the budget, {args.workers} "
+              f"{args.executor} workers, journal {path}")
+    from lowfi.run.loop import record_limits
+
+    record_limits(path, max_evaluations=args.max_evaluations)
+    res = lowfi.minimize(demo_objective, mlp_space(), optimizer, min_budget=args.min_budget,
+                         max_budget=args.max_budget, eta=3, n_workers=args.workers,
+                         executor=args.executor, storage=path, max_evaluations=args.max_evaluations,
+                         seed=args.seed, progress=True)
+    summarize(res.trials, f"demo ({res.stop_reason})")
+    con.print(f"[bold green]incumbent[/]: validation error {res.best_loss:.4f} with {res.best_config}")
+    con.print(f"inspect with `lowfi show {path}`, continue with `lowfi resume {path} --max-evaluations N`")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from lowfi.storage import Journal, trials_frame
+
+    if not os.path.exists(args.run):
+        print(f"lowfi show: no run journal at {args.run!r}", file=sys.stderr)
+        return 2
+    j = Journal(args.run, create=False)
+    settings = j.get_meta("settings", {})
+    frame = trials_frame(j.events())
+    j.close()
+    _console().print(f"settings: {settings}")
+    summarize(frame, args.run)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    import lowfi
+
+    if not os.path.exists(args.run):
+        print(f"lowfi resume: no run journal at {args.run!r}", file=sys.stderr)
+        return 2
+    kw: dict[str, Any] = {"progress": not args.quiet}
+    if args.max_evaluations:
+        kw["max_evaluations"] = args.max_evaluations
+    if args.workers:
+        kw["n_workers"] = args.workers
+    if args.executor:
+        kw["executor"] = args.executor
+    res = lowfi.resume(args.run, **kw)
+    summarize(res.trials, f"{args.run} ({res.stop_reason})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lowfi", description="Efficient HPO and NAS.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="the main job: multi-fidelity search for an MLP on digits")
+    d.add_argument("--optimizer", default=None, help="default: bohb if available, else hyperband")
+    d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--executor", default="processes", help="inline, processes, dask (default processes)")
+    d.add_argument("--min-budget", type=float, default=1)
+    d.add_argument("--max-budget", type=float, default=27)
+    d.add_argument("--max-evaluations", type=int, default=69,
+                   help="default 69: one full Hyperband iteration for budgets 1..27, eta 3")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--dir", default="lowfi-runs")
+    d.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("show", help="summarize a stored run")
+    s.add_argument("run")
+    s.set_defaults(func=cmd_show)
+
+    r = sub.add_parser("resume", help="continue a stored run")
+    r.add_argument("run")
+    r.add_argument("--max-evaluations", type=int, default=None,
+                   help="total evaluations including those already done")
+    r.add_argument("--workers", type=int, default=None)
+    r.add_argument("--executor", default=None)
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_resume)
+
+    for module in ("lowfi.analysis.cli", "lowfi.nas.cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        if hasattr(mod, "add_subparsers"):
+            mod.add_subparsers(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

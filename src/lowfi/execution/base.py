@@ -1,0 +1,140 @@
+"""Executors move trials to workers and results back; they know nothing about algorithms.
+
+Every executor runs trials through :func:`evaluate`, which turns crashes, NaN, infinities and
+non-numbers into failed results carrying the traceback or reason: crashes are values, not
+exceptions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lowfi.core.trial import Result, Trial
+
+
+@dataclass
+class Finished:
+    """A trial that came back from a worker, with when and where it ran."""
+
+    trial: Trial
+    result: Result
+    start: float
+    end: float
+    worker: str = ""
+
+
+def takes_trial(objective: Callable) -> bool:
+    """True for ``objective(trial)``, False for ``objective(config, budget)``."""
+    target = objective.evaluate if hasattr(objective, "evaluate") and not callable(objective) else objective
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):
+        return False
+    params = [p for p in sig.parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    has_varargs = any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values())
+    if len(params) == 1 and not has_varargs:
+        return True
+    if len(params) >= 2 or has_varargs:
+        return False
+    raise TypeError(
+        f"objective: {getattr(objective, '__name__', objective)!r} takes no positional argument; "
+        "write it as objective(config, budget) or objective(trial)"
+    )
+
+
+def check_objective(objective: Any) -> Callable:
+    if not callable(objective):
+        raise TypeError(
+            f"objective: got {type(objective).__name__}; pass a function objective(config, budget) "
+            "or objective(trial)"
+        )
+    takes_trial(objective)
+    return objective
+
+
+def evaluate(objective: Callable, trial: Trial, clock: Callable[[], float] = time.time) -> Finished:
+    """Run ``objective`` on ``trial`` and always return a :class:`Finished` (never raise)."""
+    start = clock()
+    t0 = time.perf_counter()
+    try:
+        value = objective(trial) if takes_trial(objective) else objective(dict(trial.config), trial.budget)
+        result = Result.coerce(value, argument="objective returned")
+    except Exception:  # noqa: BLE001 - a crash is a value: keep the traceback
+        result = Result.failed(traceback.format_exc())
+    elapsed = time.perf_counter() - t0
+    if result.cost is None:
+        result.cost = elapsed
+    if trial.curve and not result.curve:
+        result.curve = list(trial.curve)
+    if trial.stopped and result.status == "ok":
+        result.status = "stopped"
+        if trial._rule is not None:
+            try:
+                result.info.update(trial._rule.describe(trial))
+            except Exception:  # noqa: BLE001
+                result.info["stopping_rule_error"] = traceback.format_exc()
+    return Finished(trial, result, start, clock(), worker_name())
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Executor:
+    """Runs trials on ``n_workers`` workers.
+
+    The run loop calls :meth:`start` once, then :meth:`submit` while :meth:`free` > 0, and
+    :meth:`wait` to collect at least one finished trial; :meth:`close` at the end.
+    """
+
+    name = "executor"
+    n_workers: int = 1
+
+    def start(self, objective: Callable) -> None:
+        self.objective = objective
+
+    def submit(self, trial: Trial) -> None:
+        raise NotImplementedError
+
+    def wait(self, timeout: float | None = None) -> list[Finished]:
+        """Block until at least one trial finished (or ``timeout`` seconds passed)."""
+        raise NotImplementedError
+
+    @property
+    def running(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def free(self) -> int:
+        return max(self.n_workers - self.running, 0)
+
+    def now(self) -> float:
+        """The executor's clock (wall clock, or virtual time for the simulated executor)."""
+        return time.time()
+
+    def cancel_all(self) -> list[Trial]:
+        """Stop waiting for running trials; return them (they count as unfinished)."""
+        return []
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def check_workers(n_workers: Any) -> int:
+    if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1:
+        raise ValueError(f"n_workers: got {n_workers!r}; it must be an int >= 1")
+    return n_workers

@@ -1,0 +1,121 @@
+"""The Dask distributed executor.
+
+With no address it starts a ``distributed.LocalCluster`` of ``n_workers`` single-threaded
+processes; given a scheduler address or a ``distributed.Client`` it uses that cluster (so a
+run scales out on SLURM or Kubernetes through dask-jobqueue or dask-kubernetes unchanged).
+A new trial is asked the moment any worker is free. If a worker dies mid-trial, Dask's
+scheduler runs the task again on another worker (up to ``distributed.scheduler.allowed-failures``
+times); a trial that exhausts them becomes a failed result, never a lost one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from lowfi.core.trial import Result, Trial
+from lowfi.execution.base import Executor, Finished, check_workers, evaluate
+
+
+def _run(objective: Callable, trial: Trial) -> Finished:
+    return evaluate(objective, trial)
+
+
+class DaskExecutor(Executor):
+    """Run trials on a Dask cluster.
+
+    Parameters
+    ----------
+    n_workers
+        Worker processes for the LocalCluster started when ``address`` is None; for an existing
+        cluster, how many trials run at once (default: the cluster's worker threads).
+    address
+        None, a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
+    """
+
+    name = "dask"
+
+    def __init__(self, n_workers: int | None = 2, address: Any = None, **cluster_kwargs: Any):
+        try:
+            import distributed  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - dask is a core dependency
+            raise ImportError("the dask executor needs `pip install dask[distributed]`") from exc
+        self.n_workers = check_workers(n_workers) if n_workers is not None else None
+        self.address = address
+        self.cluster_kwargs = cluster_kwargs
+        self._own_client = False
+        self._own_cluster = None
+        self._futures: dict[Any, Trial] = {}
+        self._run_key = uuid.uuid4().hex[:8]
+
+    def start(self, objective: Callable) -> None:
+        from distributed import Client, LocalCluster
+
+        super().start(objective)
+        if isinstance(self.address, Client):
+            self.client = self.address
+        elif self.address is None:
+            kw = dict(n_workers=self.n_workers or 2, threads_per_worker=1, processes=True,
+                      dashboard_address=None)
+            kw.update(self.cluster_kwargs)
+            self._own_cluster = LocalCluster(**kw)
+            self.client = Client(self._own_cluster)
+            self._own_client = True
+            self.client.wait_for_workers(kw["n_workers"], timeout=120)
+        else:
+            self.client = Client(self.address)
+            self._own_client = True
+        if self.n_workers is None:
+            self.n_workers = max(sum(self.client.nthreads().values()), 1)
+        # sent with each task (not scattered: scattered data dies with the worker holding it)
+        self._payload = objective
+        self._attempts: dict[int, int] = {}
+
+    def submit(self, trial: Trial) -> None:
+        self._attempts[trial.id] = self._attempts.get(trial.id, 0) + 1
+        fut = self.client.submit(_run, self._payload, trial, pure=False,
+                                 key=f"lowfi-{self._run_key}-trial-{trial.id}-{uuid.uuid4().hex[:6]}")
+        self._futures[fut] = trial
+
+    def wait(self, timeout: float | None = None) -> list[Finished]:
+        from distributed import wait as dwait
+
+        if not self._futures:
+            return []
+        try:
+            done, _ = dwait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return []
+        out = []
+        for fut in done:
+            trial = self._futures.pop(fut)
+            try:
+                out.append(fut.result())
+            except Exception as exc:  # noqa: BLE001 - KilledWorker, unpicklable results...
+                if "Cancelled" in type(exc).__name__ and self._attempts.get(trial.id, 0) < 3:
+                    self.submit(trial)  # lost with a worker before it could be retried: run again
+                    continue
+                now = time.time()
+                out.append(Finished(trial, Result.failed(f"dask: {type(exc).__name__}: {exc}"),
+                                    now, now, "lost"))
+        return out
+
+    @property
+    def running(self) -> int:
+        return len(self._futures)
+
+    def cancel_all(self) -> list[Trial]:
+        out = list(self._futures.values())
+        if self._futures:
+            self.client.cancel(list(self._futures))
+        self._futures.clear()
+        return out
+
+    def close(self) -> None:
+        if getattr(self, "client", None) is not None and self._own_client:
+            self.client.close()
+        if self._own_cluster is not None:
+            self._own_cluster.close()
+        self.client = None

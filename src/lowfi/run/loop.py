@@ -1,0 +1,391 @@
+"""The run loop: the only place that joins optimizer, executor and journal.
+
+``ask -> journal -> submit -> wait -> journal -> tell``, until a stop condition holds. Every
+event reaches the journal before it is acted on, so ``resume`` can replay the journal through
+a fresh copy of the optimizer and continue exactly where the run stopped: no finished
+evaluation is lost or run twice, unfinished ones run again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import numbers
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cloudpickle
+import pandas as pd
+
+from lowfi.core.trial import Result, StoppingRule, Trial
+from lowfi.execution import Executor, make_executor
+from lowfi.execution.base import check_objective
+from lowfi.optimizers import Optimizer
+from lowfi.optimizers import get as get_optimizer
+from lowfi.storage.journal import Journal, result_from_event, trial_from_event, trials_frame
+
+
+@dataclass
+class RunResult:
+    """What :func:`minimize` returns."""
+
+    best_config: dict[str, Any] | None
+    best_loss: float | None
+    trials: pd.DataFrame
+    optimizer: Optimizer
+    storage: str | None = None
+    stop_reason: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"RunResult(best_loss={self.best_loss!r}, best_config={self.best_config!r}, "
+                f"n_trials={len(self.trials)}, stop_reason={self.stop_reason!r})")
+
+
+def _check_limit(name: str, value: Any, integer: bool = False) -> Any:
+    if value is None:
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+    if integer:
+        ok = ok and isinstance(value, numbers.Integral)
+    if not ok or (isinstance(value, float) and not math.isfinite(value)):
+        kind = "an int >= 1" if integer else "a number > 0"
+        raise ValueError(f"{name}: got {value!r}; allowed are None or {kind}")
+    return value
+
+
+def _objective_ref(objective: Any) -> str | None:
+    mod = getattr(objective, "__module__", None)
+    qual = getattr(objective, "__qualname__", None)
+    if not mod or not qual or mod == "__main__" or "<" in qual:
+        return None
+    try:
+        obj = importlib.import_module(mod)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    return f"{mod}:{qual}" if obj is objective else None
+
+
+def _resolve_ref(ref: str) -> Any:
+    mod, qual = ref.split(":")
+    obj = importlib.import_module(mod)
+    for part in qual.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total: float | None, unit: str):
+        self.enabled = enabled
+        if not enabled:
+            return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.p = Progress(TextColumn("[bold]lowfi[/]"), BarColumn(), TextColumn("{task.description}"),
+                          TimeElapsedColumn(), transient=False)
+        self.task = self.p.add_task("starting", total=total)
+        self.unit = unit
+        self.p.start()
+
+    def update(self, completed: float, n_done: int, spent: float, best: float | None, n_fail: int) -> None:
+        if not self.enabled:
+            return
+        best_s = "-" if best is None else f"{best:.5g}"
+        fail_s = f" | failed {n_fail}" if n_fail else ""
+        self.p.update(self.task, completed=completed,
+                      description=f"evals {n_done} | budget {spent:g} | best {best_s}{fail_s}")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.p.stop()
+
+
+def minimize(
+    objective: Callable[..., Any],
+    space: Any = None,
+    optimizer: str | Optimizer = "hyperband",
+    *,
+    min_budget: float | None = None,
+    max_budget: float | None = None,
+    eta: float = 3,
+    n_workers: int = 1,
+    executor: Any = None,
+    storage: str | os.PathLike | None = None,
+    resume: bool = False,
+    max_evaluations: int | None = None,
+    total_budget: float | None = None,
+    walltime: float | None = None,
+    max_failures: int | None = None,
+    seed: Any = 0,
+    progress: bool = True,
+    stopping: StoppingRule | None = None,
+    checkpoint_dir: str | None = None,
+    optimizer_kwargs: dict[str, Any] | None = None,
+) -> RunResult:
+    """Minimize ``objective`` over ``space``.
+
+    Parameters
+    ----------
+    objective
+        ``objective(config, budget)`` or ``objective(trial)``, returning a float loss, a tuple
+        of losses, or a :class:`lowfi.Result`. A :class:`lowfi.benchmarks.Benchmark` works too
+        (its space and budgets are used when not given).
+    optimizer
+        A registered name (``lowfi.optimizers.REGISTRY``) or an :class:`Optimizer` instance.
+    executor
+        ``"inline"``, ``"simulated"``, ``"processes"``, ``"dask"``, ``"ray"``, a Dask scheduler
+        address, a ``distributed.Client`` or an Executor. Default: inline for one worker,
+        Dask (a LocalCluster) for several.
+    storage
+        Path of the SQLite journal (None keeps the run in memory). With ``resume=True`` an
+        interrupted run in that file continues.
+    max_evaluations, total_budget, walltime
+        Stop asking after this many trials, this sum of budgets, or this many seconds (of
+        this call; running trials are then cancelled and run again on resume). At least one
+        is needed unless the optimizer stops by itself (returns None with nothing running).
+    max_failures
+        Stop once this many trials failed.
+    stopping
+        A :class:`lowfi.StoppingRule` consulted by ``trial.should_stop()``.
+    """
+    from lowfi.benchmarks.base import Benchmark
+
+    check_objective(objective)
+    if isinstance(objective, Benchmark):
+        space = objective.space if space is None else space
+        if min_budget is None and max_budget is None:
+            min_budget, max_budget = objective.min_budget, objective.max_budget
+            eta = getattr(objective, "eta", eta)
+    max_evaluations = _check_limit("max_evaluations", max_evaluations, integer=True)
+    total_budget = _check_limit("total_budget", total_budget)
+    walltime = _check_limit("walltime", walltime)
+    max_failures = _check_limit("max_failures", max_failures, integer=True)
+    if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1:
+        raise ValueError(f"n_workers: got {n_workers!r}; it must be an int >= 1")
+    if stopping is not None and not isinstance(stopping, StoppingRule):
+        raise TypeError(f"stopping: got {type(stopping).__name__}; pass a lowfi.StoppingRule or None")
+
+    journal = Journal(storage if storage is not None else ":memory:")
+    replay_events = journal.events(("ask", "tell"))
+    if replay_events and not resume:
+        journal.close()
+        raise ValueError(
+            f"storage: {os.fspath(storage)!r} already holds a run with {len(replay_events)} events; "
+            "pass resume=True to continue it, or choose another path"
+        )
+    if replay_events or journal.get_meta("optimizer") is not None:
+        opt = journal.get_meta("optimizer", pickled=True)
+        settings = journal.get_meta("settings", {})
+    else:
+        if isinstance(optimizer, Optimizer):
+            if optimizer.history.records or optimizer.history.pending:
+                raise ValueError("optimizer: pass a fresh optimizer (this one has already been asked)")
+            opt = optimizer
+        elif isinstance(optimizer, str):
+            if space is None:
+                raise ValueError("space: got None; pass a ConfigurationSpace or dict shorthand")
+            kwargs = dict(optimizer_kwargs or {})
+            kwargs.update(min_budget=min_budget, max_budget=max_budget, seed=seed)
+            from lowfi.optimizers import ALIASES, REGISTRY, _load
+
+            name = ALIASES.get(optimizer, optimizer)
+            if name in REGISTRY and getattr(_load(name), "multi_fidelity", False):
+                kwargs["eta"] = eta
+            opt = get_optimizer(optimizer, space, **kwargs)
+        else:
+            raise TypeError(f"optimizer: got {type(optimizer).__name__}; pass a name or a lowfi Optimizer")
+        settings = {"optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__,
+                    "min_budget": min_budget, "max_budget": max_budget, "eta": eta, "seed": _jsonable_seed(seed)}
+        journal.set_meta("optimizer", opt, pickled=True)
+        journal.set_meta("settings", settings)
+        journal.set_meta("space", opt.space.to_json())
+        ref = _objective_ref(objective)
+        journal.set_meta("objective_ref", ref)
+        try:
+            journal.set_meta("objective", objective, pickled=True)
+        except Exception:  # noqa: BLE001 - some objectives cannot be pickled; resume then needs them passed
+            journal.set_meta("objective", None, pickled=True)
+
+    # ---- replay the journal through the pristine optimizer
+    n_asked, spent, n_failed, n_told = 0, 0.0, 0, 0
+    for e in replay_events:
+        if e.kind == "ask":
+            t = opt.ask()
+            want = trial_from_event(e)
+            if t is None or t.id != want.id or t.budget != want.budget or t.config != want.config:
+                raise RuntimeError(
+                    f"resume: the optimizer's ask #{e.trial_id} differs from the journal "
+                    f"(journal {want.config} @ {want.budget}, replay {None if t is None else (t.config, t.budget)}); "
+                    "the optimizer is not deterministic under its seed"
+                )
+            n_asked += 1
+            spent += t.budget
+        else:
+            if e.trial_id not in opt.history.pending:
+                continue
+            r = result_from_event(e.data)
+            opt.tell(opt.history.pending[e.trial_id], r)
+            n_told += 1
+            n_failed += r.status == "failed"
+
+    if stopping is None:
+        stopping = journal.get_meta("stopping", None, pickled=True) if replay_events else None
+    elif not replay_events:
+        journal.set_meta("stopping", stopping, pickled=True)
+
+    ex = make_executor(executor if executor is not None else ("inline" if n_workers == 1 else "dask"),
+                       n_workers)
+    if checkpoint_dir is None:
+        checkpoint_dir = (os.fspath(storage) + ".checkpoints") if storage is not None else \
+            tempfile.mkdtemp(prefix="lowfi-ckpt-")
+    journal.session(kind="resume" if replay_events else "start", n_workers=n_workers,
+                    executor=getattr(ex, "name", type(ex).__name__))
+
+    def prepare(trial: Trial) -> Trial:
+        trial.checkpoint_dir = os.path.join(checkpoint_dir, f"config_{trial.config_id}")
+        os.makedirs(trial.checkpoint_dir, exist_ok=True)
+        if stopping is not None:
+            trial._rule = stopping.for_trial(trial, opt.history)
+        return trial
+
+    unit_total = max_evaluations or total_budget or walltime
+    bar = _Progress(progress, unit_total, "")
+    t_start = time.monotonic()
+    stop_reason = ""
+    overhead: dict[int, float] = {}
+
+    def limit_hit() -> str:
+        if max_evaluations is not None and n_asked >= max_evaluations:
+            return "max_evaluations"
+        if total_budget is not None and spent >= total_budget:
+            return "total_budget"
+        if walltime is not None and time.monotonic() - t_start >= walltime:
+            return "walltime"
+        if max_failures is not None and n_failed >= max_failures:
+            return "max_failures"
+        return ""
+
+    try:
+        ex.start(objective)
+        if isinstance(ex, _inline_type()):
+            ex.channel = journal.curve
+        for trial in list(opt.history.pending.values()):  # unfinished before the interruption
+            ex.submit(prepare(trial.detached()))
+        if max_evaluations is None and total_budget is None and walltime is None:
+            warnings.warn("minimize: no max_evaluations, total_budget or walltime given; the run "
+                          "ends only when the optimizer stops asking", stacklevel=2)
+        while True:
+            stop_reason = limit_hit()
+            while not stop_reason and ex.free > 0:
+                t0 = time.perf_counter()
+                trial = opt.ask()
+                overhead[trial.id if trial else -1] = time.perf_counter() - t0
+                if trial is None:
+                    break
+                journal.ask(trial)
+                n_asked += 1
+                spent += trial.budget
+                ex.submit(prepare(trial.detached()))
+                stop_reason = limit_hit()
+            if ex.running == 0:
+                stop_reason = stop_reason or "optimizer finished"
+                break
+            timeout = None
+            if walltime is not None:
+                timeout = max(walltime - (time.monotonic() - t_start), 0.0) + 0.05
+            finished = ex.wait(timeout=timeout)
+            for f in finished:
+                journal.tell(f.trial, f.result, f.start, f.end, f.worker)
+                t0 = time.perf_counter()
+                opt.tell(opt.history.pending[f.trial.id], f.result)
+                overhead[f.trial.id] = overhead.get(f.trial.id, 0.0) + time.perf_counter() - t0
+                n_told += 1
+                n_failed += f.result.status == "failed"
+            if walltime is not None and time.monotonic() - t_start >= walltime:
+                stop_reason = "walltime"
+                break
+            inc = opt.incumbent()
+            done_units = {"max_evaluations": n_told, "total_budget": spent}.get(
+                "max_evaluations" if max_evaluations else ("total_budget" if total_budget else ""),
+                time.monotonic() - t_start)
+            bar.update(done_units, n_told, spent, None if inc is None else _scalar(inc[1]), n_failed)
+    finally:
+        bar.close()
+        try:
+            ex.cancel_all()
+        finally:
+            ex.close()
+    journal.session(kind="stop", reason=stop_reason)
+    frame = trials_frame(journal.events())
+    if len(frame):
+        frame["overhead"] = frame["trial_id"].map(overhead)
+    journal.close()
+    inc = opt.incumbent()
+    return RunResult(
+        best_config=None if inc is None else inc[0],
+        best_loss=None if inc is None else inc[1],
+        trials=frame, optimizer=opt,
+        storage=None if storage is None else os.fspath(storage), stop_reason=stop_reason,
+        stats={"n_evaluations": n_told, "budget_spent": spent, "n_failed": n_failed,
+               "seconds": time.monotonic() - t_start,
+               "virtual_time": ex.now() if getattr(ex, "name", "") == "simulated" else None},
+    )
+
+
+def _inline_type():
+    from lowfi.execution.inline import InlineExecutor
+
+    return InlineExecutor
+
+
+def _scalar(loss: Any) -> float:
+    return float(loss[0]) if isinstance(loss, tuple) else float(loss)
+
+
+def _jsonable_seed(seed: Any) -> Any:
+    return seed if seed is None or isinstance(seed, int) else repr(seed)
+
+
+def resume(storage: str | os.PathLike, objective: Callable | None = None, **kwargs: Any) -> RunResult:
+    """Continue the run stored in ``storage`` (objective taken from the journal if not given).
+
+    Other keyword arguments (stop conditions, executor, n_workers, progress) are those of
+    :func:`minimize`; stop conditions count the trials already in the journal.
+    """
+    path = os.fspath(storage)
+    j = Journal(path, create=False)
+    try:
+        if objective is None:
+            ref = j.get_meta("objective_ref")
+            if ref:
+                objective = _resolve_ref(ref)
+            else:
+                objective = j.get_meta("objective", pickled=True)
+        limits = j.get_meta("limits", {})
+    finally:
+        j.close()
+    if objective is None:
+        raise ValueError(f"objective: the run in {path!r} did not store its objective; pass it")
+    for k, v in limits.items():
+        kwargs.setdefault(k, v)
+    return minimize(objective, storage=path, resume=True, **kwargs)
+
+
+def record_limits(storage: str | os.PathLike, **limits: Any) -> None:
+    """Store the stop conditions of a run so that ``lowfi resume`` reuses them."""
+    j = Journal(storage)
+    try:
+        j.set_meta("limits", {k: v for k, v in limits.items() if v is not None})
+    finally:
+        j.close()
+
+
+__all__ = ["RunResult", "minimize", "resume", "record_limits", "Result"]
+_ = cloudpickle  # imported for side-effect-free availability checks in executors

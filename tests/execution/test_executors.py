@@ -1,0 +1,72 @@
+"""Executors: process pool and Dask LocalCluster, including workers that die mid-trial."""
+
+import os
+import signal
+
+import pytest
+
+import lowfi
+from lowfi.execution import SimulatedExecutor, make_executor
+
+SPACE = {"x": (0.0, 1.0)}
+
+
+def f(config, budget):
+    return config["x"] + 1.0 / budget
+
+
+def suicidal_once(config, budget, marker_dir):
+    """Kills its own worker process the first time it sees trial budget 1 config; then works."""
+    key = os.path.join(marker_dir, f"{config['x']:.12f}-{budget}")
+    if budget == 1 and not os.path.exists(key) and len(os.listdir(marker_dir)) < 1:
+        open(key, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return config["x"]
+
+
+class Suicidal:
+    def __init__(self, marker_dir):
+        self.marker_dir = marker_dir
+
+    def __call__(self, config, budget):
+        return suicidal_once(config, budget, self.marker_dir)
+
+
+def test_make_executor_names():
+    assert make_executor("inline").name == "inline"
+    assert make_executor("simulated", 3).n_workers == 3
+    with pytest.raises(ValueError, match="executor"):
+        make_executor("quantum")
+
+
+def test_simulated_executor_orders_by_finish_time():
+    ex = SimulatedExecutor(2)
+    from lowfi import Result, Trial
+
+    ex.start(lambda c, b: Result(0.0, cost=c["d"]))
+    ex.submit(Trial(0, {"d": 5.0}, 1.0, 0))
+    ex.submit(Trial(1, {"d": 1.0}, 1.0, 1))
+    first = ex.wait()
+    assert [d.trial.id for d in first] == [1] and ex.now() == 1.0
+    ex.submit(Trial(2, {"d": 1.0}, 1.0, 2))
+    assert [d.trial.id for d in ex.wait()] == [2] and ex.now() == 2.0
+    assert [d.trial.id for d in ex.wait()] == [0] and ex.now() == 5.0
+
+
+def test_process_pool_runs_and_survives_a_killed_worker(tmp_path):
+    res = lowfi.minimize(Suicidal(str(tmp_path)), SPACE, "hyperband", min_budget=1, max_budget=9,
+                         n_workers=2, executor="processes", max_evaluations=15, progress=False)
+    assert len(res.trials) == 15
+    assert set(res.trials["status"]) == {"ok"}  # the killed trial ran again elsewhere
+    assert len(os.listdir(tmp_path)) == 1  # a worker really was killed once
+    assert res.trials["worker"].nunique() >= 2
+
+
+def test_dask_local_cluster_two_workers_with_one_killed(tmp_path):
+    pytest.importorskip("distributed")
+    res = lowfi.minimize(Suicidal(str(tmp_path)), SPACE, "asha", min_budget=1, max_budget=9,
+                         n_workers=2, executor="dask", max_evaluations=12, progress=False)
+    assert len(res.trials) == 12
+    assert set(res.trials["status"]) == {"ok"}
+    assert len(os.listdir(tmp_path)) == 1
+    assert all(not w.endswith(f":{os.getpid()}") for w in res.trials["worker"])  # ran on Dask workers

@@ -1,0 +1,122 @@
+"""One contract suite for every optimizer that can be imported (new ones join by registration)."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import lowfi
+from lowfi import Result
+from lowfi.optimizers import available, get
+
+SPACE = {"x": (0.0, 1.0), "n": (1, 16), "c": ["a", "b", "c"]}
+KW = dict(min_budget=1, max_budget=9, eta=3)
+
+
+def make(name, seed=0):
+    return get(name, SPACE, seed=seed, **KW)
+
+
+def loss(t):
+    return (t.config["x"] - 0.2) ** 2 + 0.1 * (t.config["c"] != "a") + 0.01 * t.config["n"] + 1 / t.budget
+
+
+def drive(opt, n, fail_every=0):
+    out = []
+    for i in range(n):
+        t = opt.ask()
+        if t is None:
+            break
+        r = Result.failed("crash") if fail_every and i % fail_every == 3 else loss(t)
+        opt.tell(t, r)
+        out.append((t.id, t.config, t.budget))
+    return out
+
+
+NAMES = [n for n in available() if n not in ("lemonade", "freeze-thaw")]
+
+
+@pytest.fixture(params=NAMES)
+def name(request):
+    return request.param
+
+
+def test_unknown_name_lists_known():
+    with pytest.raises(ValueError, match="hyperband"):
+        get("nope", SPACE)
+
+
+def test_determinism_under_seed(name):
+    assert drive(make(name, 3), 40) == drive(make(name, 3), 40)
+
+
+def test_ask_returns_trials_inside_the_space(name):
+    opt = make(name)
+    for _, config, budget in drive(opt, 30):
+        opt.space.validate(config)
+        assert KW["min_budget"] <= budget <= KW["max_budget"]
+
+
+def test_no_duplicate_pending_asks(name):
+    opt = make(name)
+    drive(opt, 20)
+    pend = [opt.ask() for _ in range(8)]
+    pend = [t for t in pend if t is not None]
+    keys = [(opt.space.key(t.config), t.budget) for t in pend]
+    assert len(keys) == len(set(keys))
+    assert len({t.id for t in pend}) == len(pend)
+
+
+def test_failures_become_records_and_run_goes_on(name):
+    opt = make(name)
+    out = drive(opt, 30, fail_every=5)
+    assert len(out) == 30
+    assert any(r.failed for r in opt.history.records)
+
+
+def test_pickled_state_gives_same_next_ask(name):
+    opt = make(name)
+    drive(opt, 15)
+    clone = pickle.loads(pickle.dumps(opt))
+    a, b = opt.ask(), clone.ask()
+    assert (a.id, a.config, a.budget) == (b.id, b.config, b.budget)
+
+
+def test_tell_unknown_trial_rejected(name):
+    opt = make(name)
+    t = opt.ask()
+    opt.tell(t, 1.0)
+    with pytest.raises(ValueError, match="trial"):
+        opt.tell(t, 1.0)
+
+
+def test_incumbent_is_best_at_highest_budget(name):
+    opt = make(name)
+    drive(opt, 40)
+    inc = opt.incumbent()
+    assert inc is not None
+    recs = [r for r in opt.history.records if not r.failed]
+    top = max(r.budget for r in recs)
+    assert inc[1] == min(r.loss for r in recs if r.budget == top)
+
+
+def test_bad_result_types_rejected(name):
+    opt = make(name)
+    t = opt.ask()
+    with pytest.raises(TypeError, match="result"):
+        opt.tell(t, "0.5")
+
+
+def test_enqueue_validates_and_runs_first():
+    opt = get("hyperband", SPACE, seed=0, **KW)
+    opt.enqueue({"x": 0.5, "n": 3, "c": "b"})
+    assert opt.ask().config == {"x": 0.5, "n": 3, "c": "b"}
+    with pytest.raises(ValueError, match="config"):
+        opt.enqueue({"x": 2.0, "n": 3, "c": "b"})
+
+
+def test_minimize_on_every_optimizer(name):
+    res = lowfi.minimize(lambda c, b: loss(type("T", (), {"config": c, "budget": b})), SPACE, name,
+                         max_evaluations=25, progress=False, seed=1, **KW)
+    assert len(res.trials) == 25 and res.best_loss is not None
+    assert np.isfinite(res.best_loss)

@@ -1,0 +1,36 @@
+"""The `lowfi` command: demo, show, resume."""
+
+import glob
+import subprocess
+import sys
+
+from lowfi.cli import main
+from lowfi.storage import load_trials
+
+
+def test_demo_show_resume(tmp_path, capsys):
+    rc = main(["demo", "--executor", "inline", "--workers", "1", "--max-budget", "3",
+               "--max-evaluations", "6", "--dir", str(tmp_path), "--optimizer", "hyperband"])
+    assert rc == 0
+    (db,) = glob.glob(str(tmp_path / "demo-hyperband-*.db"))
+    out = capsys.readouterr().out
+    assert "incumbent" in out and "best trials" in out
+    assert len(load_trials(db)) == 6
+
+    assert main(["show", db]) == 0
+    assert "6 trials" in capsys.readouterr().out
+
+    assert main(["resume", db, "--max-evaluations", "9", "--quiet"]) == 0
+    df = load_trials(db)
+    assert len(df) == 9 and set(df["status"]) == {"ok"}
+    assert list(df["trial_id"]) == list(range(9))
+
+
+def test_missing_run_is_a_clear_error(tmp_path, capsys):
+    assert main(["show", str(tmp_path / "nope.db")]) == 2
+    assert "no run journal" in capsys.readouterr().err
+
+
+def test_console_script_entry_point():
+    out = subprocess.run([sys.executable, "-m", "lowfi.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "demo" in out.stdout and "resume" in out.stdout
