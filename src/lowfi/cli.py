@@ -41,9 +41,16 @@ def _best_table(trials: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         return ok
     top = ok["budget"].max()
     ok = ok[ok["budget"] == top].sort_values("loss").head(n)
-    cols = ["trial_id", "config_id", "budget", "loss", "cost"] + [c for c in ok.columns if c.startswith("config.")]
-    out = ok[cols].rename(columns=lambda c: c.replace("config.", ""))
-    return out
+    params = [c for c in ok.columns if c.startswith("config.")]
+    config = [" ".join(f"{c[7:]}={_fmt(v)}" for c, v in zip(params, row) if not _missing(v))
+              for row in ok[params].itertuples(index=False)]
+    return pd.DataFrame({"trial": ok["trial_id"].to_numpy(), "budget": ok["budget"].to_numpy(),
+                         "loss": ok["loss"].to_numpy(), "seconds": ok["cost"].to_numpy(),
+                         "config": config})
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
 
 
 def summarize(trials: pd.DataFrame, title: str = "run") -> None:

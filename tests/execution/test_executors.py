@@ -70,3 +70,27 @@ def test_dask_local_cluster_two_workers_with_one_killed(tmp_path):
     assert set(res.trials["status"]) == {"ok"}
     assert len(os.listdir(tmp_path)) == 1
     assert all(not w.endswith(f":{os.getpid()}") for w in res.trials["worker"])  # ran on Dask workers
+
+
+def slow_reporter(trial):
+    import time
+
+    for step in range(1, 6):
+        trial.report(step, 1.0 / step)
+        time.sleep(0.15)
+    return trial.curve[-1][1]
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_running_trials_stream_their_curves_to_the_journal(tmp_path, monkeypatch, executor):
+    import lowfi.run.loop as loop
+    from lowfi.storage import Journal
+
+    monkeypatch.setattr(loop, "CURVE_FLUSH_SECONDS", 0.1)
+    db = str(tmp_path / "c.db")
+    res = lowfi.minimize(slow_reporter, SPACE, "random", n_workers=2, executor=executor,
+                         max_evaluations=2, storage=db, progress=False)
+    assert all(len(c) == 5 for c in res.trials["curve"])
+    events = Journal(db, create=False).events()
+    first_tell = min(e.seq for e in events if e.kind == "tell")
+    assert any(e.kind == "curve" and e.seq < first_tell for e in events)

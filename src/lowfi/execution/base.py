@@ -124,6 +124,10 @@ class Executor:
         """Stop waiting for running trials; return them (they count as unfinished)."""
         return []
 
+    def drain(self) -> list[tuple[int, list]]:
+        """Curve points that running trials reported since the last call: ``[(trial_id, points)]``."""
+        return []
+
     def close(self) -> None:
         pass
 
@@ -132,6 +136,30 @@ class Executor:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class QueueChannel:
+    """A picklable ``trial._channel`` that puts ``(trial_id, points)`` on a queue."""
+
+    def __init__(self, queue: Any):
+        self.queue = queue
+
+    def __call__(self, trial_id: int, points: list) -> None:
+        try:
+            self.queue.put((trial_id, [tuple(p) for p in points]))
+        except Exception:  # noqa: BLE001 - a lost progress report must never fail the trial
+            pass
+
+
+def drain_queue(queue: Any) -> list[tuple[int, list]]:
+    import queue as _q
+
+    out = []
+    while True:
+        try:
+            out.append(queue.get_nowait())
+        except (_q.Empty, EOFError, OSError, BrokenPipeError):
+            return out
 
 
 def check_workers(n_workers: Any) -> int:

@@ -23,6 +23,30 @@ def _run(objective: Callable, trial: Trial) -> Finished:
     return evaluate(objective, trial)
 
 
+class _DaskChannel:
+    """Sends reported curve points to the run loop through a named ``distributed.Queue``."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._queue = None
+
+    def __getstate__(self) -> dict:
+        return {"name": self.name}
+
+    def __setstate__(self, state: dict) -> None:
+        self.name, self._queue = state["name"], None
+
+    def __call__(self, trial_id: int, points: list) -> None:
+        from distributed import Queue
+
+        try:
+            if self._queue is None:
+                self._queue = Queue(self.name)
+            self._queue.put((trial_id, [list(p) for p in points]))
+        except Exception:  # noqa: BLE001 - a lost progress report must never fail the trial
+            pass
+
+
 class DaskExecutor(Executor):
     """Run trials on a Dask cluster.
 
@@ -48,6 +72,7 @@ class DaskExecutor(Executor):
         self._own_client = False
         self._own_cluster = None
         self._futures: dict[Any, Trial] = {}
+        self._curves = None
         self._run_key = uuid.uuid4().hex[:8]
 
     def start(self, objective: Callable) -> None:
@@ -69,12 +94,17 @@ class DaskExecutor(Executor):
             self._own_client = True
         if self.n_workers is None:
             self.n_workers = max(sum(self.client.nthreads().values()), 1)
+        from distributed import Queue
+
+        self._curve_name = f"lowfi-curves-{self._run_key}"
+        self._curves = Queue(self._curve_name, client=self.client)
         # sent with each task (not scattered: scattered data dies with the worker holding it)
         self._payload = objective
         self._attempts: dict[int, int] = {}
 
     def submit(self, trial: Trial) -> None:
         self._attempts[trial.id] = self._attempts.get(trial.id, 0) + 1
+        trial._channel = _DaskChannel(self._curve_name)
         fut = self.client.submit(_run, self._payload, trial, pure=False,
                                  key=f"lowfi-{self._run_key}-trial-{trial.id}-{uuid.uuid4().hex[:6]}")
         self._futures[fut] = trial
@@ -112,6 +142,14 @@ class DaskExecutor(Executor):
             self.client.cancel(list(self._futures))
         self._futures.clear()
         return out
+
+    def drain(self) -> list[tuple[int, list]]:
+        try:
+            if self._curves is None or self._curves.qsize() == 0:
+                return []
+            return [tuple(x) for x in self._curves.get(batch=True)]
+        except Exception:  # noqa: BLE001 - progress reports are best effort
+            return []
 
     def close(self) -> None:
         if getattr(self, "client", None) is not None and self._own_client:

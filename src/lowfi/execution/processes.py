@@ -16,7 +16,15 @@ from typing import Any
 import cloudpickle
 
 from lowfi.core.trial import Result, Trial
-from lowfi.execution.base import Executor, Finished, check_workers, evaluate, worker_name
+from lowfi.execution.base import (
+    Executor,
+    Finished,
+    QueueChannel,
+    check_workers,
+    drain_queue,
+    evaluate,
+    worker_name,
+)
 
 _OBJECTIVE: Any = None
 
@@ -46,6 +54,8 @@ class ProcessExecutor(Executor):
     def start(self, objective: Callable) -> None:
         super().start(objective)
         self._payload = cloudpickle.dumps(objective)
+        self._manager = mp.get_context(self.mp_context).Manager()
+        self._curves = self._manager.Queue()
         self._make_pool()
 
     def _make_pool(self) -> None:
@@ -56,6 +66,7 @@ class ProcessExecutor(Executor):
 
     def submit(self, trial: Trial) -> None:
         self._attempts[trial.id] = self._attempts.get(trial.id, 0) + 1
+        trial._channel = QueueChannel(self._curves)
         try:
             fut = self._pool.submit(_run, trial)
         except cf.process.BrokenProcessPool:
@@ -115,7 +126,13 @@ class ProcessExecutor(Executor):
         self._futures.clear()
         return out
 
+    def drain(self) -> list[tuple[int, list]]:
+        return drain_queue(self._curves) if getattr(self, "_curves", None) is not None else []
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        if getattr(self, "_manager", None) is not None:
+            self._manager.shutdown()
+            self._manager = self._curves = None

@@ -29,6 +29,9 @@ from lowfi.optimizers import Optimizer
 from lowfi.optimizers import get as get_optimizer
 from lowfi.storage.journal import Journal, result_from_event, trial_from_event, trials_frame
 
+#: seconds between flushes of a running trial's reported curve to the journal
+CURVE_FLUSH_SECONDS = 1.0
+
 
 @dataclass
 class RunResult:
@@ -249,6 +252,7 @@ def minimize(
                     executor=getattr(ex, "name", type(ex).__name__))
 
     def prepare(trial: Trial) -> Trial:
+        trial.flush_interval = CURVE_FLUSH_SECONDS
         trial.checkpoint_dir = os.path.join(checkpoint_dir, f"config_{trial.config_id}")
         os.makedirs(trial.checkpoint_dir, exist_ok=True)
         if stopping is not None:
@@ -297,10 +301,12 @@ def minimize(
             if ex.running == 0:
                 stop_reason = stop_reason or "optimizer finished"
                 break
-            timeout = None
+            timeout = 4 * CURVE_FLUSH_SECONDS
             if walltime is not None:
-                timeout = max(walltime - (time.monotonic() - t_start), 0.0) + 0.05
+                timeout = min(timeout, max(walltime - (time.monotonic() - t_start), 0.0) + 0.05)
             finished = ex.wait(timeout=timeout)
+            for tid, points in ex.drain():
+                journal.curve(tid, points)
             for f in finished:
                 journal.tell(f.trial, f.result, f.start, f.end, f.worker)
                 t0 = time.perf_counter()
