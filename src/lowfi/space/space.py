@@ -163,7 +163,9 @@ class Space:
             elif kind == INT:
                 hp = self.hps[i]
                 col = np.clip(col, 0.0, 1.0)
-                col = hp.to_vector(hp.to_value(col))
+                ok = ~nan
+                if ok.any():
+                    col[ok] = hp.to_vector(hp.to_value(col[ok]))
             else:
                 col = np.clip(col, 0.0, 1.0)
             col[nan] = np.nan
