@@ -94,3 +94,43 @@ def test_running_trials_stream_their_curves_to_the_journal(tmp_path, monkeypatch
     events = Journal(db, create=False).events()
     first_tell = min(e.seq for e in events if e.kind == "tell")
     assert any(e.kind == "curve" and e.seq < first_tell for e in events)
+
+
+class StopWhenOthersFinished(lowfi.StoppingRule):
+    """Stops a trial once the run loop has published that some other trial finished."""
+
+    def __init__(self):
+        self.n_done = 0
+
+    def shared(self, history):
+        return {"n_done": len(history.records)}
+
+    def update(self, state):
+        self.n_done = state["n_done"]
+
+    def should_stop(self, trial):
+        return self.n_done >= 1
+
+
+def quick_or_long(trial):
+    import time
+
+    if trial.id == 0:
+        return 0.0
+    for step in range(1, 60):
+        trial.report(step, 1.0)
+        if trial.should_stop():
+            break
+        time.sleep(0.05)
+    return 1.0
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_running_trials_see_what_the_loop_publishes(monkeypatch, executor):
+    import lowfi.run.loop as loop
+
+    monkeypatch.setattr(loop, "CURVE_FLUSH_SECONDS", 0.05)
+    res = lowfi.minimize(quick_or_long, SPACE, "random", n_workers=2, executor=executor,
+                         max_evaluations=2, progress=False, stopping=StopWhenOthersFinished())
+    long = res.trials[res.trials["trial_id"] == 1].iloc[0]
+    assert long["status"] == "stopped" and len(long["curve"]) < 59

@@ -117,6 +117,14 @@ class StoppingRule:
         """Extra information to keep with a stopped trial (e.g. a predicted final value)."""
         return {}
 
+    def shared(self, history: Any) -> dict[str, Any] | None:
+        """What running trials' rules should learn after each result (e.g. the new incumbent);
+        the run loop publishes it through the executor's channel. None: nothing to share."""
+        return None
+
+    def update(self, state: dict[str, Any]) -> None:
+        """Receive what :meth:`shared` published (worker side)."""
+
 
 @dataclass(eq=False)
 class Trial:
@@ -138,6 +146,8 @@ class Trial:
     _rule: StoppingRule | None = field(default=None, repr=False)
     _channel: Any = field(default=None, repr=False)
     _last_flush: float = field(default=0.0, repr=False)
+    _state_source: Any = field(default=None, repr=False)
+    _last_state: float = field(default=0.0, repr=False)
     _flushed: int = field(default=0, repr=False)
     stopped: bool = field(default=False, repr=False)
 
@@ -162,6 +172,16 @@ class Trial:
         """Whether the run's stopping rule says this trial should end now."""
         if self._rule is None:
             return False
+        if self._state_source is not None:
+            now = time.monotonic()
+            if now - self._last_state >= self.flush_interval:
+                self._last_state = now
+                try:
+                    state = self._state_source()
+                except Exception:  # noqa: BLE001 - shared state is best effort
+                    state = None
+                if state:
+                    self._rule.update(state)
         if self._rule.should_stop(self):
             self.stopped = True
         return self.stopped

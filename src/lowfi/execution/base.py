@@ -128,6 +128,10 @@ class Executor:
         """Curve points that running trials reported since the last call: ``[(trial_id, points)]``."""
         return []
 
+    def publish(self, state: dict) -> None:
+        """Make ``state`` readable by running trials (their stopping rules); no-op where
+        trials run inline and their rule is snapshotted right before they run."""
+
     def close(self) -> None:
         pass
 
@@ -149,6 +153,16 @@ class QueueChannel:
             self.queue.put((trial_id, [tuple(p) for p in points]))
         except Exception:  # noqa: BLE001 - a lost progress report must never fail the trial
             pass
+
+
+class MappingSource:
+    """A picklable ``trial._state_source`` reading a shared mapping (a Manager dict proxy)."""
+
+    def __init__(self, mapping: Any):
+        self.mapping = mapping
+
+    def __call__(self) -> dict:
+        return dict(self.mapping)
 
 
 def drain_queue(queue: Any) -> list[tuple[int, list]]:

@@ -23,6 +23,21 @@ def _run(objective: Callable, trial: Trial) -> Finished:
     return evaluate(objective, trial)
 
 
+class _DaskState:
+    """Reads what the run loop published in a named ``distributed.Variable``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self) -> dict | None:
+        from distributed import Variable
+
+        try:
+            return Variable(self.name).get(timeout=0.5)
+        except Exception:  # noqa: BLE001 - nothing published yet, or the scheduler is busy
+            return None
+
+
 class _DaskChannel:
     """Sends reported curve points to the run loop through a named ``distributed.Queue``."""
 
@@ -98,6 +113,7 @@ class DaskExecutor(Executor):
 
         self._curve_name = f"lowfi-curves-{self._run_key}"
         self._curves = Queue(self._curve_name, client=self.client)
+        self._state_name = f"lowfi-state-{self._run_key}"
         # sent with each task (not scattered: scattered data dies with the worker holding it)
         self._payload = objective
         self._attempts: dict[int, int] = {}
@@ -105,6 +121,7 @@ class DaskExecutor(Executor):
     def submit(self, trial: Trial) -> None:
         self._attempts[trial.id] = self._attempts.get(trial.id, 0) + 1
         trial._channel = _DaskChannel(self._curve_name)
+        trial._state_source = _DaskState(self._state_name)
         fut = self.client.submit(_run, self._payload, trial, pure=False,
                                  key=f"lowfi-{self._run_key}-trial-{trial.id}-{uuid.uuid4().hex[:6]}")
         self._futures[fut] = trial
@@ -142,6 +159,11 @@ class DaskExecutor(Executor):
             self.client.cancel(list(self._futures))
         self._futures.clear()
         return out
+
+    def publish(self, state: dict) -> None:
+        from distributed import Variable
+
+        Variable(self._state_name, client=self.client).set(dict(state))
 
     def drain(self) -> list[tuple[int, list]]:
         try:

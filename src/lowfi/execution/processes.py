@@ -19,6 +19,7 @@ from lowfi.core.trial import Result, Trial
 from lowfi.execution.base import (
     Executor,
     Finished,
+    MappingSource,
     QueueChannel,
     check_workers,
     drain_queue,
@@ -56,6 +57,7 @@ class ProcessExecutor(Executor):
         self._payload = cloudpickle.dumps(objective)
         self._manager = mp.get_context(self.mp_context).Manager()
         self._curves = self._manager.Queue()
+        self._shared = self._manager.dict()
         self._make_pool()
 
     def _make_pool(self) -> None:
@@ -67,6 +69,7 @@ class ProcessExecutor(Executor):
     def submit(self, trial: Trial) -> None:
         self._attempts[trial.id] = self._attempts.get(trial.id, 0) + 1
         trial._channel = QueueChannel(self._curves)
+        trial._state_source = MappingSource(self._shared)
         try:
             fut = self._pool.submit(_run, trial)
         except cf.process.BrokenProcessPool:
@@ -126,6 +129,10 @@ class ProcessExecutor(Executor):
         self._futures.clear()
         return out
 
+    def publish(self, state: dict) -> None:
+        if getattr(self, "_shared", None) is not None:
+            self._shared.update(state)
+
     def drain(self) -> list[tuple[int, list]]:
         return drain_queue(self._curves) if getattr(self, "_curves", None) is not None else []
 
@@ -135,4 +142,4 @@ class ProcessExecutor(Executor):
             self._pool = None
         if getattr(self, "_manager", None) is not None:
             self._manager.shutdown()
-            self._manager = self._curves = None
+            self._manager = self._curves = self._shared = None

@@ -314,6 +314,10 @@ def minimize(
                 overhead[f.trial.id] = overhead.get(f.trial.id, 0.0) + time.perf_counter() - t0
                 n_told += 1
                 n_failed += f.result.status == "failed"
+            if finished and stopping is not None and ex.running:
+                state = stopping.shared(opt.history)
+                if state:
+                    ex.publish(state)
             if walltime is not None and time.monotonic() - t_start >= walltime:
                 stop_reason = "walltime"
                 break
