@@ -58,7 +58,7 @@ def main() -> None:
     for name, make in makers.items():
         rows.append((name, measure(make(), n, np.random.default_rng(1))))
     print(f"ask + tell per trial over {n} trials, sequential, 6-d space")
-    print(f"| optimizer | median (ms) | mean (ms) | p99 (ms) | median / baseline |")
+    print("| optimizer | median (ms) | mean (ms) | p99 (ms) | median / baseline |")
     print("|---|---|---|---|---|")
     for name, times in rows:
         print(f"| {name} | {np.median(times) * 1e3:.4f} | {np.mean(times) * 1e3:.4f} | "

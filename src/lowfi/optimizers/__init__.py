@@ -18,7 +18,12 @@ from lowfi.optimizers.base import (
     check_budgets,
     n_rungs,
 )
-from lowfi.optimizers.hyperband import Hyperband, SuccessiveHalving, bracket_schedule, hyperband_schedule
+from lowfi.optimizers.hyperband import (
+    Hyperband,
+    SuccessiveHalving,
+    bracket_schedule,
+    hyperband_schedule,
+)
 
 #: name -> "module:attribute"; modules are imported only when the name is used
 REGISTRY: dict[str, str] = {

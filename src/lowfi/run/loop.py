@@ -23,7 +23,7 @@ import cloudpickle
 import pandas as pd
 
 from lowfi.core.trial import Result, StoppingRule, Trial
-from lowfi.execution import Executor, make_executor
+from lowfi.execution import make_executor
 from lowfi.execution.base import check_objective
 from lowfi.optimizers import Optimizer
 from lowfi.optimizers import get as get_optimizer

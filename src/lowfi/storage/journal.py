@@ -116,7 +116,7 @@ class Journal:
     def events(self, kinds: tuple[str, ...] | None = None) -> list[Event]:
         q = "SELECT seq, kind, trial_id, data, t FROM events"
         if kinds:
-            q += " WHERE kind IN (%s)" % ",".join("?" * len(kinds))
+            q += " WHERE kind IN ({})".format(",".join("?" * len(kinds)))
         q += " ORDER BY seq"
         rows = self.conn.execute(q, kinds or ()).fetchall()
         return [Event(s, k, tid, json.loads(d), t) for s, k, tid, d, t in rows]
