@@ -134,3 +134,15 @@ def test_running_trials_see_what_the_loop_publishes(monkeypatch, executor):
                          max_evaluations=2, progress=False, stopping=StopWhenOthersFinished())
     long = res.trials[res.trials["trial_id"] == 1].iloc[0]
     assert long["status"] == "stopped" and len(long["curve"]) < 59
+
+
+def test_simulated_worker_labels_are_the_free_workers():
+    from lowfi import Result
+
+    res = lowfi.minimize(lambda c, b: Result(c["x"], cost=1 + 10 * c["x"]), SPACE, "random",
+                         n_workers=3, executor="simulated", max_evaluations=40, progress=False)
+    df = res.trials
+    assert df["worker"].nunique() == 3
+    for _, g in df.groupby("worker"):  # one worker never runs two trials at once
+        g = g.sort_values("start")
+        assert (g["start"].to_numpy()[1:] >= g["end"].to_numpy()[:-1] - 1e-12).all()

@@ -26,6 +26,8 @@ class Record:
     status: str
     cost: float | None
     info: dict[str, Any] = field(default_factory=dict)
+    #: the ``(step, value)`` points the trial reported
+    curve: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -57,7 +59,7 @@ class History:
         self.pending.pop(trial.id, None)
         loss = None if result.status == "failed" else result.loss
         rec = Record(trial.id, trial.config_id, trial.config, float(trial.budget), loss,
-                     result.status, result.cost, dict(trial.info))
+                     result.status, result.cost, dict(trial.info), list(result.curve))
         self._by_budget.setdefault(rec.budget, []).append(len(self.records))
         self.records.append(rec)
         self._cache.clear()

@@ -24,6 +24,7 @@ class SimulatedExecutor(Executor):
         self.clock = 0.0
         self._events: list[tuple[float, int, Finished]] = []
         self._seq = 0
+        self._free_workers = list(range(self.n_workers))  # a heap of idle worker numbers
         #: per worker, the virtual time it is busy until
         self.busy_time = 0.0
 
@@ -37,7 +38,7 @@ class SimulatedExecutor(Executor):
         done = evaluate(self.objective, trial, clock=lambda: start)
         duration = float(done.result.cost or 0.0)
         done.start, done.end = start, start + duration
-        done.worker = f"sim-{self._seq % self.n_workers}"
+        done.worker = f"sim-{heapq.heappop(self._free_workers)}"
         self.busy_time += duration
         heapq.heappush(self._events, (done.end, self._seq, done))
         self._seq += 1
@@ -50,6 +51,8 @@ class SimulatedExecutor(Executor):
         out = [done]
         while self._events and self._events[0][0] <= self.clock:  # simultaneous finishes
             out.append(heapq.heappop(self._events)[2])
+        for d in out:
+            heapq.heappush(self._free_workers, int(d.worker.split("-")[1]))
         return out
 
     @property
@@ -59,4 +62,5 @@ class SimulatedExecutor(Executor):
     def cancel_all(self) -> list[Trial]:
         out = [e[2].trial for e in self._events]
         self._events.clear()
+        self._free_workers = list(range(self.n_workers))
         return out

@@ -18,12 +18,14 @@ from lowfi.optimizers.base import (
     check_budgets,
     n_rungs,
 )
+from lowfi.optimizers.bohb import BOHB, KDEProposer
 from lowfi.optimizers.hyperband import (
     Hyperband,
     SuccessiveHalving,
     bracket_schedule,
     hyperband_schedule,
 )
+from lowfi.optimizers.tpe import TPE, TPEProposer
 
 #: name -> "module:attribute"; modules are imported only when the name is used
 REGISTRY: dict[str, str] = {
@@ -43,6 +45,14 @@ REGISTRY: dict[str, str] = {
 }
 ALIASES = {"hb": "hyperband", "rs": "random", "random_search": "random",
            "successive_halving": "sh", "regularized_evolution": "re", "freeze_thaw": "freeze-thaw"}
+
+
+def __getattr__(name: str):  # heavy optimizers (torch) load only when asked for
+    lazy = {"LEMONADE": "lemonade", "SMAC": "smac", "GPBO": "gp", "MFBO": "mfbo",
+            "FreezeThaw": "freeze-thaw", "RegularizedEvolution": "re", "REINFORCE": "reinforce"}
+    if name in lazy:
+        return _load(lazy[name])
+    raise AttributeError(f"module 'lowfi.optimizers' has no attribute {name!r}")
 
 
 def _load(name: str):
@@ -89,7 +99,8 @@ def get(name: str, space: Any, **kwargs: Any) -> Optimizer:
 
 
 __all__ = [
-    "ASHA", "BlackBox", "Hyperband", "Optimizer", "Proposer", "RandomProposer", "RandomSearch",
+    "ASHA", "BOHB", "KDEProposer", "TPE", "TPEProposer", "BlackBox", "Hyperband", "Optimizer", "Proposer", "RandomProposer", "RandomSearch",
     "SuccessiveHalving", "available", "bracket_schedule", "check_budgets", "get",
-    "hyperband_schedule", "n_rungs", "REGISTRY",
+    "hyperband_schedule", "n_rungs", "REGISTRY", "LEMONADE", "SMAC", "GPBO", "MFBO", "FreezeThaw",
+    "RegularizedEvolution", "REINFORCE",
 ]

@@ -264,6 +264,7 @@ def minimize(
     t_start = time.monotonic()
     stop_reason = ""
     overhead: dict[int, float] = {}
+    refused = 0.0
 
     def limit_hit() -> str:
         if max_evaluations is not None and n_asked >= max_evaluations:
@@ -290,9 +291,11 @@ def minimize(
             while not stop_reason and ex.free > 0:
                 t0 = time.perf_counter()
                 trial = opt.ask()
-                overhead[trial.id if trial else -1] = time.perf_counter() - t0
-                if trial is None:
+                if trial is None:  # a refused ask is charged to the next trial asked
+                    refused += time.perf_counter() - t0
                     break
+                overhead[trial.id] = time.perf_counter() - t0 + refused
+                refused = 0.0
                 journal.ask(trial)
                 n_asked += 1
                 spent += trial.budget

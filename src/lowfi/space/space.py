@@ -80,6 +80,11 @@ class Space:
         self._const_vec = np.array(
             [float(hp.to_vector(np.array([hp.value]))[0]) if k == CONST else 0.0 for hp, k in zip(self.hps, kinds)]
         )
+        self._uniform = [
+            ((np.log(hp.lower), np.log(hp.upper), True) if hp.log else (hp.lower, hp.upper, False))
+            if k == FLOAT and not _has_prior(hp) else None
+            for hp, k in zip(self.hps, kinds)
+        ]
         self._conditions = list(space._dag.minimum_conditions)
         self._uncond_forbidden = list(space._dag.unconditional_forbiddens)
         self._cond_forbidden = list(space._dag.conditional_forbiddens)
@@ -213,6 +218,11 @@ class Space:
                     py = [hp.value] * len(idx)
                 elif kind == INT:
                     py = [int(a) for a in hp.to_value(np.clip(v, 0.0, 1.0))]
+                elif self._uniform[i] is not None:  # plain uniform float: decode with numpy
+                    lo, hi, is_log = self._uniform[i]
+                    u = np.clip(v, 0.0, 1.0)
+                    dec = np.exp(lo + u * (hi - lo)) if is_log else lo + u * (hi - lo)
+                    py = np.clip(dec, hp.lower, hp.upper).tolist()
                 else:
                     py = [float(a) for a in hp.to_value(np.clip(v, 0.0, 1.0))]
                 for k, a in zip(idx, py):

@@ -1,0 +1,76 @@
+"""The ``lowfi bench`` and ``lowfi report`` commands (registered by ``lowfi.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run optimizers x benchmarks x seeds, then write the report into ``OUT/report``."""
+    from lowfi import optimizers
+    from lowfi.analysis.bench import bench
+    from lowfi.analysis.report import report
+
+    opts = optimizers.available() if args.optimizers == "all" else _names(args.optimizers)
+    if args.benchmarks == "all":
+        from lowfi import benchmarks
+
+        bms = benchmarks.names()
+    else:
+        bms = _names(args.benchmarks)
+    out = bench(opts, bms, seeds=args.seeds, budget=args.budget, workers=args.workers,
+                out=args.out, jobs=args.jobs, resume=not args.fresh)
+    if not args.no_report:
+        md = report(out)
+        print(f"report: {md} and {md.with_suffix('.html')}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write plots and a markdown/HTML page for a stored run or a bench folder."""
+    from lowfi.analysis.report import report
+
+    md = report(args.path, out=args.out)
+    print(f"report: {md} and {md.with_suffix('.html')}")
+    return 0
+
+
+def add_subparsers(sub: Any) -> None:
+    """Register ``bench`` and ``report`` on the main parser's subparsers."""
+    b = sub.add_parser("bench", help="compare optimizers on benchmarks over seeds "
+                                     "(simulated parallel wall clock)")
+    b.add_argument("--optimizers", default="random,hyperband,bohb,tpe",
+                   help="comma-separated names, or 'all' for lowfi.optimizers.available()")
+    b.add_argument("--benchmarks", default="counting-ones-8-8",
+                   help="comma-separated names, or 'all' for lowfi.benchmarks.names()")
+    b.add_argument("--seeds", type=int, default=10, help="number of seeds (0..N-1)")
+    b.add_argument("--budget", type=float, default=50,
+                   help="total budget per run in multiples of max_budget (default 50)")
+    b.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers")
+    b.add_argument("--jobs", type=int, default=1, help="runs executed in parallel (processes)")
+    b.add_argument("--out", default="bench-out", help="output folder")
+    b.add_argument("--fresh", action="store_true", help="rerun runs whose files exist")
+    b.add_argument("--no-report", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+    r = sub.add_parser("report", help="plots + markdown/HTML for RUN.db or a bench folder")
+    r.add_argument("path", help="a stored run (RUN.db) or a `lowfi bench` output folder")
+    r.add_argument("--out", default=None, help="output folder (default next to the input)")
+    r.set_defaults(func=cmd_report)
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - `python -m` convenience
+    p = argparse.ArgumentParser(prog="lowfi")
+    add_subparsers(p.add_subparsers(dest="command", required=True))
+    args = p.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""YAHPO Gym surrogate benchmarks evaluated locally with onnxruntime (the ``yahpo`` extra).
+
+YAHPO Gym (Pfisterer et al. 2022, "YAHPO Gym - An Efficient Multi-Objective Multi-Fidelity
+Benchmark for Hyperparameter Optimization") fits neural-network surrogates to real HPO runs
+and ships them as ONNX models. lowfi calls the models directly (no yahpo-gym package, which
+pins old numpy and ConfigSpace): each model takes ``x_cont`` (float32, continuous inputs in
+the scenario's order, the fidelity first) and ``x_cat`` (int32, categoricals coded with the
+scenario's ``encoding.json``) and returns the targets on their original scale.
+
+Data: the folder holding ``lcbench/model.onnx`` etc. is taken from the ``data_path``
+argument, else the ``LOWFI_YAHPO_DATA`` environment variable, else ``../shared/data/yahpo_data``
+(relative to the working directory) or ``/work/shared/data/yahpo_data`` when present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lowfi.benchmarks.base import Benchmark
+from lowfi.core.seeding import as_generator
+from lowfi.core.trial import Result
+
+ENV = "LOWFI_YAHPO_DATA"
+DEFAULT_PATHS = ("../shared/data/yahpo_data", "/work/shared/data/yahpo_data")
+
+LCBENCH_CONT = ["epoch", "batch_size", "learning_rate", "momentum", "weight_decay",
+                "num_layers", "max_units", "max_dropout"]
+LCBENCH_TARGETS = ["time", "val_accuracy", "val_cross_entropy", "val_balanced_accuracy",
+                   "test_cross_entropy", "test_balanced_accuracy"]
+_NB301_PREFIX = "NetworkSelectorDatasetInfo_COLON_darts_COLON_"
+NB301_CAT = ([f"{_NB301_PREFIX}edge_{c}_{i}" for c in ("normal", "reduce") for i in range(14)]
+             + [f"{_NB301_PREFIX}inputs_node_{c}_{i}" for c in ("normal", "reduce")
+                for i in (3, 4, 5)])
+NB301_TARGETS = ["val_accuracy", "val_cross_entropy", "runtime", "out4_unknown"]
+
+
+def data_path(data_path: str | os.PathLike | None = None) -> Path:
+    """The YAHPO data folder (argument, then ``$LOWFI_YAHPO_DATA``, then the shared folder)."""
+    if data_path is not None:
+        p = Path(data_path)
+        if not p.is_dir():
+            raise FileNotFoundError(f"data_path: {str(p)!r} is not a folder (expected the YAHPO "
+                                    "data folder holding lcbench/, nb301_v2/, ...)")
+        return p
+    env = os.environ.get(ENV)
+    if env:
+        p = Path(env)
+        if not p.is_dir():
+            raise FileNotFoundError(f"{ENV}: {env!r} is not a folder (expected the YAHPO data "
+                                    "folder holding lcbench/, nb301_v2/, ...)")
+        return p
+    for cand in DEFAULT_PATHS:
+        if Path(cand).is_dir():
+            return Path(cand)
+    raise FileNotFoundError(
+        "YAHPO data not found: pass data_path=..., or set the environment variable "
+        f"{ENV}, or place the data at one of {', '.join(DEFAULT_PATHS)} (files from "
+        "https://github.com/slds-lmu/yahpo_data)"
+    )
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"YAHPO data file missing: {path} (from "
+                                "https://github.com/slds-lmu/yahpo_data)")
+    return path
+
+
+def _session(model: Path):
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise ImportError("YAHPO surrogate benchmarks need onnxruntime: "
+                          "pip install lowfi[yahpo]") from exc
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(_need(model)), sess_options=opts,
+                                providers=["CPUExecutionProvider"])
+
+
+def _read_space(path: Path, drop: tuple[str, ...], name: str):
+    from ConfigSpace import ConfigurationSpace
+    from ConfigSpace.read_and_write import json as cs_json
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = cs_json.read(_need(path).read_text())
+    if not drop:
+        return full
+    return ConfigurationSpace(name=name, space=[hp for hp in full.values() if hp.name not in drop])
+
+
+def _global_max(folder: Path, scenario: str, instance: str, metric: str) -> float | None:
+    f = folder / "global_statistics" / "instance_target_statistics.csv"
+    if not f.exists():
+        return None
+    import pandas as pd
+
+    st = pd.read_csv(f)
+    row = st[(st.scenario == scenario) & (st.instance.astype(str) == str(instance))
+             & (st.metric == metric) & (st.statistic == "max")]
+    return float(row.value.iloc[0]) if len(row) else None
+
+
+class LCBench(Benchmark):
+    """YAHPO LCBench surrogate: an MLP (funnel-shaped, Zimmer et al. 2021, "Auto-PyTorch
+    Tabular") on one of 34 OpenML tasks; budget = training epochs.
+
+    Parameters
+    ----------
+    task_id
+        OpenML task id (e.g. ``"3945"``); the 34 ids of the YAHPO space are accepted.
+    data_path
+        YAHPO data folder (see the module docstring).
+    min_budget, max_budget
+        Epochs; default 2..51, the clean range (in the original data epoch 1 is the untrained
+        state and epoch 52 an odd extra epoch). 1..52 is allowed.
+
+    Notes
+    -----
+    Loss = 1 - val_accuracy / 100 at the rounded epoch; cost = the surrogate's ``time``
+    target (seconds of training up to that epoch), so ``tabular = True`` and a simulated clock
+    applies. The surrogate is deterministic, so ``test_loss`` is the loss at ``max_budget``.
+    ``optimum`` is the best of the YAHPO global statistics maximum (0.5M random points, any
+    epoch) and 2,000 random configurations at ``max_budget``; ``f_rand`` is the mean of those
+    2,000 configurations (drawn with a fixed seed).
+    """
+
+    tabular = True
+
+    def __init__(self, task_id: str | int, data_path: str | os.PathLike | None = None,
+                 min_budget: float = 2, max_budget: float = 51, eta: float = 3):
+        folder = globals()["data_path"](data_path)
+        scen = folder / "lcbench"
+        self.encoding = json.loads(_need(scen / "encoding.json").read_text())["OpenML_task_id"]
+        full = _read_space(scen / "config_space.json", (), "lcbench")
+        tasks = list(full["OpenML_task_id"].choices)
+        task = str(task_id)
+        if task not in tasks:
+            raise ValueError(f"task_id: got {task_id!r}; allowed are the LCBench OpenML task ids "
+                             f"{', '.join(tasks)}")
+        if not (1 <= min_budget <= max_budget <= 52):
+            raise ValueError(f"min_budget, max_budget: got {min_budget!r}, {max_budget!r}; "
+                             "allowed are epochs with 1 <= min_budget <= max_budget <= 52")
+        self.task_id = task
+        self.name = f"yahpo-lcbench-{task}"
+        self.min_budget, self.max_budget, self.eta = float(min_budget), float(max_budget), float(eta)
+        self.space = _read_space(scen / "config_space.json", ("OpenML_task_id", "epoch"),
+                                 self.name)
+        self._session = _session(scen / "model.onnx")
+        self._code = int(self.encoding[task])
+        rng = as_generator(12345)
+        cfgs = self._random_configs(rng, 2000)
+        losses = self._loss_batch(cfgs, np.full(len(cfgs), self.max_budget))
+        self.f_rand = float(np.mean(losses))
+        best = float(np.min(losses))
+        gmax = _global_max(folder, "lcbench", task, "val_accuracy")
+        self.optimum = min(best, 1 - gmax / 100) if gmax is not None else best
+
+    def _random_configs(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+        from lowfi.space import Space
+
+        return Space(self.space).sample(rng, n)
+
+    def predict(self, configs: list[dict[str, Any]], epochs: np.ndarray) -> np.ndarray:
+        """All six targets (columns as :data:`LCBENCH_TARGETS`) for configs at epochs."""
+        ep = np.clip(np.rint(np.asarray(epochs, dtype=float)), 1, 52)
+        x_cont = np.empty((len(configs), len(LCBENCH_CONT)), np.float32)
+        x_cont[:, 0] = ep
+        for j, k in enumerate(LCBENCH_CONT[1:], start=1):
+            x_cont[:, j] = [float(c[k]) for c in configs]
+        x_cat = np.full((len(configs), 1), self._code, np.int32)
+        return self._session.run(None, {"x_cont": x_cont, "x_cat": x_cat})[0]
+
+    def _loss_batch(self, configs: list[dict[str, Any]], epochs: np.ndarray) -> np.ndarray:
+        return 1.0 - self.predict(configs, epochs)[:, 1] / 100.0
+
+    def curve(self, config: dict[str, Any], epochs: Any = None) -> np.ndarray:
+        """Loss at each epoch (default 1..52): the surrogate's learning curve."""
+        ep = np.arange(1, 53) if epochs is None else np.asarray(epochs, dtype=float)
+        return self._loss_batch([config] * len(ep), ep)
+
+    def evaluate(self, config: dict[str, Any], budget: float, seed: Any = None) -> Result:
+        """Surrogate prediction at epoch ``round(budget)`` (deterministic; ``seed`` unused)."""
+        if not isinstance(budget, int | float) or not (1 <= budget <= 52):
+            raise ValueError(f"budget: got {budget!r}; allowed are epochs in [1, 52]")
+        y = self.predict([config], np.array([budget]))[0]
+        return Result(loss=float(1.0 - y[1] / 100.0), cost=max(float(y[0]), 0.0),
+                      info={"epoch": int(np.rint(budget)),
+                            "val_cross_entropy": float(y[2]),
+                            "test_balanced_accuracy": float(y[5])})
+
+    def test_loss(self, config: dict[str, Any]) -> float:
+        return float(self._loss_batch([config], np.array([self.max_budget]))[0])
+
+
+def lcbench(task_id: str | int, data_path: str | os.PathLike | None = None,
+            **kwargs: Any) -> LCBench:
+    """The YAHPO LCBench surrogate on OpenML task ``task_id`` (see :class:`LCBench`)."""
+    return LCBench(task_id, data_path=data_path, **kwargs)
+
+
+class NB301(Benchmark):
+    """YAHPO NAS-Bench-301 surrogate, v2 beta model (DARTS cell space on CIFAR-10; Zela et al.
+    2022, "Surrogate NAS Benchmarks"); budget = training epochs 1..98.
+
+    Notes
+    -----
+    Loss = 1 - val_accuracy (the v2 model predicts a fraction); cost = predicted ``runtime``
+    (seconds). The v2 output order is inferred, not documented by YAHPO (data guide 2.3):
+    treat results as "YAHPO nb301, v2 beta". ``optimum`` / ``f_rand``: best / mean of 1,000
+    random architectures at 98 epochs (fixed seed).
+    """
+
+    tabular = True
+
+    def __init__(self, data_path: str | os.PathLike | None = None, min_budget: float = 1,
+                 max_budget: float = 98, eta: float = 3):
+        folder = globals()["data_path"](data_path)
+        scen = folder / "nb301_v2"
+        self.name = "yahpo-nb301"
+        self.encoding = json.loads(_need(scen / "encoding_v2.json").read_text())
+        full = _read_space(scen / "config_space_v2.json", (), "nb301")
+        self.space = _read_space(scen / "config_space_v2.json",
+                                 tuple(h.name for h in full.values() if h.name == "epoch"),
+                                 self.name) if "epoch" in full else full
+        if not (1 <= min_budget <= max_budget <= 98):
+            raise ValueError(f"min_budget, max_budget: got {min_budget!r}, {max_budget!r}; "
+                             "allowed are epochs with 1 <= min_budget <= max_budget <= 98")
+        self.min_budget, self.max_budget, self.eta = float(min_budget), float(max_budget), float(eta)
+        self._session = _session(scen / "model_v2.onnx")
+        from lowfi.space import Space
+
+        cfgs = Space(self.space).sample(as_generator(12345), 1000)
+        losses = 1.0 - self.predict(cfgs, np.full(len(cfgs), self.max_budget))[:, 0]
+        self.f_rand, self.optimum = float(np.mean(losses)), float(np.min(losses))
+
+    def predict(self, configs: list[dict[str, Any]], epochs: np.ndarray) -> np.ndarray:
+        """The four outputs (:data:`NB301_TARGETS`) for architectures at epochs."""
+        ep = np.clip(np.rint(np.asarray(epochs, dtype=float)), 1, 98).astype(np.float32)
+        x_cat = np.array([[self.encoding[n][str(c.get(n, "#na#"))] for n in NB301_CAT]
+                          for c in configs], np.int32)
+        return self._session.run(None, {"x_cont": ep.reshape(-1, 1), "x_cat": x_cat})[0]
+
+    def evaluate(self, config: dict[str, Any], budget: float, seed: Any = None) -> Result:
+        if not isinstance(budget, int | float) or not (1 <= budget <= 98):
+            raise ValueError(f"budget: got {budget!r}; allowed are epochs in [1, 98]")
+        y = self.predict([config], np.array([budget]))[0]
+        return Result(loss=float(1.0 - y[0]), cost=max(float(y[2]), 0.0),
+                      info={"epoch": int(np.rint(budget)), "val_cross_entropy": float(y[1])})
+
+    def test_loss(self, config: dict[str, Any]) -> float:
+        return float(1.0 - self.predict([config], np.array([self.max_budget]))[0, 0])
+
+
+def nb301(data_path: str | os.PathLike | None = None, **kwargs: Any) -> NB301:
+    """The YAHPO NAS-Bench-301 v2 surrogate (see :class:`NB301`)."""
+    return NB301(data_path=data_path, **kwargs)

@@ -1,0 +1,297 @@
+"""Predictive termination rules that plug into ``trial.should_stop()``.
+
+* :class:`DomhanStopping` -- Domhan, Springenberg & Hutter (IJCAI 2015): extrapolate the
+  partial curve with the MCMC ensemble and stop when P(final value better than the incumbent)
+  falls under ``delta``.
+* :class:`BakerStopping` -- Baker, Gupta, Raskar & Naik (2017): a nu-SVR trained on the fully
+  evaluated curves of the same run predicts the final value; stop when P(final better than the
+  incumbent) under a Gaussian with the regressor's cross-validated error falls under ``delta``.
+
+Both read the trial's reported curve, whose values are on the loss scale of the run (lower is
+better) unless ``direction="maximize"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+
+from lowfi.core.seeding import SeedLike, as_generator
+from lowfi.core.trial import StoppingRule, Trial
+from lowfi.curves.prediction import check_direction
+
+
+def _check_pos(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> None:
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    ok = ok and math.isfinite(float(value)) and (value >= 0 if allow_zero else value > 0)
+    if integer:
+        ok = ok and float(value).is_integer()
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(
+            f"{name}: got {value!r}; allowed is {kind} {'>=' if allow_zero else '>'} 0"
+        )
+
+
+def incumbent_from_history(
+    history: Any, budget: float, direction: str = "minimize"
+) -> float | None:
+    """Best ``"ok"`` scalar loss at ``budget`` or above in ``history`` (None when there is none).
+
+    Stopped and failed records do not count: their losses are not final values.
+    """
+    if history is None:
+        return None
+    sign = check_direction(direction)
+    best = None
+    for r in getattr(history, "records", []):
+        if getattr(r, "status", "ok") != "ok" or float(r.budget) < float(budget):
+            continue
+        loss = r.loss[0] if isinstance(r.loss, tuple) else r.loss
+        if loss is None or not math.isfinite(float(loss)):
+            continue
+        if best is None or sign * float(loss) > sign * best:
+            best = float(loss)
+    return best
+
+
+class _CheckSchedule(StoppingRule):
+    """Shared machinery: when to check (from step ``n_min`` on, every ``every`` steps)."""
+
+    def __init__(self, n_min: float, every: float, delta: float, direction: str, seed: SeedLike):
+        _check_pos("n_min", n_min)
+        _check_pos("every", every)
+        if not (isinstance(delta, int | float) and 0.0 < delta < 1.0):
+            raise ValueError(f"delta: got {delta!r}; allowed is a probability in (0, 1)")
+        self.n_min, self.every, self.delta = float(n_min), float(every), float(delta)
+        self.direction = direction
+        self._sign = check_direction(direction)
+        self.seed = int(as_generator(seed).integers(0, 2**31 - 1))
+        self.incumbent: float | None = None
+        self.horizon: float | None = None
+        self.last: dict[str, Any] = {}
+        self._next_check: float | None = None
+        self._trial_id = 0
+
+    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+        """Snapshot for ``trial``: incumbent from ``history`` and horizon ``trial.budget``."""
+        snap = copy.copy(self)
+        snap.last = {}
+        snap.incumbent = incumbent_from_history(history, trial.budget, self.direction)
+        snap.horizon = float(trial.budget)
+        snap._next_check = self.n_min
+        snap._trial_id = int(trial.id)
+        return snap
+
+    def _due(self, trial: Trial) -> bool:
+        if self.incumbent is None or self.horizon is None or not trial.curve:
+            return False
+        step = trial.curve[-1][0]
+        if self._next_check is None:
+            self._next_check = self.n_min
+        if step < self._next_check or step >= self.horizon:
+            return False
+        self._next_check = step + self.every
+        return True
+
+    def _trial_seed(self) -> np.random.SeedSequence:
+        return np.random.SeedSequence([self.seed, self._trial_id, len(self.last.get("checks", []))])
+
+    def describe(self, trial: Trial) -> dict[str, Any]:
+        """Prediction made at the last check (predicted final value, probability, incumbent)."""
+        return {k: v for k, v in self.last.items() if k != "checks"}
+
+
+class DomhanStopping(_CheckSchedule):
+    """Predictive termination of Domhan, Springenberg & Hutter (IJCAI 2015).
+
+    From step ``n_min`` on, every ``every`` steps, the partial curve is extrapolated to the
+    trial's budget ``T`` (its number of steps) with :class:`lowfi.curves.DomhanExtrapolator`;
+    the trial stops when ``P(y_T better than the incumbent) < delta``. The incumbent is the
+    best finished (``"ok"``) loss at the trial's budget or above, read from the history when
+    the run loop calls :meth:`for_trial`; with no incumbent yet, the rule never stops (the
+    paper trains the first runs fully). :meth:`describe` gives the predicted final value and
+    the probability, kept with the stopped trial.
+
+    Parameters
+    ----------
+    n_min
+        First step at which a check happens (default 10).
+    every
+        Steps between checks (default 10).
+    delta
+        Stop when the probability of beating the incumbent is under this (paper: 0.05).
+    direction
+        ``"minimize"`` when reported values are losses (default), else ``"maximize"``.
+    bounds
+        Optional range of the metric (e.g. ``(0, 1)`` for error rates).
+    seed
+        Seeds the extrapolator of each check (a stream per trial and check).
+    **extrapolator
+        Further keyword arguments for :class:`~lowfi.curves.DomhanExtrapolator`.
+    """
+
+    def __init__(
+        self,
+        n_min: float = 10,
+        every: float = 10,
+        delta: float = 0.05,
+        direction: str = "minimize",
+        bounds: tuple[float, float] | None = None,
+        seed: SeedLike = 0,
+        **extrapolator: Any,
+    ):
+        super().__init__(n_min, every, delta, direction, seed)
+        self.bounds = bounds
+        self.extrapolator = dict(extrapolator)
+
+    def should_stop(self, trial: Trial) -> bool:
+        """Whether the extrapolated final value is unlikely (< ``delta``) to beat the incumbent."""
+        if not self._due(trial):
+            return False
+        from lowfi.curves.domhan import DomhanExtrapolator
+
+        steps = np.array([s for s, _ in trial.curve], dtype=float)
+        values = np.array([v for _, v in trial.curve], dtype=float)
+        if len(steps) < 3:
+            return False
+        ext = DomhanExtrapolator(
+            direction=self.direction,
+            bounds=self.bounds,
+            seed=self._trial_seed(),
+            **self.extrapolator,
+        )
+        pred = ext.fit(steps, values, horizon=max(self.horizon, float(steps[-1]))).predict(
+            self.horizon
+        )
+        p = float(pred.prob_better(self.incumbent))
+        checks = self.last.get("checks", []) + [(float(steps[-1]), p)]
+        self.last = {
+            "rule": "domhan",
+            "predicted_final": float(pred.mean),
+            "predicted_q05": float(pred.quantile(0.05)),
+            "predicted_q95": float(pred.quantile(0.95)),
+            "prob_better": p,
+            "incumbent": self.incumbent,
+            "horizon": self.horizon,
+            "checked_at": float(steps[-1]),
+            "checks": checks,
+        }
+        return p < self.delta
+
+
+class BakerStopping(_CheckSchedule):
+    """Early stopping with a final-value regressor (Baker, Gupta, Raskar & Naik, 2017).
+
+    Once ``min_train`` fully evaluated curves of the run exist, the rule fits (lazily, once per
+    number of observed points ``tau`` and training-set size) a :class:`BakerRegressor` from
+    hyperparameters, the first ``tau`` values and their differences to the final value. From
+    step ``n_min`` on, every ``every`` steps, a trial stops when
+    ``P(y_T better than the incumbent) < delta`` under ``N(prediction, cv_std^2)`` (the paper's
+    rule, with its Delta as ``delta``).
+
+    Training curves come from :meth:`add_curve` and from history records that carry a curve
+    (``record.curve`` or ``record.info["curve"]``), status ``"ok"`` and the trial's budget.
+
+    Parameters
+    ----------
+    n_min, every, delta, direction, seed
+        As in :class:`DomhanStopping`.
+    min_train
+        Fully evaluated curves needed before the rule can stop anything (default 10).
+    space
+        A :class:`lowfi.space.Space` to encode hyperparameters (default: the history's space;
+        without one, only the curve features are used).
+    **regressor
+        Keyword arguments for :class:`~lowfi.curves.BakerRegressor`.
+    """
+
+    def __init__(
+        self,
+        n_min: float = 5,
+        every: float = 5,
+        delta: float = 0.05,
+        min_train: int = 10,
+        direction: str = "minimize",
+        space: Any = None,
+        seed: SeedLike = 0,
+        **regressor: Any,
+    ):
+        super().__init__(n_min, every, delta, direction, seed)
+        _check_pos("min_train", min_train, integer=True)
+        self.min_train = int(min_train)
+        self.space = space
+        self.regressor = dict(regressor)
+        self._curves: list[tuple[dict, list[float]]] = []
+        self._models: dict[tuple, Any] = {}
+        self._train: tuple[np.ndarray | None, list[np.ndarray]] | None = None
+        self._x_trial: np.ndarray | None = None
+
+    def add_curve(self, config: dict, curve: Any) -> None:
+        """Add a fully evaluated curve (``[(step, value), ...]`` or values) for training."""
+        vals = [float(v[1]) if isinstance(v, tuple | list) else float(v) for v in curve]
+        if len(vals) < 2:
+            raise ValueError(f"curve: got {len(vals)} points; a training curve needs >= 2")
+        self._curves.append((dict(config), vals))
+
+    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+        """Snapshot: incumbent, horizon and the training curves known now."""
+        snap = super().for_trial(trial, history)
+        pairs = list(self._curves)
+        for r in getattr(history, "records", []):
+            curve = getattr(r, "curve", None) or (r.info or {}).get("curve")
+            if curve and r.status == "ok" and float(r.budget) == float(trial.budget):
+                pairs.append(
+                    (
+                        r.config,
+                        [float(v[1]) if isinstance(v, tuple | list) else float(v) for v in curve],
+                    )
+                )
+        space = self.space if self.space is not None else getattr(history, "space", None)
+        X = None
+        if space is not None and pairs:
+            X = space.encode([c for c, _ in pairs])
+            snap._x_trial = space.encode([trial.config])
+        snap._train = (X, [np.asarray(v) for _, v in pairs])
+        return snap
+
+    def _model(self, tau: int):
+        X, curves = self._train if self._train is not None else (None, [])
+        keep = [i for i, c in enumerate(curves) if len(c) > tau]
+        if len(keep) < self.min_train:
+            return None
+        key = (tau, len(keep), tuple(float(curves[i][-1]) for i in keep))
+        if key not in self._models:
+            from lowfi.curves.baker import BakerRegressor
+
+            part = np.array([curves[i][:tau] for i in keep])
+            final = np.array([curves[i][-1] for i in keep])
+            Xk = None if X is None else X[keep]
+            seed = np.random.SeedSequence([self.seed, tau, len(keep)])
+            self._models[key] = BakerRegressor(seed=seed, **self.regressor).fit(Xk, part, final)
+        return self._models[key]
+
+    def should_stop(self, trial: Trial) -> bool:
+        """Whether the predicted final value is unlikely (< ``delta``) to beat the incumbent."""
+        if not self._due(trial):
+            return False
+        tau = len(trial.curve)
+        model = self._model(tau)
+        if model is None:
+            return False
+        values = np.array([[v for _, v in trial.curve]])
+        pred = model.predict_distribution(self._x_trial, values, self.horizon, self.direction)
+        p = float(pred.prob_better(self.incumbent))
+        self.last = {
+            "rule": "baker",
+            "predicted_final": float(pred.mean),
+            "predicted_std": float(pred.std),
+            "prob_better": p,
+            "incumbent": self.incumbent,
+            "horizon": self.horizon,
+            "checked_at": float(trial.curve[-1][0]),
+        }
+        return p < self.delta

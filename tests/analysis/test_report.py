@@ -1,0 +1,113 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lowfi.analysis.bench import bench, load_bench, run_one
+from lowfi.analysis.report import bench_summary, report
+
+pytest.importorskip("lowfi.benchmarks.counting_ones")
+
+
+def test_run_one_records_are_complete_and_deterministic():
+    a = run_one("hyperband", "counting-ones-8-8", seed=3, budget=3, n_workers=2)
+    b = run_one("hyperband", "counting-ones-8-8", seed=3, budget=3, n_workers=2)
+    keys = {"optimizer", "benchmark", "seed", "trial_id", "config", "budget", "loss", "test_loss",
+            "regret", "cost", "cum_budget", "wallclock", "overhead", "start", "end", "bracket"}
+    assert keys <= set(a[0])
+    assert [r["loss"] for r in a] == [r["loss"] for r in b]
+    assert [r["end"] for r in a] == [r["end"] for r in b]
+    budgets = np.array([r["budget"] for r in a])
+    # every evaluation is charged its budget; submission stops once 3 x max_budget is charged
+    np.testing.assert_allclose([r["cum_budget"] for r in a], np.cumsum(budgets))
+    assert budgets[:-1].sum() < 3 * 729 <= budgets.sum() + 729 * 2
+    # records come in finish order of the simulated clock
+    ends = [r["end"] for r in a]
+    assert ends == sorted(ends)
+    json.dumps(a)  # JSON-serializable
+
+
+def test_bench_folder_and_report_files(tmp_path):
+    out = bench(["random", "hyperband"], ["counting-ones-8-8", "no-such-benchmark"], seeds=2,
+                budget=2, workers=2, out=tmp_path / "b", verbose=False)
+    meta, df = load_bench(out)
+    assert "no-such-benchmark" in meta["skipped"]
+    assert set(df["optimizer"]) == {"random", "hyperband"} and set(df["seed"]) == {0, 1}
+    assert len(list((out / "runs").glob("*.jsonl"))) == 4
+    tables = bench_summary(meta, df, at=(1, 2))
+    tab = tables["counting-ones-8-8"]
+    assert list(tab["optimizer"]) and {"@1x", "@2x", "overhead ms (median / mean)"} <= set(tab)
+    md = report(out, img_prefix="bench_")
+    rep = out / "report"
+    for f in ("report.md", "report.html", "bench_counting-ones-8-8.png",
+              "bench_counting-ones-8-8_figset.png", "bench_counting-ones-8-8_allocation.png"):
+        assert (rep / f).stat().st_size > 500, f
+    text = md.read_text()
+    assert "counting-ones-8-8" in text and "Skipped benchmark no-such-benchmark" in text
+    assert (rep / "report.png").exists() is False
+    assert "<img" in (rep / "report.html").read_text()
+
+
+def test_report_of_a_stored_run(tmp_path):
+    lowfi = pytest.importorskip("lowfi")
+    pytest.importorskip("lowfi.run.loop")
+    from lowfi.benchmarks import get
+
+    b = get("counting-ones-8-8")
+    db = tmp_path / "run.db"
+    lowfi.minimize(lambda c, budget: b.evaluate(c, budget, seed=0), b.space,
+                   optimizer="hyperband", min_budget=9, max_budget=729, eta=3, n_workers=1,
+                   executor="inline", storage=str(db), max_evaluations=40, seed=0,
+                   progress=False)
+    md = report(db)
+    folder = md.parent
+    for f in ("report.md", "report.html", "trials.png", "curves.png", "marginals.png"):
+        assert (folder / f).stat().st_size > 500, f
+    text = md.read_text()
+    assert "40 finished evaluations" in text and "Budget per bracket" in text
+
+
+def test_report_rejects_a_folder_without_meta(tmp_path):
+    with pytest.raises(FileNotFoundError, match="meta.json"):
+        report(tmp_path)
+
+
+def test_cli_registers_bench_and_report(tmp_path, capsys):
+    from lowfi.cli import main
+
+    assert main(["bench", "--optimizers", "random", "--benchmarks", "counting-ones-8-8",
+                 "--seeds", "1", "--budget", "1", "--out", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "report" / "report.html").exists()
+    assert main(["report", str(tmp_path / "c"), "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "report.md").exists()
+    assert "report:" in capsys.readouterr().out
+
+
+def test_trials_frame_columns_are_enough_for_the_run_report(tmp_path):
+    # the journal's DataFrame layout: trial_id, config_id, budget, loss, status, cost, start,
+    # end, worker, bracket, rung, error, config.<name>
+    rng = np.random.default_rng(0)
+    n = 30
+    df = pd.DataFrame({"trial_id": range(n), "config_id": range(n),
+                       "budget": rng.choice([1.0, 3.0, 9.0], n), "loss": rng.random(n),
+                       "status": ["ok"] * n, "cost": 1.0, "start": np.arange(n),
+                       "end": np.arange(n) + 1.0, "worker": "w", "bracket": 0, "rung": 0,
+                       "error": None, "config.x": rng.random(n), "config.c": ["a", "b"] * 15})
+    path = tmp_path / "trials.csv"
+    df.to_csv(path, index=False)
+    md = report(path)
+    text = md.read_text()
+    assert (md.parent / "marginals.png").exists()
+    assert "| x |" in text and "| c |" in text  # importance table names both parameters
+    assert "30 finished evaluations" in text
+
+
+def test_fallback_event_loop_matches_the_simulated_executor():
+    pytest.importorskip("lowfi.run.loop")
+    own = run_one("asha", "counting-ones-8-8", seed=1, budget=2, n_workers=4, engine="own")
+    sim = run_one("asha", "counting-ones-8-8", seed=1, budget=2, n_workers=4, engine="minimize")
+    cols = ("trial_id", "budget", "loss", "start", "end", "cum_budget")
+    assert [[r[c] for c in cols] for r in own] == [[r[c] for c in cols] for r in sim]
+    # four simulated workers overlap: the wall clock is below the summed cost
+    assert own[-1]["wallclock"] < sum(r["cost"] for r in own)

@@ -1,0 +1,50 @@
+import math
+
+import pytest
+
+from lowfi.benchmarks import get
+from lowfi.benchmarks.sklearn_tasks import N_VALID, SVMDigits
+
+GOOD = {"C": math.exp(0.5), "gamma": math.exp(-2.0)}  # best point of the 41 x 41 grid
+BEST = {"C": 1.5087906254333097, "gamma": 0.13149921608797102}  # no validation error
+BAD = {"C": math.exp(-10.0), "gamma": math.exp(10.0)}
+
+
+@pytest.fixture(scope="module")
+def svm():
+    return get("svm-digits")
+
+
+def test_registered_with_budgets_and_log_space(svm):
+    assert isinstance(svm, SVMDigits)
+    assert (svm.min_budget, svm.max_budget, svm.eta) == (50.0, 1350.0, 3.0)
+    assert svm.space["C"].log and svm.space["gamma"].log
+    assert svm.space["C"].lower == pytest.approx(math.exp(-10))
+
+
+def test_optimum_is_reached_at_the_grid_best_and_cost_is_measured(svm):
+    assert svm.evaluate(BEST, 1350).loss == svm.optimum == 0.0
+    r = svm.evaluate(GOOD, 1350)
+    assert r.loss == pytest.approx(1 / N_VALID)  # one error of 447
+    assert r.cost > 0 and r.info["n_train"] == 1350
+    assert svm.test_loss(GOOD) == r.loss
+    assert svm.optimum < svm.f_rand
+    # a kernel width of e^10 memorizes the training points: near chance on validation
+    assert svm.evaluate(BAD, 1350).loss > 0.8
+
+
+def test_more_data_helps_and_subsets_are_seeded(svm):
+    small = svm.evaluate(GOOD, 50, seed=1).loss
+    assert small > svm.evaluate(GOOD, 1350, seed=1).loss
+    assert svm.evaluate(GOOD, 50, seed=1).loss == small  # same seed, same subset
+    losses = {svm.evaluate(GOOD, 50, seed=s).loss for s in range(2, 7)}
+    assert len(losses) > 1  # other seeds draw other subsets
+    # at the full budget the subset is the whole training pool: seed does not matter
+    assert svm.evaluate(GOOD, 1350, seed=5).loss == svm.evaluate(GOOD, 1350, seed=9).loss
+
+
+def test_bad_arguments_raise_value_error(svm):
+    with pytest.raises(ValueError, match="budget"):
+        svm.evaluate(GOOD, 5000)
+    with pytest.raises(ValueError, match="min_budget"):
+        SVMDigits(min_budget=100, max_budget=50)
