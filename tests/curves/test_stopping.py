@@ -84,3 +84,23 @@ def test_bad_arguments():
         DomhanStopping(every=0)
     with pytest.raises(ValueError, match="direction"):
         DomhanStopping(direction="down")
+
+
+def test_shared_state_keeps_the_incumbent_current():
+    from lowfi import Result, Trial
+    from lowfi.core.history import History
+    from lowfi.curves.stopping import DomhanStopping
+    from lowfi.space import Space
+
+    space = Space({"x": (0.0, 1.0)})
+    h = History(space)
+    rule = DomhanStopping(seed=0)
+    t0 = Trial(0, {"x": 0.1}, 10.0, 0)
+    snap = rule.for_trial(t0, h)
+    assert snap.incumbent is None
+    for i, (b, loss) in enumerate([(10.0, 0.5), (10.0, 0.3), (3.0, 0.01)]):
+        t = Trial(i + 1, {"x": 0.2}, b, i + 1)
+        h.add_pending(t)
+        h.finish(t, Result(loss))
+    snap.update(rule.shared(h))
+    assert snap.incumbent == 0.3  # the budget-3 result does not count for a budget-10 trial

@@ -86,6 +86,25 @@ class _CheckSchedule(StoppingRule):
         snap._trial_id = int(trial.id)
         return snap
 
+    def shared(self, history: Any) -> dict[str, Any] | None:
+        """Best final loss per budget, published by the run loop to running trials."""
+        best: dict[float, float] = {}
+        for b in getattr(history, "budgets", []):
+            v = incumbent_from_history(history, b, self.direction)
+            if v is not None:
+                best[float(b)] = v
+        return {"best_by_budget": [[b, v] for b, v in best.items()]} if best else None
+
+    def update(self, state: dict[str, Any]) -> None:
+        """Take the newest incumbent at or above this trial's budget (worker side)."""
+        if self.horizon is None:
+            return
+        vals = [float(v) for b, v in state.get("best_by_budget", []) if float(b) >= self.horizon]
+        if vals:
+            new = max(vals, key=lambda v: self._sign * v)
+            if self.incumbent is None or self._sign * new > self._sign * self.incumbent:
+                self.incumbent = new
+
     def _due(self, trial: Trial) -> bool:
         if self.incumbent is None or self.horizon is None or not trial.curve:
             return False
