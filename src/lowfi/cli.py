@@ -165,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         except ImportError:
             continue
         if hasattr(mod, "add_subparsers"):
-            mod.add_subparsers(sub)
+            parser = mod.add_subparsers(sub)
+            if parser is not None and hasattr(mod, "run"):
+                parser.set_defaults(func=mod.run)
     return p
 
 

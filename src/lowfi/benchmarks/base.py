@@ -60,6 +60,7 @@ REGISTRY: dict[str, str] = {
     "nb201-cifar100": "lowfi.benchmarks.tables:nb201_cifar100",
     "nb201-imagenet16": "lowfi.benchmarks.tables:nb201_imagenet16",
     "yahpo-nb301": "lowfi.benchmarks.yahpo:nb301",
+    "nasbench101-mini": "lowfi.nas.nasbench101.tabular:mini_benchmark",
 }
 
 #: name prefixes handled by a factory taking the rest of the name (e.g. yahpo-lcbench-3945)

@@ -72,17 +72,25 @@ class DaskExecutor(Executor):
         cluster, how many trials run at once (default: the cluster's worker threads).
     address
         None, a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
+    prefetch
+        Trials queued on the cluster beyond one per worker, so a worker that finishes starts
+        its next trial without waiting for the round trip through this process (default
+        0, asking only when a worker is free; see benchmarks/asha_utilization.py).
     """
 
     name = "dask"
 
-    def __init__(self, n_workers: int | None = 2, address: Any = None, **cluster_kwargs: Any):
+    def __init__(self, n_workers: int | None = 2, address: Any = None, prefetch: int | None = None,
+                 **cluster_kwargs: Any):
         try:
             import distributed  # noqa: F401
         except ImportError as exc:  # pragma: no cover - dask is a core dependency
             raise ImportError("the dask executor needs `pip install dask[distributed]`") from exc
         self.n_workers = check_workers(n_workers) if n_workers is not None else None
         self.address = address
+        if prefetch is not None and (not isinstance(prefetch, int) or prefetch < 0):
+            raise ValueError(f"prefetch: got {prefetch!r}; allowed are None or an int >= 0")
+        self.prefetch = prefetch
         self.cluster_kwargs = cluster_kwargs
         self._own_client = False
         self._own_cluster = None
@@ -114,6 +122,9 @@ class DaskExecutor(Executor):
         self._curve_name = f"lowfi-curves-{self._run_key}"
         self._curves = Queue(self._curve_name, client=self.client)
         self._state_name = f"lowfi-state-{self._run_key}"
+        from distributed import as_completed
+
+        self._completed = as_completed([], with_results=False)
         # sent with each task (not scattered: scattered data dies with the worker holding it)
         self._payload = objective
         self._attempts: dict[int, int] = {}
@@ -125,19 +136,21 @@ class DaskExecutor(Executor):
         fut = self.client.submit(_run, self._payload, trial, pure=False,
                                  key=f"lowfi-{self._run_key}-trial-{trial.id}-{uuid.uuid4().hex[:6]}")
         self._futures[fut] = trial
+        self._completed.add(fut)
 
     def wait(self, timeout: float | None = None) -> list[Finished]:
-        from distributed import wait as dwait
-
         if not self._futures:
             return []
-        try:
-            done, _ = dwait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return []
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._completed.has_ready():  # as_completed collects finishes as they happen
+            if deadline is not None and time.monotonic() >= deadline:
+                return []
+            time.sleep(0.002)
         out = []
-        for fut in done:
-            trial = self._futures.pop(fut)
+        for fut in self._completed.next_batch(block=False):
+            trial = self._futures.pop(fut, None)
+            if trial is None:  # cancelled earlier
+                continue
             try:
                 out.append(fut.result())
             except Exception as exc:  # noqa: BLE001 - KilledWorker, unpicklable results...
@@ -152,6 +165,11 @@ class DaskExecutor(Executor):
     @property
     def running(self) -> int:
         return len(self._futures)
+
+    @property
+    def free(self) -> int:
+        extra = self.prefetch or 0
+        return max((self.n_workers or 1) + extra - self.running, 0)
 
     def cancel_all(self) -> list[Trial]:
         out = list(self._futures.values())

@@ -1,1 +1,51 @@
-"""lowfi.nas"""
+"""Neural architecture search: the NAS-Bench-101 cell space and tools.
+
+Importing :mod:`lowfi.nas` does not import torch. ``Network`` (:mod:`lowfi.nas.network`),
+``morphisms`` (:mod:`lowfi.nas.morphisms`), ``build_network`` and ``NASBench101Network``
+(:mod:`lowfi.nas.nasbench101.builder`) are loaded on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from lowfi.nas.nasbench101 import (
+    OPS,
+    Enumeration,
+    ModelSpec,
+    NASBench101Benchmark,
+    NASBench101Table,
+    OutOfDomainError,
+    config_space,
+    count_cells,
+    decode,
+    encode,
+    enumerate_cells,
+    mini_benchmark,
+    mutate_spec,
+    random_spec,
+    regret_curve,
+)
+
+__all__ = [
+    "OPS", "Enumeration", "ModelSpec", "NASBench101Benchmark", "NASBench101Network",
+    "NASBench101Table", "Network", "OutOfDomainError", "build_network", "config_space",
+    "count_cells", "decode", "encode", "enumerate_cells", "mini_benchmark", "morphisms",
+    "mutate_spec", "random_spec", "regret_curve",
+]
+
+_LAZY = {
+    "Network": ("lowfi.nas.network", "Network"),
+    "morphisms": ("lowfi.nas.morphisms", None),
+    "build_network": ("lowfi.nas.nasbench101.builder", "build_network"),
+    "NASBench101Network": ("lowfi.nas.nasbench101.builder", "Network"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        mod = importlib.import_module(module)
+        return mod if attr is None else getattr(mod, attr)
+    raise AttributeError(f"module 'lowfi.nas' has no attribute {name!r}")

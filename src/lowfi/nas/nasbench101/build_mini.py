@@ -1,0 +1,220 @@
+"""Build the mini NAS-Bench-101 table: every unique cell of a reduced space trained on digits.
+
+Every unique cell with at most ``max_vertices`` vertices is trained from scratch at each epoch
+budget (a separate run with its own cosine learning-rate schedule, as in NAS-Bench-101) with
+several seeds, on scikit-learn's 8x8 digits (1,797 images; fixed split 1,000 train / 397
+validation / 400 test). Each finished run is appended as one JSON line to a results file keyed
+by (cell hash, epochs, seed), so an interrupted build resumes where it stopped; ``finalize``
+compresses the lines into the shipped table.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lowfi.core.seeding import as_generator
+from lowfi.nas.nasbench101.enumerate import enumerate_cells
+from lowfi.nas.nasbench101.spec import ModelSpec
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "nasbench101_mini"
+TABLE_FILE = DATA_DIR / "table.jsonl.gz"
+DEFAULT_WORK = Path("build") / "nasbench101_mini"
+
+#: settings of the shipped table; changing them needs a rebuild
+DEFAULTS: dict[str, Any] = {
+    "max_vertices": 4,
+    "max_edges": 9,
+    "epochs": (4, 12, 36),
+    "seeds": (0, 1, 2),
+    "stem_channels": 16,
+    "num_stacks": 3,
+    "cells_per_stack": 1,
+    "batch_size": 200,
+    "lr": 0.05,
+    "momentum": 0.9,
+    "weight_decay": 1e-4,
+    "split_seed": 0,
+}
+
+
+def load_digits_split(split_seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Digits as ``(N, 1, 8, 8)`` float32 in [0, 1]; fixed 1000/397/400 split."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    X = (d.images / 16.0).astype(np.float32)[:, None]
+    y = d.target.astype(np.int64)
+    order = as_generator(split_seed).permutation(len(y))
+    tr, va, te = order[:1000], order[1000:1397], order[1397:]
+    return {"train": (X[tr], y[tr]), "valid": (X[va], y[va]), "test": (X[te], y[te])}
+
+
+def train_cell(
+    spec: ModelSpec,
+    epochs: int,
+    seed: int,
+    data: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Train ``spec`` for ``epochs`` epochs on digits with ``seed``; return accuracies and costs."""
+    import torch
+    from torch import nn
+
+    from lowfi.nas.nasbench101.builder import Network, count_parameters
+
+    cfg = {**DEFAULTS, **settings}
+    if data is None:
+        data = load_digits_split(cfg["split_seed"])
+    rng = as_generator(seed)
+    torch_seed = int(rng.integers(2**62))
+    gen = torch.Generator().manual_seed(torch_seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(torch_seed)
+        model = Network(
+            spec, num_classes=10, in_channels=1, stem_channels=cfg["stem_channels"],
+            num_stacks=cfg["num_stacks"], cells_per_stack=cfg["cells_per_stack"],
+        )
+    Xtr, ytr = (torch.from_numpy(a) for a in data["train"])
+    n = len(ytr)
+    bs = cfg["batch_size"]
+    steps = epochs * ((n + bs - 1) // bs)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
+                          weight_decay=cfg["weight_decay"])
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    loss_fn = nn.CrossEntropyLoss()
+    t0 = time.process_time()
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n, bs):
+            idx = perm[i : i + bs]
+            opt.zero_grad()
+            loss = loss_fn(model(Xtr[idx]), ytr[idx])
+            loss.backward()
+            opt.step()
+            sched.step()
+    train_time = time.process_time() - t0
+    model.eval()
+    out: dict[str, Any] = {"training_time": train_time, "trainable_parameters": count_parameters(model)}
+    with torch.no_grad():
+        for part in ("train", "valid", "test"):
+            X, y = (torch.from_numpy(a) for a in data[part])
+            acc = float((model(X).argmax(1) == y).float().mean())
+            out[{"train": "train_accuracy", "valid": "validation_accuracy",
+                 "test": "test_accuracy"}[part]] = acc
+    return out
+
+
+def _repair(path: Path) -> None:
+    """Cut a last line left unfinished by a kill, so appends start on a fresh line."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)
+
+
+def _done_keys(path: Path) -> set[tuple[str, int, int]]:
+    done: set[tuple[str, int, int]] = set()
+    _repair(path)
+    if path.exists():
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:  # a line cut by a kill: it is redone
+                    continue
+                done.add((r["hash"], int(r["epochs"]), int(r["seed"])))
+    return done
+
+
+def build(
+    work_dir: str | os.PathLike = DEFAULT_WORK,
+    resume: bool = True,
+    limit: int | None = None,
+    log: Any = print,
+    **settings: Any,
+) -> Path:
+    """Train every (cell, epochs, seed) not yet in ``work_dir/results.jsonl``; return its path.
+
+    Parameters
+    ----------
+    work_dir
+        Folder of the results file.
+    resume
+        Skip runs already in the file; with False an existing file is an error.
+    limit
+        Stop after this many new runs (None: all).
+    log
+        Called with progress lines.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = {**DEFAULTS, **settings}
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "results.jsonl"
+    if path.exists() and not resume:
+        raise ValueError(f"work_dir: {path} exists; pass resume=True (--resume) to continue it")
+    (work / "settings.json").write_text(json.dumps(cfg, indent=1))
+    done = _done_keys(path)
+    cells = enumerate_cells(cfg["max_vertices"], cfg["max_edges"])
+    data = load_digits_split(cfg["split_seed"])
+    train_cfg = {k: v for k, v in cfg.items() if k not in ("epochs", "seeds")}
+    jobs = []
+    specs = [cells.spec(i) for i in range(len(cells))]
+    hashes = [s.hash() for s in specs]
+    # seeds outermost: a partial build covers every cell and budget with fewer repeats
+    for seed in cfg["seeds"]:
+        for epochs in cfg["epochs"]:
+            for spec, h in zip(specs, hashes):
+                if (h, int(epochs), int(seed)) not in done:
+                    jobs.append((spec, h, int(epochs), int(seed)))
+    total = len(cells) * len(cfg["epochs"]) * len(cfg["seeds"])
+    log(f"{len(cells)} cells, {total} runs, {len(done)} done, {len(jobs)} to do")
+    t0 = time.time()
+    for k, (spec, h, epochs, seed) in enumerate(jobs[:limit] if limit else jobs):
+        r = train_cell(spec, epochs, seed, data, **train_cfg)
+        row = {"hash": h, "epochs": epochs, "seed": seed,
+               "matrix": spec.matrix.tolist(), "ops": spec.ops, **r}
+        with open(path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        log(f"[{len(done) + k + 1}/{total}] {h[:8]} epochs={epochs} seed={seed} "
+            f"val={r['validation_accuracy']:.3f} test={r['test_accuracy']:.3f} "
+            f"cpu={r['training_time']:.1f}s wall={time.time() - t0:.0f}s")
+    return path
+
+
+def finalize(work_dir: str | os.PathLike = DEFAULT_WORK, out: str | os.PathLike = TABLE_FILE) -> Path:
+    """Compress ``work_dir/results.jsonl`` (sorted, deduplicated) into the shipped table."""
+    src = Path(work_dir) / "results.jsonl"
+    if not src.exists():
+        raise ValueError(f"work_dir: {src} does not exist; run the build first")
+    rows: dict[tuple, dict] = {}
+    with open(src) as f:
+        for line in f:
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            for key in ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy"):
+                r[key] = round(float(r[key]), 5)
+            rows[(r["hash"], r["epochs"], r["seed"])] = r
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(out, "wt") as f:
+        for key in sorted(rows):
+            f.write(json.dumps(rows[key], separators=(",", ":")) + "\n")
+    return out
