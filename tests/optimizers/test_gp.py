@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+import lowfi.benchmarks as B
+from lowfi.optimizers import RandomSearch, get
+from lowfi.optimizers.gp import GPBO, GPProposer, expected_improvement, lower_confidence_bound
+
+
+def best_after(opt, b, n):
+    for _ in range(n):
+        t = opt.ask()
+        opt.tell(t, b.evaluate(t.config, t.budget))
+    return opt.incumbent()[1] - b.optimum
+
+
+@pytest.mark.parametrize("acq", ["ei", "ucb"])
+def test_gpbo_beats_random_search_on_branin(acq):
+    b = B.get("mf-branin")
+    gp = best_after(GPBO(b.space, max_budget=90, acquisition=acq, seed=0, n_candidates=128), b, 25)
+    rs = best_after(RandomSearch(b.space, max_budget=90, seed=0), b, 25)
+    assert gp < 0.5 and gp < rs
+
+
+def test_registry_and_full_budget():
+    opt = get("gp", {"x": (0.0, 1.0), "c": ["a", "b"]}, max_budget=5, min_budget=1, eta=3, seed=0)
+    assert isinstance(opt, GPBO) and not opt.multi_fidelity
+    for _ in range(8):
+        t = opt.ask()
+        assert t.budget == 5
+        opt.tell(t, (t.config["x"] - 0.4) ** 2 + (t.config["c"] == "a"))
+
+
+def test_acquisition_functions():
+    m = np.array([0.0, 0.0, 1.0])
+    v = np.array([1.0, 4.0, 1.0])
+    ei = expected_improvement(m, v, best=0.0)
+    assert ei[1] > ei[0] > ei[2] > 0
+    assert ei[0] == pytest.approx(1 / np.sqrt(2 * np.pi))
+    ucb = lower_confidence_bound(m, v, kappa=2.0)
+    np.testing.assert_allclose(ucb, [2.0, 4.0, 1.0])
+
+
+def test_polish_improves_on_candidates_for_continuous_dims():
+    space = {"x": (0.0, 1.0), "y": (0.0, 1.0)}
+    opt = GPBO(space, seed=0, n_candidates=16, n_initial=6)
+    for _ in range(12):
+        t = opt.ask()
+        opt.tell(t, (t.config["x"] - 0.37) ** 2 + (t.config["y"] - 0.61) ** 2)
+    cfg, loss = opt.incumbent()
+    assert loss < 0.01
+
+
+def test_bad_inputs_rejected():
+    with pytest.raises(ValueError, match="acquisition"):
+        GPBO({"x": (0.0, 1.0)}, acquisition="pi")
+    with pytest.raises(ValueError, match="n_initial"):
+        GPProposer(n_initial=0)
+    with pytest.raises(ValueError, match="budget"):
+        GPBO({"x": (0.0, 1.0)}, max_budget=-1)

@@ -1,0 +1,152 @@
+import numpy as np
+import pytest
+
+import lowfi.benchmarks as B
+from lowfi import Result
+from lowfi.optimizers import get
+from lowfi.optimizers.mfbo import ACQUISITIONS, MFBO
+
+SPACE = {"x": (0.0, 1.0)}
+
+
+def f(x, b):
+    """Low budgets are biased by a wiggle that vanishes at the full budget 9."""
+    return (x - 0.3) ** 2 + 0.5 * (1 - b / 9) ** 2 * np.sin(10 * x)
+
+
+def inject(opt, x, b, cost=None):
+    t = opt._new_trial({"x": float(x)}, b)
+    opt.history.add_pending(t)
+    opt.tell(t, Result(float(f(x, b)), cost=b if cost is None else cost))
+
+
+def fresh(acq, seed=0, **kw):
+    opt = MFBO(SPACE, 3, 9, 3, acquisition=acq, seed=seed, n_initial=4, n_candidates=60, **kw)
+    opt._init_queue = []
+    return opt
+
+
+@pytest.mark.parametrize("acq", ACQUISITIONS)
+def test_cheap_budget_while_informative_full_budget_once_cheap_is_exhausted(acq):
+    sparse = fresh(acq)
+    for x in (0.1, 0.5, 0.9):
+        inject(sparse, x, 3)
+    for x in (0.05, 0.95):
+        inject(sparse, x, 9)
+    assert sparse.ask().budget == 3  # little known: the 3x cheaper budget teaches more per cost
+
+    dense = fresh(acq)
+    for x in np.linspace(0, 1, 30):
+        inject(dense, x, 3)
+    for x in (0.05, 0.95):
+        inject(dense, x, 9)
+    assert dense.ask().budget == 9  # the cheap budget has nothing left to tell
+
+
+def test_initial_design_is_cheap_then_model_based():
+    b = B.get("mf-branin")
+    opt = get("mfbo", b.space, min_budget=10, max_budget=90, eta=3, seed=0, n_candidates=60)
+    assert opt.multi_fidelity and opt.budgets == [10.0, 30.0, 90.0]
+    trials = []
+    for _ in range(opt.n_initial + 1 + 3):
+        t = opt.ask()
+        trials.append(t)
+        opt.tell(t, b.evaluate(t.config, t.budget))
+    design = trials[: opt.n_initial + 1]
+    assert [t.budget for t in design].count(10.0) == opt.n_initial
+    assert all(t.budget < 90 for t in design)
+    # the configuration promoted in the design keeps its config_id
+    assert design[-1].config_id == design[0].config_id
+    assert all(t.info["acquisition"] == "es" for t in trials)
+    assert opt.last_scores is not None and opt.last_scores.shape[1] == 3
+
+
+@pytest.mark.parametrize("acq", ACQUISITIONS)
+def test_every_acquisition_improves_on_branin(acq):
+    b = B.get("mf-branin")
+    opt = MFBO(b.space, 10, 90, 3, acquisition=acq, seed=1, n_candidates=80)
+    for _ in range(22):
+        t = opt.ask()
+        assert t.budget in opt.budgets
+        opt.tell(t, b.evaluate(t.config, t.budget))
+    cfg, pred = opt.recommend()
+    assert b.test_loss(cfg) - b.optimum < 3.0  # random search's median regret here is ~ 20
+    assert np.isfinite(pred)
+
+
+def test_cost_model_learns_measured_costs():
+    opt = fresh("es")
+    rng = np.random.default_rng(0)
+
+    def true_cost(x, b):
+        return 0.2 + 2.0 * x * b  # depends on the configuration and the budget
+
+    for x in rng.random(25):
+        for b in (3.0, 9.0):
+            t = opt._new_trial({"x": float(x)}, b)
+            opt.history.add_pending(t)
+            opt.tell(t, Result(float(f(x, b)), cost=true_cost(x, b)))
+    assert opt.fit_models()
+    X = np.array([[0.2], [0.5], [0.8]])
+    for b in (3.0, 9.0):
+        pred = opt.predicted_cost(X, b)
+        np.testing.assert_allclose(pred, true_cost(X[:, 0], b), rtol=0.2)
+
+
+def test_pending_trials_are_not_duplicated():
+    opt = fresh("mf-kg")
+    for x in (0.1, 0.5, 0.9):
+        inject(opt, x, 3)
+    for x in (0.05, 0.95):
+        inject(opt, x, 9)
+    pend = [opt.ask() for _ in range(4)]
+    keys = {(opt.space.key(t.config), t.budget) for t in pend}
+    assert len(keys) == 4
+
+
+def test_same_seed_same_asks():
+    def run():
+        opt = MFBO({"x": (0.0, 1.0), "c": ["a", "b"]}, 1, 9, 3, acquisition="mf-mes", seed=7,
+                   n_candidates=40)
+        out = []
+        for _ in range(9):
+            t = opt.ask()
+            opt.tell(t, float(f(t.config["x"], t.budget)) + 0.1 * (t.config["c"] == "b"))
+            out.append((t.config, t.budget))
+        return out
+
+    assert run() == run()
+
+
+def test_failed_results_do_not_break_the_model():
+    opt = fresh("es")
+    for x in (0.1, 0.5, 0.9):
+        inject(opt, x, 3)
+    t = opt.ask()
+    opt.tell(t, Result.failed("crash"))
+    t2 = opt.ask()
+    assert t2.budget in opt.budgets
+
+
+def test_bad_inputs_rejected():
+    with pytest.raises(ValueError, match="acquisition"):
+        MFBO(SPACE, 1, 9, acquisition="ei")
+    with pytest.raises(ValueError, match="fidelity_kernel"):
+        MFBO(SPACE, 1, 9, fidelity_kernel="rbf")
+    with pytest.raises(ValueError, match="min_budget"):
+        MFBO(SPACE, 10, 9)
+    with pytest.raises(ValueError, match="n_candidates"):
+        MFBO(SPACE, 1, 9, n_candidates=0)
+    with pytest.raises(ValueError, match="n_initial"):
+        MFBO(SPACE, 1, 9, n_initial=1)
+    with pytest.raises(ValueError, match="min_budget"):
+        get("mfbo", SPACE, max_budget=9)
+
+
+def test_expdecay_fidelity_kernel_runs():
+    opt = MFBO(SPACE, 1, 9, 3, fidelity_kernel="expdecay", acquisition="mf-kg", seed=0,
+               n_candidates=40)
+    for _ in range(10):
+        t = opt.ask()
+        opt.tell(t, float(f(t.config["x"], t.budget)))
+    assert opt.recommend() is not None
