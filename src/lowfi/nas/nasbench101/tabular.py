@@ -154,7 +154,7 @@ class NASBench101Table:
         if not p.exists():
             raise ValueError(
                 f"path: the mini NAS-Bench-101 table {p} is missing; build it with "
-                "`lowfi nas build-mini --resume` (see docs/benchmarks/nasbench101.md)"
+                "`lowfi nas build-mini --resume` (see docs/benchmarks.md (NAS-Bench-101 section))"
             )
         kwargs.setdefault("name", "nasbench101-mini")
         kwargs.setdefault("max_vertices", 4)
