@@ -34,3 +34,17 @@ def test_domhan_stops_bad_runs_and_keeps_their_prediction():
         assert "incumbent" in pred and np.isfinite(pred["incumbent"])
     epochs = sum(len(c) for c in df["curve"])
     assert epochs < 4 * 40
+
+
+def test_report_plots_the_extrapolation_of_stopped_trials(tmp_path):
+    opt = lowfi.optimizers.RandomSearch({"x": (0.0, 1.0)}, max_budget=40, seed=0)
+    for x in (0.01, 0.9, 0.95):
+        opt.enqueue({"x": x})
+    db = str(tmp_path / "run.db")
+    lowfi.minimize(curve_objective, optimizer=opt, max_evaluations=3, progress=False, storage=db,
+                   stopping=DomhanStopping(n_min=10, every=10, seed=0))
+    from lowfi.cli import main
+
+    assert main(["report", db, "--out", str(tmp_path / "rep")]) == 0
+    pngs = list((tmp_path / "rep").glob("*stopped_*.png"))
+    assert len(pngs) >= 1

@@ -242,6 +242,11 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
     page.add("img", plots.trials_figure(done, max_budget, out / f"{prefix}trials.png"))
     page.add("h2", "Learning curves of the best configurations")
     page.add("img", plots.curves_figure(done, out / f"{prefix}curves.png"))
+    stopped = _stopped_extrapolations(done, out, prefix)
+    if stopped:
+        page.add("h2", "Trials stopped early: observed curve and extrapolation")
+        for img in stopped:
+            page.add("img", img)
     if "bracket" in done.columns and done["bracket"].notna().any():
         page.add("h2", "Budget per bracket and rung")
         alloc = (done.groupby(["bracket", "budget"])["budget"].agg(["count", "sum"])
@@ -258,3 +263,27 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
         page.add("p", f"Optimizer overhead per evaluation: median {np.nanmedian(ov):.3g} ms, "
                       f"mean {np.nanmean(ov):.3g} ms.")
     return page.write(out)[0]
+
+
+def _stopped_extrapolations(done: pd.DataFrame, out: Path, prefix: str, n: int = 4) -> list[Path]:
+    """Domhan extrapolation plots of up to ``n`` trials a stopping rule ended early."""
+    if "status" not in done.columns or "curve" not in done.columns:
+        return []
+    rows = done[(done["status"].astype(str) == "stopped") & done["curve"].notna()]
+    paths = []
+    for _, row in rows.head(n).iterrows():
+        curve = np.asarray(row["curve"], dtype=float)
+        if curve.ndim != 2 or len(curve) < 4:
+            continue
+        from lowfi.curves import DomhanExtrapolator
+        from lowfi.curves.plot import plot_extrapolation
+
+        T = float(row["budget"])
+        steps = np.arange(1, int(T) + 1, dtype=float)
+        pred = DomhanExtrapolator(direction="minimize", seed=0).fit_predict(curve[:, 0], curve[:, 1], steps)
+        info = row.get("info") if isinstance(row.get("info"), dict) else {}
+        path = out / f"{prefix}stopped_{int(row['trial_id'])}.png"
+        plot_extrapolation(curve[:, 0], curve[:, 1], pred, path, incumbent=info.get("incumbent"),
+                           title=f"trial {int(row['trial_id'])} stopped at step {curve[-1, 0]:g} of {T:g}")
+        paths.append(path)
+    return paths
