@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
+from ConfigSpace import ConfigurationSpace
+from toys import ONES, SMOOTH, conditional_space, f_ones, f_smooth, run
 
 import lowfi
 from lowfi import Result
@@ -12,36 +13,13 @@ from lowfi.optimizers.base import RandomSearch
 from lowfi.optimizers.evolution import RegularizedEvolution, mutate_one
 from lowfi.space import Space
 
-ONES = {f"c{i}": ["0", "1"] for i in range(12)}
-SMOOTH = {f"x{i}": (0.0, 1.0) for i in range(4)}
 MIXED = ConfigurationSpace(
     {"x": (0.0, 1.0), "lr": (1e-4, 1e-1), "n": (1, 16), "c": ["a", "b", "c"]}
 )
 
 
-def f_ones(c):
-    return -sum(int(v) for v in c.values())
 
 
-def f_smooth(c):
-    return sum((c[f"x{i}"] - 0.3) ** 2 for i in range(4))
-
-
-def conditional_space():
-    cs = ConfigurationSpace()
-    model = Categorical("model", ["lin", "tree"])
-    depth = Integer("depth", (1, 10))
-    alpha = Float("alpha", (1e-4, 1.0), log=True)
-    cs.add(model, depth, alpha, Categorical("scale", ["yes", "no"]))
-    cs.add(EqualsCondition(depth, model, "tree"), EqualsCondition(alpha, model, "lin"))
-    return cs
-
-
-def run(opt, f, n):
-    for _ in range(n):
-        t = opt.ask()
-        opt.tell(t, f(t.config))
-    return opt
 
 
 def test_population_size_and_aging_remove_the_oldest():

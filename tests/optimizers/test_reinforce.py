@@ -2,40 +2,23 @@
 
 import numpy as np
 import pytest
-from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
+from toys import ONES, SMOOTH, f_ones, f_smooth, run
+from toys import conditional_space as _conditional_space
 
 import lowfi
 from lowfi import Result
 from lowfi.optimizers.base import RandomSearch
 from lowfi.optimizers.reinforce import REINFORCE
 
-ONES = {f"c{i}": ["0", "1"] for i in range(12)}
-SMOOTH = {f"x{i}": (0.0, 1.0) for i in range(4)}
-
-
-def f_ones(c):
-    return -sum(int(v) for v in c.values())
-
-
-def f_smooth(c):
-    return sum((c[f"x{i}"] - 0.3) ** 2 for i in range(4))
-
 
 def conditional_space():
-    cs = ConfigurationSpace()
-    model = Categorical("model", ["lin", "tree"])
-    depth = Integer("depth", (1, 6))
-    alpha = Float("alpha", (1e-4, 1.0), log=True)
-    cs.add(model, depth, alpha)
-    cs.add(EqualsCondition(depth, model, "tree"), EqualsCondition(alpha, model, "lin"))
-    return cs
+    return _conditional_space(max_depth=6, with_scale=False)
 
 
-def run(opt, f, n):
-    for _ in range(n):
-        t = opt.ask()
-        opt.tell(t, f(t.config))
-    return opt
+
+
+
+
 
 
 def test_probabilities_move_toward_rewarded_choice():

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
+from toys import ONES, SMOOTH, conditional_space, f_ones, f_smooth, run
 
 import lowfi
 from lowfi import Result
@@ -16,35 +16,12 @@ from lowfi.optimizers.smac import (
 )
 from lowfi.space import Space
 
-ONES = {f"c{i}": ["0", "1"] for i in range(12)}
-SMOOTH = {f"x{i}": (0.0, 1.0) for i in range(4)}
 MIXED = {"x": (0.0, 1.0), "lr": (1e-4, 1e-1), "n": (1, 16), "c": ["a", "b", "c"]}
 FAST = dict(n_random=100, n_local=5, max_steps=5)
 
 
-def f_ones(c):
-    return -sum(int(v) for v in c.values())
 
 
-def f_smooth(c):
-    return sum((c[f"x{i}"] - 0.3) ** 2 for i in range(4))
-
-
-def conditional_space():
-    cs = ConfigurationSpace()
-    model = Categorical("model", ["lin", "tree"])
-    depth = Integer("depth", (1, 10))
-    alpha = Float("alpha", (1e-4, 1.0), log=True)
-    cs.add(model, depth, alpha, Categorical("scale", ["yes", "no"]))
-    cs.add(EqualsCondition(depth, model, "tree"), EqualsCondition(alpha, model, "lin"))
-    return cs
-
-
-def run(opt, f, n):
-    for _ in range(n):
-        t = opt.ask()
-        opt.tell(t, f(t.config))
-    return opt
 
 
 def test_expected_improvement_prefers_lower_mean_and_more_uncertainty():
