@@ -66,6 +66,9 @@ REGISTRY: dict[str, str] = {
 #: name prefixes handled by a factory taking the rest of the name (e.g. yahpo-lcbench-3945)
 PREFIXES: dict[str, str] = {
     "yahpo-lcbench-": "lowfi.benchmarks.yahpo:lcbench",
+    "yahpo-rbv2-xgboost-": "lowfi.benchmarks.yahpo:rbv2_xgboost",
+    "yahpo-rbv2-rpart-": "lowfi.benchmarks.yahpo:rbv2_rpart",
+    "lcdb-": "lowfi.benchmarks.lcdb:lcdb",
 }
 
 

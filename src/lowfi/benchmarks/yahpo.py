@@ -94,7 +94,21 @@ def _read_space(path: Path, drop: tuple[str, ...], name: str):
         full = cs_json.read(_need(path).read_text())
     if not drop:
         return full
-    return ConfigurationSpace(name=name, space=[hp for hp in full.values() if hp.name not in drop])
+    cs = ConfigurationSpace(name=name)
+    cs.add([hp for hp in full.values() if hp.name not in drop])
+    # keep the conditions and forbidden clauses among the kept parameters (rbv2_xgboost's
+    # booster-dependent parameters, nb301's input nodes)
+    conds = [c for c in full.conditions if not _condition_names(c) & set(drop)]
+    if conds:
+        cs.add(conds)
+    return cs
+
+
+def _condition_names(cond: Any) -> set[str]:
+    """Names of the parameters a (simple or conjunctive) ConfigSpace condition mentions."""
+    if hasattr(cond, "child"):
+        return {cond.child.name, cond.parent.name}
+    return {h.name for h in cond.get_children()} | {h.name for h in cond.get_parents()}
 
 
 def _global_max(folder: Path, scenario: str, instance: str, metric: str) -> float | None:
@@ -263,3 +277,148 @@ class NB301(Benchmark):
 def nb301(data_path: str | os.PathLike | None = None, **kwargs: Any) -> NB301:
     """The YAHPO NAS-Bench-301 v2 surrogate (see :class:`NB301`)."""
     return NB301(data_path=data_path, **kwargs)
+
+
+#: The 9 outputs of the v1 rbv2 models (yahpo-gym 1.0 order; checked against the value ranges
+#: of ``global_statistics/instance_target_statistics.csv``: accuracies in [0, 1], timetrain in
+#: seconds, memory in MB)
+RBV2_TARGETS = ["acc", "bac", "auc", "brier", "f1", "logloss", "timetrain", "timepredict",
+                "memory"]
+#: Input order of the v1 rbv2 models: (continuous, categorical). yahpo-gym 1.0 passes ``repl``
+#: as the last continuous input (later, unreleased v2 models code it as a categorical); the
+#: shapes of the shipped models (x_cont 14 / 6 columns, x_cat 3 / 2) match this order.
+RBV2_INPUTS = {
+    "rbv2_xgboost": (["nrounds", "eta", "gamma", "lambda", "alpha", "subsample", "max_depth",
+                      "min_child_weight", "colsample_bytree", "colsample_bylevel", "rate_drop",
+                      "skip_drop", "trainsize", "repl"],
+                     ["task_id", "booster", "num.impute.selected.cpo"]),
+    "rbv2_rpart": (["cp", "maxdepth", "minbucket", "minsplit", "trainsize", "repl"],
+                   ["task_id", "num.impute.selected.cpo"]),
+}
+
+
+class RBV2(Benchmark):
+    """YAHPO rbv2 surrogate (Binder, Pfisterer & Bischl 2020, "Collecting Empirical Data About
+    Hyperparameters for Data Driven AutoML"; surrogates from Pfisterer et al. 2022): one mlr3
+    learner (``rbv2_xgboost`` or ``rbv2_rpart``) on one OpenML task; budget = the fraction of
+    the training set used (``trainsize``, 0.03..1).
+
+    Parameters
+    ----------
+    scenario
+        ``"rbv2_xgboost"`` or ``"rbv2_rpart"``.
+    task_id
+        OpenML task id (e.g. ``"1067"``); the ids of the scenario's ``task_id`` parameter.
+    data_path
+        YAHPO data folder (see the module docstring).
+    repl
+        The replication fidelity (1..10), held fixed; default 10.
+    min_budget, max_budget
+        Training-set fraction, ``0.03 <= min_budget <= max_budget <= 1``.
+
+    Notes
+    -----
+    Loss = 1 - ``acc`` (the surrogate's accuracy target); cost = the ``timetrain`` target
+    (seconds, clipped at 0), so ``tabular = True``. The model inputs are built as yahpo-gym
+    1.0 does: continuous inputs in :data:`RBV2_INPUTS` order (inactive ones 0), categoricals
+    coded with ``encoding.json`` (inactive ``"#na#"``). ``optimum`` is the best of the YAHPO
+    global statistics (maximum ``acc`` over all fidelities) and 2,000 random configurations at
+    ``max_budget``; ``f_rand`` the mean of those 2,000 (fixed seed).
+    """
+
+    tabular = True
+
+    def __init__(self, scenario: str, task_id: str | int,
+                 data_path: str | os.PathLike | None = None, repl: int = 10,
+                 min_budget: float = 0.03, max_budget: float = 1.0, eta: float = 3):
+        if scenario not in RBV2_INPUTS:
+            raise ValueError(f"scenario: got {scenario!r}; allowed are {', '.join(RBV2_INPUTS)}")
+        folder = globals()["data_path"](data_path)
+        scen = folder / scenario
+        full = _read_space(scen / "config_space.json", (), scenario)
+        tasks = list(full["task_id"].choices)
+        task = str(task_id)
+        if task not in tasks:
+            raise ValueError(f"task_id: got {task_id!r}; allowed are the {scenario} OpenML task "
+                             f"ids {', '.join(tasks)}")
+        if isinstance(repl, bool) or not isinstance(repl, int | np.integer) or not 1 <= repl <= 10:
+            raise ValueError(f"repl: got {repl!r}; allowed are integers 1..10")
+        if not (0.03 <= min_budget <= max_budget <= 1.0):
+            raise ValueError(f"min_budget, max_budget: got {min_budget!r}, {max_budget!r}; "
+                             "allowed are training fractions with 0.03 <= min_budget <= "
+                             "max_budget <= 1")
+        self.scenario, self.task_id, self.repl = scenario, task, int(repl)
+        self.name = f"yahpo-{scenario.replace('_', '-')}-{task}"
+        self.min_budget, self.max_budget, self.eta = float(min_budget), float(max_budget), float(eta)
+        self.encoding = json.loads(_need(scen / "encoding.json").read_text())
+        self.space = _read_space(scen / "config_space.json", ("task_id", "trainsize", "repl"),
+                                 self.name)
+        self._cont, self._cat = RBV2_INPUTS[scenario]
+        self._session = _session(scen / "model.onnx")
+        from lowfi.space import Space
+
+        cfgs = Space(self.space).sample(as_generator(12345), 2000)
+        losses = self._loss_batch(cfgs, np.full(len(cfgs), self.max_budget))
+        self.f_rand = float(np.mean(losses))
+        best = float(np.min(losses))
+        gmax = _global_max(folder, scenario, task, "acc")
+        self.optimum = min(best, 1 - gmax) if gmax is not None else best
+
+    def _inputs(self, configs: list[dict[str, Any]],
+                trainsize: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = len(configs)
+        x_cont = np.zeros((n, len(self._cont)), np.float32)
+        for j, k in enumerate(self._cont[:-2]):
+            col = np.array([np.nan if c.get(k) is None else c[k] for c in configs], float)
+            x_cont[:, j] = np.nan_to_num(col, nan=0.0)  # inactive -> 0, as yahpo-gym does
+        x_cont[:, -2] = trainsize
+        x_cont[:, -1] = self.repl
+        x_cat = np.empty((n, len(self._cat)), np.int32)
+        x_cat[:, 0] = self.encoding["task_id"][self.task_id]
+        for j, k in enumerate(self._cat[1:], start=1):
+            enc = self.encoding[k]
+            for i, c in enumerate(configs):
+                v = c.get(k)
+                code = enc.get("#na#" if v is None else str(v))
+                if code is None:
+                    raise ValueError(f"config[{k!r}]: got {v!r}; allowed are "
+                                     f"{', '.join(x for x in enc if x != '#na#')}")
+                x_cat[i, j] = code
+        return x_cont, x_cat
+
+    def predict(self, configs: list[dict[str, Any]], trainsize: Any) -> np.ndarray:
+        """All nine targets (columns as :data:`RBV2_TARGETS`) for configs at ``trainsize``."""
+        ts = np.broadcast_to(np.asarray(trainsize, dtype=float), (len(configs),))
+        x_cont, x_cat = self._inputs(configs, ts)
+        return self._session.run(None, {"x_cont": x_cont, "x_cat": x_cat})[0]
+
+    def _loss_batch(self, configs: list[dict[str, Any]], trainsize: np.ndarray) -> np.ndarray:
+        return 1.0 - self.predict(configs, trainsize)[:, 0].astype(float)
+
+    def evaluate(self, config: dict[str, Any], budget: float, seed: Any = None) -> Result:
+        """Surrogate prediction at ``trainsize = budget`` (deterministic; ``seed`` unused)."""
+        if (isinstance(budget, bool) or not isinstance(budget, int | float | np.floating)
+                or not (0.03 - 1e-9 <= budget <= 1.0 + 1e-9)):
+            raise ValueError(f"budget: got {budget!r}; allowed are training fractions in "
+                             "[0.03, 1]")
+        if not isinstance(config, dict):
+            raise TypeError(f"config: got {type(config).__name__}; expected a dict")
+        y = self.predict([config], float(budget))[0]
+        return Result(loss=float(1.0 - y[0]), cost=max(float(y[6]), 0.0),
+                      info={"trainsize": float(budget), "repl": self.repl,
+                            "bac": float(y[1]), "auc": float(y[2]), "logloss": float(y[5])})
+
+    def test_loss(self, config: dict[str, Any]) -> float:
+        return float(self._loss_batch([config], np.array([self.max_budget]))[0])
+
+
+def rbv2_xgboost(task_id: str | int, data_path: str | os.PathLike | None = None,
+                 **kwargs: Any) -> RBV2:
+    """The YAHPO rbv2_xgboost surrogate on OpenML task ``task_id`` (see :class:`RBV2`)."""
+    return RBV2("rbv2_xgboost", task_id, data_path=data_path, **kwargs)
+
+
+def rbv2_rpart(task_id: str | int, data_path: str | os.PathLike | None = None,
+               **kwargs: Any) -> RBV2:
+    """The YAHPO rbv2_rpart surrogate on OpenML task ``task_id`` (see :class:`RBV2`)."""
+    return RBV2("rbv2_rpart", task_id, data_path=data_path, **kwargs)
