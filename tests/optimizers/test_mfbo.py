@@ -150,3 +150,61 @@ def test_expdecay_fidelity_kernel_runs():
         t = opt.ask()
         opt.tell(t, float(f(t.config["x"], t.budget)))
     assert opt.recommend() is not None
+
+
+def test_recommend_does_not_change_the_trajectory():
+    b = B.get("mf-branin")
+
+    def trajectory(recommend_every: int | None) -> list:
+        opt = MFBO(b.space, 10, 90, 3, acquisition="mf-kg", seed=3, n_candidates=40)
+        out = []
+        for i in range(14):
+            t = opt.ask()
+            opt.tell(t, b.evaluate(t.config, t.budget))
+            out.append((tuple(sorted(t.config.items())), t.budget))
+            if recommend_every and i % recommend_every == 0 and i > 4:
+                opt.recommend()
+        return out
+
+    assert trajectory(None) == trajectory(2)
+
+
+def test_log_budget_scale_extrapolates_power_law_cost():
+    """FABOLAS's log budget scale: cost ~ budget^2 learned on cheap budgets extrapolates to the
+    full budget within a small factor (the linear scale overestimates it by orders of magnitude)."""
+    space = {"x": (0.0, 1.0)}
+    errs = {}
+    for scale in ("log", "linear"):
+        opt = MFBO(space, 50, 1350, 3, seed=0, budget_scale=scale)
+        rng = np.random.default_rng(0)
+        for b in (50.0, 150.0, 450.0):
+            for _ in range(4):
+                t = opt._new_trial({"x": float(rng.uniform())}, b)
+                opt.history.add_pending(t)
+                opt.tell(t, Result(loss=float(rng.uniform()), cost=(b / 1350) ** 2))
+        opt.fit_models()
+        pred = float(opt.predicted_cost(opt.space.encode([{"x": 0.5}]), 1350.0)[0])
+        errs[scale] = abs(np.log(pred))  # true cost at the full budget is 1
+    assert errs["log"] < np.log(3.0)
+    assert errs["linear"] > errs["log"]
+    with pytest.raises(ValueError, match="budget_scale"):
+        MFBO(space, 50, 1350, 3, budget_scale="sqrt")
+
+
+def test_log_loss_transform_keeps_predictions_on_the_loss_scale():
+    space = {"x": (0.0, 1.0)}
+    opt = MFBO(space, 10, 90, 3, seed=0, loss_transform="log", n_candidates=30)
+    for _ in range(8):
+        t = opt.ask()
+        x = t.config["x"]
+        opt.tell(t, Result(loss=0.01 + (x - 0.3) ** 2 * (90 / t.budget), cost=t.budget / 90))
+    cfg, pred = opt.recommend()
+    assert pred > -opt.loss_offset  # back-transformed: a loss, not a log
+    assert abs(cfg["x"] - 0.3) < 0.35
+    opt.tell(opt.ask(), Result(loss=-1.0))
+    with pytest.raises(ValueError, match="loss_transform"):
+        opt.fit_models()
+    with pytest.raises(ValueError, match="loss_transform"):
+        MFBO(space, 10, 90, 3, loss_transform="sqrt")
+    with pytest.raises(ValueError, match="loss_offset"):
+        MFBO(space, 10, 90, 3, loss_transform="log", loss_offset=0.0)

@@ -1,12 +1,18 @@
 """Multi-fidelity Bayesian optimization: a GP over (configuration, budget), a GP for log cost,
 and an acquisition that picks the (configuration, budget) pair teaching most per unit cost.
 
-Model. The loss GP reads ``[features(x), s]`` with ``s = budget / max_budget`` and the kernel
+Model. The loss GP reads ``[features(x), s]`` with ``s`` the budget on a log scale,
+``s = log(budget / min_budget) / log(max_budget / min_budget)`` in [0, 1] (``budget_scale="log"``,
+the transformation of FABOLAS's reference implementation, RoBO; ``budget_scale="linear"`` uses
+``s = budget / max_budget``), and the kernel
 ``k((x, s), (x', s')) = Matern52_ARD(x, x') * k_s(s, s')``. The default fidelity kernel is
 FABOLAS's (Klein et al. 2017) for data-subset size, ``k_s = phi(s)^T Sigma phi(s')`` with
 ``phi(s) = (1, (1 - s)^2)``; ``fidelity_kernel="expdecay"`` uses ``c + beta^alpha /
 (s + s' + beta)^alpha``, Swersky et al. (2014)'s exponential-decay kernel, suited to epoch
-budgets. A second GP models ``log cost`` with FABOLAS's cost basis ``phi(s) = (1, s)``; it learns
+budgets. A second GP models ``log cost`` with FABOLAS's cost basis ``phi(s) = (1, s)``: with the
+log budget scale this is a power law ``cost ~ budget^a`` (linear in ``s = budget / max_budget`` it
+extrapolates ``log cost`` linearly from cheap budgets and overestimates the full-budget cost by
+orders of magnitude when costs grow like ``budget^2``, e.g. an SVM fit); it learns
 measured costs (``Result.cost``; the budget is used when a result has no cost). Running trials
 enter the loss GP as kriging-believer fantasies.
 
@@ -51,6 +57,7 @@ rule (best observed at ``max_budget``).
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -69,6 +76,8 @@ from lowfi.optimizers.gp import expected_improvement, local_candidates
 
 ACQUISITIONS = ("es", "mf-gp-ucb", "mf-mes", "mf-kg")
 FIDELITY_KERNELS = ("fabolas", "expdecay")
+BUDGET_SCALES = ("log", "linear")
+LOSS_TRANSFORMS = (None, "log")
 
 
 def _entropy_rows(counts: np.ndarray) -> np.ndarray:
@@ -115,6 +124,16 @@ class MFBO(Optimizer):
         ``"fabolas"`` (data subsets) or ``"expdecay"`` (epochs).
     max_trials
         Stop asking after this many trials (None: never).
+    budget_scale
+        ``"log"`` (default; FABOLAS) or ``"linear"``: how a budget maps to the model input ``s``.
+    loss_transform
+        ``None`` (default: the loss GP models the loss itself, as in the papers) or ``"log"``:
+        it models ``log(loss + loss_offset)`` (losses must be > ``-loss_offset``, e.g. error
+        rates). For error rates that span orders of magnitude (0.9 for a useless SVM, 0.002 for
+        a good one) the untransformed model extrapolates to negative errors at ``max_budget``
+        and ranks configurations by how steeply they improve rather than where they end.
+    loss_offset
+        Offset of ``loss_transform="log"`` (default 1e-3).
     gp_kwargs
         Passed to both :class:`lowfi.models.gp.GP` models.
     """
@@ -125,7 +144,8 @@ class MFBO(Optimizer):
                  acquisition: str = "es", seed: SeedLike = None, n_initial: int | None = None,
                  n_candidates: int = 200, n_representers: int = 32, n_samples: int = 100, n_max_samples: int = 10,
                  fidelity_kernel: str = "fabolas", max_trials: int | None = None,
-                 gp_kwargs: dict[str, Any] | None = None):
+                 budget_scale: str = "log", loss_transform: str | None = None,
+                 loss_offset: float = 1e-3, gp_kwargs: dict[str, Any] | None = None):
         super().__init__(space, seed)
         min_budget, max_budget, eta = check_budgets(min_budget, max_budget, eta)
         if acquisition not in ACQUISITIONS:
@@ -133,6 +153,14 @@ class MFBO(Optimizer):
         if fidelity_kernel not in FIDELITY_KERNELS:
             raise ValueError(
                 f"fidelity_kernel: got {fidelity_kernel!r}; allowed are {', '.join(FIDELITY_KERNELS)}")
+        if budget_scale not in BUDGET_SCALES:
+            raise ValueError(
+                f"budget_scale: got {budget_scale!r}; allowed are {', '.join(BUDGET_SCALES)}")
+        if loss_transform not in LOSS_TRANSFORMS:
+            raise ValueError(f"loss_transform: got {loss_transform!r}; allowed are None, 'log'")
+        if not isinstance(loss_offset, int | float) or not loss_offset > 0:
+            raise ValueError(f"loss_offset: got {loss_offset!r}; it must be a number > 0")
+        self.loss_transform, self.loss_offset = loss_transform, float(loss_offset)
         for name, v, lo in (("n_candidates", n_candidates, 1), ("n_representers", n_representers, 2),
                             ("n_samples", n_samples, 2), ("n_max_samples", n_max_samples, 1)):
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
@@ -142,7 +170,8 @@ class MFBO(Optimizer):
         self.min_budget, self.max_budget, self.eta = min_budget, max_budget, eta
         k = n_rungs(min_budget, max_budget, eta)
         self.budgets = [max_budget * eta ** (i - k) for i in range(k + 1)]
-        self.fractions = np.array(self.budgets) / max_budget
+        self.budget_scale = budget_scale
+        self.fractions = self.to_s(np.array(self.budgets))  # model inputs s of the budget grid
         self.acquisition = acquisition
         self.fidelity_kernel = fidelity_kernel
         self.n_candidates, self.n_representers, self.n_samples = n_candidates, n_representers, n_samples
@@ -192,15 +221,39 @@ class MFBO(Optimizer):
         pass
 
     # ------------------------------------------------------------------ data
+    def to_s(self, budget: np.ndarray | float) -> np.ndarray:
+        """Model input ``s`` in [0, 1] of budgets (1 at ``max_budget``; see ``budget_scale``)."""
+        b = np.asarray(budget, dtype=float)
+        if self.budget_scale == "linear":
+            return b / self.max_budget
+        if self.max_budget <= self.min_budget:
+            return np.ones_like(b)
+        return np.log(b / self.min_budget) / math.log(self.max_budget / self.min_budget)
+
     def _inputs(self, X: np.ndarray, s: np.ndarray | float) -> np.ndarray:
         F = self.features.transform(X)
         return np.hstack([F, np.broadcast_to(np.asarray(s, float).reshape(-1, 1), (len(F), 1))])
 
+    def _transform(self, y: np.ndarray) -> np.ndarray:
+        """The loss on the scale the loss GP models (see ``loss_transform``)."""
+        if self.loss_transform is None:
+            return y
+        z = y + self.loss_offset
+        if np.any(z[np.isfinite(z)] <= 0):
+            raise ValueError(
+                f"loss_transform: 'log' needs losses > -loss_offset = {-self.loss_offset}; got "
+                f"a loss of {float(np.nanmin(y))}")
+        return np.log(z)
+
+    def _untransform(self, v: float) -> float:
+        return v if self.loss_transform is None else math.exp(v) - self.loss_offset
+
     def _data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         recs = self.history.records
         X = self.history.vectors()
-        s = np.array([r.budget for r in recs]) / self.max_budget
+        s = self.to_s(np.array([r.budget for r in recs], dtype=float))
         _, y = self.history.observations(None, failed="worst")
+        y = self._transform(np.asarray(y, dtype=float))
         cost = np.array([(r.cost if r.cost is not None and r.cost > 0 else r.budget) for r in recs],
                         dtype=float)
         keep = np.isfinite(y)
@@ -217,7 +270,7 @@ class MFBO(Optimizer):
         pend = [t for t in self.history.pending.values()]
         if pend:
             Xp = self.space.encode(t.config for t in pend)
-            Wp = self._inputs(Xp, np.array([t.budget for t in pend]) / self.max_budget)
+            Wp = self._inputs(Xp, self.to_s(np.array([t.budget for t in pend], dtype=float)))
             self.model.fit(np.vstack([W, Wp]), np.concatenate([y, self.model.predict(Wp)[0]]),
                            optimize=False)
         self._X_eval = X
@@ -225,18 +278,28 @@ class MFBO(Optimizer):
 
     def recommend(self) -> tuple[dict[str, Any], float] | None:
         """The evaluated configuration with the lowest predicted loss at ``max_budget`` and that
-        prediction (falls back to :meth:`incumbent` before the model can be fit)."""
-        with blas_single_thread():
-            if not self.fit_models():
-                return self.incumbent()
-            X = np.unique(self._X_eval, axis=0) if not np.isnan(self._X_eval).any() else self._X_eval
-            mean, _ = self.model.predict(self._inputs(X, 1.0))
+        prediction (falls back to :meth:`incumbent` before the model can be fit).
+
+        It fits copies of the models, so calling it does not change the optimizer's state
+        (its random streams and warm starts): a run's trials are the same whether or not
+        (and how often) it is asked for recommendations."""
+        saved = (self.model, self.cost_model, getattr(self, "_X_eval", None))
+        self.model, self.cost_model = copy.deepcopy(self.model), copy.deepcopy(self.cost_model)
+        try:
+            with blas_single_thread():
+                if not self.fit_models():
+                    return self.incumbent()
+                X = self._X_eval
+                X = np.unique(X, axis=0) if not np.isnan(X).any() else X
+                mean, _ = self.model.predict(self._inputs(X, 1.0))
+        finally:
+            self.model, self.cost_model, self._X_eval = saved
         i = int(np.argmin(mean))
-        return self.space.to_dicts(X[i][None, :])[0], float(mean[i])
+        return self.space.to_dicts(X[i][None, :])[0], self._untransform(float(mean[i]))
 
     def predicted_cost(self, X: np.ndarray, budget: float) -> np.ndarray:
         """Predicted cost (median of the log-normal cost model) of encoded rows at ``budget``."""
-        mean, _ = self.cost_model.predict(self._inputs(X, budget / self.max_budget))
+        mean, _ = self.cost_model.predict(self._inputs(X, self.to_s(budget)))
         return np.exp(mean)
 
     # ------------------------------------------------------------------ selection
@@ -428,6 +491,7 @@ class MFBO(Optimizer):
         lower = np.where(busy.all(1), np.inf, (mu - sb * sd - zeta[None, :]).max(1))
         i = int(np.argmin(lower))
         _, y = self.history.observations(None, failed="drop")
+        y = self._transform(np.asarray(y, dtype=float))
         scale = float(np.std(y)) if len(y) > 1 else 1.0
         j = nb - 1
         for m in range(nb - 1):
