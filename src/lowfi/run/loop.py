@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import cloudpickle
 import pandas as pd
 
 from lowfi.core.trial import Result, StoppingRule, Trial
 from lowfi.execution import make_executor
 from lowfi.execution.base import check_objective
+from lowfi.execution.inline import InlineExecutor
 from lowfi.optimizers import Optimizer
 from lowfi.optimizers import get as get_optimizer
 from lowfi.storage.journal import Journal, result_from_event, trial_from_event, trials_frame
@@ -279,7 +279,7 @@ def minimize(
 
     try:
         ex.start(objective)
-        if isinstance(ex, _inline_type()):
+        if isinstance(ex, InlineExecutor):  # trials run here: their curves go straight to the journal
             ex.channel = journal.curve
         for trial in list(opt.history.pending.values()):  # unfinished before the interruption
             ex.submit(prepare(trial.detached()))
@@ -325,9 +325,12 @@ def minimize(
                 stop_reason = "walltime"
                 break
             inc = opt.incumbent()
-            done_units = {"max_evaluations": n_told, "total_budget": spent}.get(
-                "max_evaluations" if max_evaluations else ("total_budget" if total_budget else ""),
-                time.monotonic() - t_start)
+            if max_evaluations:
+                done_units = float(n_told)
+            elif total_budget:
+                done_units = spent
+            else:
+                done_units = time.monotonic() - t_start
             bar.update(done_units, n_told, spent, None if inc is None else _scalar(inc[1]), n_failed)
     finally:
         bar.close()
@@ -350,12 +353,6 @@ def minimize(
                "seconds": time.monotonic() - t_start,
                "virtual_time": ex.now() if getattr(ex, "name", "") == "simulated" else None},
     )
-
-
-def _inline_type():
-    from lowfi.execution.inline import InlineExecutor
-
-    return InlineExecutor
 
 
 def _scalar(loss: Any) -> float:
@@ -401,4 +398,3 @@ def record_limits(storage: str | os.PathLike, **limits: Any) -> None:
 
 
 __all__ = ["RunResult", "minimize", "resume", "record_limits", "Result"]
-_ = cloudpickle  # imported for side-effect-free availability checks in executors
