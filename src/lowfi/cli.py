@@ -84,9 +84,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     con.print(f"[bold]lowfi demo[/]: {optimizer} tuning an MLP on scikit-learn's digits, epochs "
               f"{args.min_budget:g}..{args.max_budget:g} as the budget, {args.workers} "
               f"{args.executor} workers, journal {path}")
-    from lowfi.run.loop import record_limits
-
-    record_limits(path, max_evaluations=args.max_evaluations)
     res = lowfi.minimize(demo_objective, mlp_space(), optimizer, min_budget=args.min_budget,
                          max_budget=args.max_budget, eta=3, n_workers=args.workers,
                          executor=args.executor, storage=path, max_evaluations=args.max_evaluations,

@@ -107,3 +107,17 @@ def test_resume_refuses_a_nondeterministic_journal(tmp_path):
     j.close()
     with pytest.raises(RuntimeError, match="not deterministic"):
         lowfi.resume(db, lambda c, b: c["x"], max_evaluations=8, progress=False)
+
+
+def test_resume_continues_to_the_stored_limit(tmp_path):
+    db = str(tmp_path / "r.db")
+
+    def f(config, budget):
+        return config["x"]
+
+    lowfi.minimize(f, {"x": (0.0, 1.0)}, "random", max_evaluations=12, storage=db, progress=False)
+    j = Journal(db)  # forget the last 5 results, as if the run had been killed
+    j.conn.execute("DELETE FROM events WHERE kind = 'tell' AND trial_id >= 7")
+    j.close()
+    res = lowfi.resume(db, f, progress=False)
+    assert len(res.trials) == 12 and set(res.trials["status"]) == {"ok"}

@@ -208,6 +208,10 @@ def minimize(
                     "min_budget": min_budget, "max_budget": max_budget, "eta": eta, "seed": _jsonable_seed(seed)}
         journal.set_meta("optimizer", opt, pickled=True)
         journal.set_meta("settings", settings)
+        if journal.get_meta("limits") is None:  # what `lowfi resume` continues to by default
+            journal.set_meta("limits", {k: v for k, v in {
+                "max_evaluations": max_evaluations, "total_budget": total_budget,
+                "max_failures": max_failures}.items() if v is not None})
         journal.set_meta("space", opt.space.to_json())
         ref = _objective_ref(objective)
         journal.set_meta("objective_ref", ref)
