@@ -146,3 +146,37 @@ def test_simulated_worker_labels_are_the_free_workers():
     for _, g in df.groupby("worker"):  # one worker never runs two trials at once
         g = g.sort_values("start")
         assert (g["start"].to_numpy()[1:] >= g["end"].to_numpy()[:-1] - 1e-12).all()
+
+
+class Sleepy:
+    def __init__(self, folder):
+        self.folder = folder
+
+    def __call__(self, config, budget):
+        import time
+
+        open(os.path.join(self.folder, str(os.getpid())), "w").close()
+        time.sleep(60)
+        return config["x"]
+
+
+def test_walltime_ends_trials_still_running_in_worker_processes(tmp_path):
+    import time
+
+    res = lowfi.minimize(Sleepy(str(tmp_path)), SPACE, "random", n_workers=2, executor="processes",
+                         walltime=3, progress=False)
+    assert res.stop_reason == "walltime" and (res.trials["status"] == "running").all()
+    pids = [int(p) for p in os.listdir(tmp_path)]
+    assert pids
+    for _ in range(100):  # the workers were terminated, not left sleeping for a minute
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                alive.append(pid)
+            except ProcessLookupError:
+                pass
+        if not alive:
+            break
+        time.sleep(0.05)
+    assert not alive

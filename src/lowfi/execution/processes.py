@@ -127,6 +127,13 @@ class ProcessExecutor(Executor):
         for fut in self._futures:
             fut.cancel()
         self._futures.clear()
+        if out and self._pool is not None:
+            # trials already running cannot be cancelled: end their processes, so a walltime
+            # stop returns now instead of when they finish (they run again on resume)
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
         return out
 
     def publish(self, state: dict) -> None:

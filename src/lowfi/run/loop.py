@@ -151,7 +151,8 @@ def minimize(
         interrupted run in that file continues.
     max_evaluations, total_budget, walltime
         Stop asking after this many trials, this sum of budgets, or this many seconds (of
-        this call; running trials are then cancelled and run again on resume). At least one
+        this call; running trials are then cancelled (their worker processes ended; the
+        inline executor finishes the trial in hand first) and run again on resume). At least one
         is needed unless the optimizer stops by itself (returns None with nothing running).
     max_failures
         Stop once this many trials failed.
