@@ -45,8 +45,8 @@ def test_lcnet_bad_input():
 @pytest.mark.slow
 def test_lcnet_proposer_inside_hyperband_ask_tell():
     torch.set_num_threads(1)
-    from lowfi.curves.lcnet import LCNetProposer
     from lowfi.optimizers.hyperband import Hyperband
+    from lowfi.optimizers.lcnet import LCNetProposer
 
     def loss(cfg, budget):  # a learning curve whose final value depends on a
         return 0.1 + (cfg["a"] - 0.7) ** 2 + 0.5 * budget ** -(0.5 + cfg["b"])
