@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: this pin takes the CPU wheel; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[dev,nas,yahpo]"
+	$(BIN)/python -m pip install -q -e ".[dev,nas,yahpo,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)

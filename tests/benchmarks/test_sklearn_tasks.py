@@ -48,3 +48,22 @@ def test_bad_arguments_raise_value_error(svm):
         svm.evaluate(GOOD, 5000)
     with pytest.raises(ValueError, match="min_budget"):
         SVMDigits(min_budget=100, max_budget=50)
+    with pytest.raises(ValueError, match="n_test"):
+        SVMDigits(n_test=440)
+
+
+def test_heldout_variant_scores_on_a_separate_test_split():
+    b = get("svm-digits-heldout")
+    assert b.name == "svm-digits-heldout" and b.n_test == 224
+    Xp, yp, Xv, yv, Xt, yt = b._data
+    assert len(yv) == N_VALID - 224 and len(yt) == 224 and len(yp) == 1797 - N_VALID
+    # the optimizer's loss is the validation error, the regret's test_loss another split's
+    val = b.evaluate(GOOD, 1350).loss
+    test = b.test_loss(GOOD)
+    assert test == b.optimum == 0.0  # the grid point with no test error
+    assert val * len(yv) == pytest.approx(round(val * len(yv)))  # an error count of 223 images
+    assert b.test_loss(BAD) > 0.8 and b.optimum < b.f_rand < 1
+    # no image is in two splits (the default benchmark keeps all 447 as validation)
+    rows = [{tuple(r) for r in X} for X in (Xp, Xv, Xt)]
+    assert not (rows[0] & rows[1]) and not (rows[0] & rows[2]) and not (rows[1] & rows[2])
+    assert len(get("svm-digits")._data[4]) == 0

@@ -1,5 +1,6 @@
 """Executors: process pool and Dask LocalCluster, including workers that die mid-trial."""
 
+import importlib.util
 import os
 import signal
 
@@ -72,6 +73,27 @@ def test_dask_local_cluster_two_workers_with_one_killed(tmp_path):
     assert all(not w.endswith(f":{os.getpid()}") for w in res.trials["worker"])  # ran on Dask workers
 
 
+def test_ray_two_workers_with_one_killed(tmp_path):
+    pytest.importorskip("ray")
+    res = lowfi.minimize(Suicidal(str(tmp_path)), SPACE, "asha", min_budget=1, max_budget=9,
+                         n_workers=2, executor="ray", max_evaluations=12, progress=False)
+    assert len(res.trials) == 12
+    assert set(res.trials["status"]) == {"ok"}  # Ray re-ran the trial whose worker died
+    assert len(os.listdir(tmp_path)) == 1
+    assert all(not w.endswith(f":{os.getpid()}") for w in res.trials["worker"])
+
+
+def test_ray_walltime_ends_running_trials(tmp_path):
+    pytest.importorskip("ray")
+    import time
+
+    t0 = time.monotonic()
+    res = lowfi.minimize(Sleepy(str(tmp_path)), SPACE, "random", n_workers=2, executor="ray",
+                         walltime=8, progress=False)
+    assert res.stop_reason == "walltime" and (res.trials["status"] == "running").all()
+    assert time.monotonic() - t0 < 40  # did not wait for the 60 s sleeps
+
+
 def slow_reporter(trial):
     import time
 
@@ -81,7 +103,12 @@ def slow_reporter(trial):
     return trial.curve[-1][1]
 
 
-@pytest.mark.parametrize("executor", ["processes", "dask"])
+EXECUTORS = ["processes", "dask",
+             pytest.param("ray", marks=pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                                                          reason="Ray is not installed"))]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
 def test_running_trials_stream_their_curves_to_the_journal(tmp_path, monkeypatch, executor):
     import lowfi.run.loop as loop
     from lowfi.storage import Journal
@@ -125,7 +152,7 @@ def quick_or_long(trial):
     return 1.0
 
 
-@pytest.mark.parametrize("executor", ["processes", "dask"])
+@pytest.mark.parametrize("executor", EXECUTORS)
 def test_running_trials_see_what_the_loop_publishes(monkeypatch, executor):
     import lowfi.run.loop as loop
 

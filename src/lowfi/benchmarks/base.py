@@ -56,6 +56,7 @@ REGISTRY: dict[str, str] = {
     "mf-hartmann3": "lowfi.benchmarks.synthetic:mf_hartmann3",
     "mf-hartmann6": "lowfi.benchmarks.synthetic:mf_hartmann6",
     "svm-digits": "lowfi.benchmarks.sklearn_tasks:SVMDigits",
+    "svm-digits-heldout": "lowfi.benchmarks.sklearn_tasks:svm_digits_heldout",
     "nb201-cifar10": "lowfi.benchmarks.tables:nb201_cifar10",
     "nb201-cifar100": "lowfi.benchmarks.tables:nb201_cifar100",
     "nb201-imagenet16": "lowfi.benchmarks.tables:nb201_imagenet16",

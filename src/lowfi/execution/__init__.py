@@ -31,6 +31,10 @@ def make_executor(executor: Any, n_workers: int = 1) -> Executor:
         from lowfi.execution.ray import RayExecutor
 
         return RayExecutor(n_workers)
+    if isinstance(executor, str) and executor.startswith("ray://"):
+        from lowfi.execution.ray import RayExecutor
+
+        return RayExecutor(n_workers, address=executor)
     if type(executor).__name__ == "Client" and type(executor).__module__.startswith("distributed"):
         from lowfi.execution.dask import DaskExecutor
 
@@ -41,7 +45,8 @@ def make_executor(executor: Any, n_workers: int = 1) -> Executor:
         return DaskExecutor(n_workers, address=executor)
     raise ValueError(
         f"executor: got {executor!r}; allowed are {', '.join(map(repr, EXECUTORS))}, a Dask "
-        "scheduler address ('tcp://host:port'), a distributed.Client or a lowfi Executor"
+        "scheduler address ('tcp://host:port'), a Ray client address ('ray://host:port'), a "
+        "distributed.Client or a lowfi Executor"
     )
 
 
