@@ -56,3 +56,21 @@ def test_compare_writes_plot_and_summary(tmp_path):
     ok = ~np.isnan(mean)
     assert (np.diff(mean[ok]) <= 1e-12).all()  # the regret of the incumbent never rises
     assert r["final_mean"] >= 0
+
+
+def test_parallel_build_writes_the_same_runs(tmp_path):
+    pytest.importorskip("torch")
+    kw = dict(log=lambda s: None, max_vertices=3, epochs=(1,), seeds=(0,))
+    build_mini.build(tmp_path / "one", **kw)
+    build_mini.build(tmp_path / "two", workers=2, **kw)
+
+    def rows(folder):
+        out = {}
+        for line in (tmp_path / folder / "results.jsonl").read_text().splitlines():
+            r = json.loads(line)
+            out[(r["hash"], r["epochs"], r["seed"])] = (r["validation_accuracy"], r["test_accuracy"])
+        return out
+
+    assert rows("one") == rows("two") and len(rows("two")) == 7  # seeded: same accuracies
+    with pytest.raises(ValueError, match="workers"):
+        build_mini.build(tmp_path / "x", workers=0, **kw)

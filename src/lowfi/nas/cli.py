@@ -39,6 +39,7 @@ def add_subparsers(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--work-dir", default="build/nasbench101_mini")
     p.add_argument("--limit", type=int, default=None, help="stop after this many new runs")
     p.add_argument("--max-vertices", type=int, default=None)
+    p.add_argument("--workers", type=int, default=1, help="training processes (default 1)")
     p.add_argument("--finalize", action="store_true",
                    help="compress the results into the packaged table after building")
     p.add_argument("--finalize-only", action="store_true", help="only compress, train nothing")
@@ -110,7 +111,7 @@ def _cmd_build_mini(args: argparse.Namespace) -> int:
     if not args.finalize_only:
         settings = {} if args.max_vertices is None else {"max_vertices": args.max_vertices}
         build_mini.build(args.work_dir, resume=args.resume, limit=args.limit,
-                         log=lambda s: print(s, flush=True), **settings)
+                         log=lambda s: print(s, flush=True), workers=args.workers, **settings)
     if args.finalize or args.finalize_only:
         out = build_mini.finalize(args.work_dir)
         print(f"wrote {out}")

@@ -139,11 +139,27 @@ def _done_keys(path: Path) -> set[tuple[str, int, int]]:
     return done
 
 
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(split_seed: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER["data"] = load_digits_split(split_seed)
+
+
+def _train_job(matrix: list, ops: list, epochs: int, seed: int, train_cfg: dict) -> dict[str, Any]:
+    return train_cell(ModelSpec(np.array(matrix), list(ops)), epochs, seed, _WORKER["data"],
+                      **train_cfg)
+
+
 def build(
     work_dir: str | os.PathLike = DEFAULT_WORK,
     resume: bool = True,
     limit: int | None = None,
     log: Any = print,
+    workers: int = 1,
     **settings: Any,
 ) -> Path:
     """Train every (cell, epochs, seed) not yet in ``work_dir/results.jsonl``; return its path.
@@ -158,9 +174,14 @@ def build(
         Stop after this many new runs (None: all).
     log
         Called with progress lines.
+    workers
+        Training processes (each single-threaded); this process appends their results as
+        they finish, so the file stays one writer's.
     """
     import torch
 
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers: got {workers!r}; allowed is an int >= 1")
     torch.set_num_threads(1)
     cfg = {**DEFAULTS, **settings}
     work = Path(work_dir)
@@ -185,8 +206,9 @@ def build(
     total = len(cells) * len(cfg["epochs"]) * len(cfg["seeds"])
     log(f"{len(cells)} cells, {total} runs, {len(done)} done, {len(jobs)} to do")
     t0 = time.time()
-    for k, (spec, h, epochs, seed) in enumerate(jobs[:limit] if limit else jobs):
-        r = train_cell(spec, epochs, seed, data, **train_cfg)
+    todo = jobs[:limit] if limit else jobs
+
+    def write(k: int, spec: ModelSpec, h: str, epochs: int, seed: int, r: dict) -> None:
         row = {"hash": h, "epochs": epochs, "seed": seed,
                "matrix": spec.matrix.tolist(), "ops": spec.ops, **r}
         with open(path, "a") as f:
@@ -194,6 +216,37 @@ def build(
         log(f"[{len(done) + k + 1}/{total}] {h[:8]} epochs={epochs} seed={seed} "
             f"val={r['validation_accuracy']:.3f} test={r['test_accuracy']:.3f} "
             f"cpu={r['training_time']:.1f}s wall={time.time() - t0:.0f}s")
+
+    if workers == 1:
+        for k, (spec, h, epochs, seed) in enumerate(todo):
+            write(k, spec, h, epochs, seed, train_cell(spec, epochs, seed, data, **train_cfg))
+        return path
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+    from concurrent.futures import wait as wait_futures
+
+    ctx = mp.get_context("spawn")  # no forked torch state in the workers
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(cfg["split_seed"],)) as pool:
+        pending: dict = {}
+        it = iter(todo)
+        k = 0
+        while True:
+            while len(pending) < 2 * workers:
+                job = next(it, None)
+                if job is None:
+                    break
+                spec, h, epochs, seed = job
+                fut = pool.submit(_train_job, spec.matrix.tolist(), list(spec.ops), epochs, seed,
+                                  train_cfg)
+                pending[fut] = job
+            if not pending:
+                break
+            finished, _ = wait_futures(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                spec, h, epochs, seed = pending.pop(fut)
+                write(k, spec, h, epochs, seed, fut.result())
+                k += 1
     return path
 
 
