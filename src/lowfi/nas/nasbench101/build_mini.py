@@ -145,6 +145,13 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(split_seed: int) -> None:
     import torch
 
+    try:  # Linux: end this trainer when the building process dies (killed or interrupted)
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
     torch.set_num_threads(1)
     _WORKER["data"] = load_digits_split(split_seed)
 
