@@ -141,6 +141,7 @@ class NASBench101Table:
                     except json.JSONDecodeError:  # a line cut by an interrupted build
                         continue
         settings = path.parent / "settings.json"
+        kwargs.setdefault("name", f"nasbench101 ({path.parent.name}/{path.name})")
         if "max_vertices" not in kwargs:
             kwargs["max_vertices"] = max(len(r["ops"]) for r in rows) if rows else MAX_VERTICES
             if settings.exists():
