@@ -67,3 +67,5 @@ def test_heldout_variant_scores_on_a_separate_test_split():
     rows = [{tuple(r) for r in X} for X in (Xp, Xv, Xt)]
     assert not (rows[0] & rows[1]) and not (rows[0] & rows[2]) and not (rows[1] & rows[2])
     assert len(get("svm-digits")._data[4]) == 0
+    with pytest.raises(ValueError, match="n_test"):  # its optimum holds for its own split only
+        get("svm-digits-heldout", n_test=100)

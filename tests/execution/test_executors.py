@@ -40,6 +40,16 @@ def test_make_executor_names():
         make_executor("quantum")
 
 
+def test_ray_addresses_go_to_the_ray_executor():
+    ex = make_executor("ray://head:10001", 3)  # built without connecting
+    assert ex.name == "ray" and ex.address == "ray://head:10001" and ex.n_workers == 3
+    assert make_executor("tcp://head:8786", 2).name == "dask"
+    from lowfi.execution.ray import RayExecutor
+
+    with pytest.raises(ValueError, match="max_retries"):
+        RayExecutor(max_retries=-1)
+
+
 def test_simulated_executor_orders_by_finish_time():
     ex = SimulatedExecutor(2)
     from lowfi import Result, Trial

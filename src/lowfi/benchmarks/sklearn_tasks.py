@@ -63,6 +63,8 @@ class SVMDigits(Benchmark):
         test set of ``n_test`` and a validation set of the rest: the optimizer sees validation
         errors and ``test_loss`` is the test error of a full-budget fit, so an incumbent
         chosen on validation noise is not rewarded (FABOLAS reports test error the same way).
+        ``optimum`` and ``f_rand`` stay the validation split's; ``svm-digits-heldout`` sets them
+        for its test split.
 
     Notes
     -----
@@ -159,7 +161,12 @@ def svm_digits_heldout(**kwargs: Any) -> SVMDigits:
     test split (``n_test=224``): the optimizer sees the error on the other 223, regret is the
     incumbent's test error. ``optimum`` (0 errors, reached on a grid) and ``f_rand`` (0.537) are
     this split's (``HELDOUT_OPTIMUM``, ``HELDOUT_F_RAND``)."""
-    kwargs.setdefault("n_test", 224)
+    for key, value in (("n_test", 224), ("split_seed", 0)):
+        if kwargs.setdefault(key, value) != value:  # optimum and f_rand hold for this split only
+            raise ValueError(
+                f"{key}: got {kwargs[key]!r}; svm-digits-heldout is defined for {key}={value} "
+                f"(use SVMDigits({key}=...) for other splits)"
+            )
     bench = SVMDigits(**kwargs)
     bench.name = "svm-digits-heldout"
     bench.optimum = HELDOUT_OPTIMUM
