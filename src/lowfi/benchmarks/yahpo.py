@@ -286,7 +286,8 @@ RBV2_TARGETS = ["acc", "bac", "auc", "brier", "f1", "logloss", "timetrain", "tim
                 "memory"]
 #: Input order of the v1 rbv2 models: (continuous, categorical). yahpo-gym 1.0 passes ``repl``
 #: as the last continuous input (later, unreleased v2 models code it as a categorical); the
-#: shapes of the shipped models (x_cont 14 / 6 columns, x_cat 3 / 2) match this order.
+#: shapes of the shipped models (x_cont 14 / 6 columns, x_cat 3 / 2) match this order, and
+#: ``benchmarks/yahpo_rbv2_crosscheck.py`` finds predictions identical to yahpo-gym 1.0.1's.
 RBV2_INPUTS = {
     "rbv2_xgboost": (["nrounds", "eta", "gamma", "lambda", "alpha", "subsample", "max_depth",
                       "min_child_weight", "colsample_bytree", "colsample_bylevel", "rate_drop",
