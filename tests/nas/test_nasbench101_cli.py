@@ -22,6 +22,17 @@ def test_build_is_resumable_and_served(tmp_path, capsys):
     build_mini.build(work, limit=2, log=lambda s: None, max_vertices=3, epochs=(1,), seeds=(0,))
     lines = (work / "results.jsonl").read_text().splitlines()
     assert len(lines) == 2
+    # an unfinished build is not compressed into a table unless asked for
+    with pytest.raises(ValueError, match="holds 2 of the 7 runs"):
+        build_mini.finalize(work, out=tmp_path / "p.jsonl.gz")
+    part = build_mini.finalize(work, out=tmp_path / "p.jsonl.gz", partial=True)
+    assert len(NASBench101Table.mini(part, max_vertices=3)) == 2
+    # a non-default build never overwrites a shipped table
+    with pytest.raises(ValueError, match="out: got None"):
+        build_mini.finalize(work, partial=True)
+    with pytest.raises(SystemExit, match="holds 2 of the 7"):
+        main(["nas", "build-mini", "--work-dir", str(work), "--finalize-only",
+              "--out", str(tmp_path / "q.jsonl.gz")])
     with pytest.raises(ValueError, match="resume"):
         build_mini.build(work, resume=False, log=lambda s: None, max_vertices=3)
     # a line cut by a kill is ignored and redone

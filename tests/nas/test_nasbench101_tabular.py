@@ -1,5 +1,7 @@
 """The tabular API, the Benchmark over an encoding, regret, and the shipped mini table."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -109,6 +111,25 @@ def test_missing_data_path_is_a_clear_error(tmp_path):
         NASBench101Table.from_path(tmp_path / "nope.tfrecord")
     with pytest.raises(ValueError, match="build-mini"):
         NASBench101Table.mini(tmp_path / "absent.jsonl.gz")
+    with pytest.raises(ValueError, match="vertices: got 7"):
+        NASBench101Table.mini(vertices=7)
+
+
+def test_named_shipped_tables_route(monkeypatch, tmp_path):
+    from lowfi.nas.nasbench101 import tabular
+
+    monkeypatch.setitem(tabular.MINI_TABLES, 5, tmp_path / "absent5.jsonl.gz")
+    with pytest.raises(ValueError, match="5-vertex mini .* --max-vertices 5"):
+        NASBench101Table.from_path("mini5")
+    rows = synthetic_rows()
+    with open(tmp_path / "t5.jsonl", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    monkeypatch.setitem(tabular.MINI_TABLES, 5, tmp_path / "t5.jsonl")
+    t = NASBench101Table.from_path("mini5", seed=0)
+    assert t.name == "nasbench101-mini5" and t.max_vertices == 5
+    from lowfi.benchmarks.base import get
+
+    assert get("nasbench101-mini5").name == "nasbench101-mini5-a"
 
 
 @pytest.mark.skipif(not MINI_TABLE.exists(), reason="mini table not built yet")

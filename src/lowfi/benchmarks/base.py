@@ -62,6 +62,7 @@ REGISTRY: dict[str, str] = {
     "nb201-imagenet16": "lowfi.benchmarks.tables:nb201_imagenet16",
     "yahpo-nb301": "lowfi.benchmarks.yahpo:nb301",
     "nasbench101-mini": "lowfi.nas.nasbench101.tabular:mini_benchmark",
+    "nasbench101-mini5": "lowfi.nas.nasbench101.tabular:mini5_benchmark",
 }
 
 #: name prefixes handled by a factory taking the rest of the name (e.g. yahpo-lcbench-3945)

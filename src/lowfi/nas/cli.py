@@ -29,7 +29,8 @@ def add_subparsers(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--ops", required=True, help="comma-separated ops, e.g. input,conv3x3-bn-relu,output")
     p.add_argument("--epochs", type=int, default=None, help="budget (default: the largest)")
     p.add_argument("--data", default="mini",
-                   help="'mini' (shipped table), a .tfrecord file or a mini-build results file")
+                   help="'mini' or 'mini5' (shipped 4- or 5-vertex table), a .tfrecord file or "
+                        "a mini-build results file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--all", action="store_true", help="print every repeat at every budget")
     p.set_defaults(nas_func=_cmd_query)
@@ -43,10 +44,16 @@ def add_subparsers(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--finalize", action="store_true",
                    help="compress the results into the packaged table after building")
     p.add_argument("--finalize-only", action="store_true", help="only compress, train nothing")
+    p.add_argument("--out", default=None,
+                   help="table file --finalize writes (default: the packaged table for the "
+                        "build's vertex limit, default settings only)")
+    p.add_argument("--partial", action="store_true",
+                   help="let --finalize write a table with runs missing")
     p.set_defaults(nas_func=_cmd_build_mini)
 
     p = sub.add_parser("compare", help="run optimizers on a NAS-Bench-101 table, plot test regret")
-    p.add_argument("--data", default="mini")
+    p.add_argument("--data", default="mini",
+                   help="'mini', 'mini5', a .tfrecord file or a mini-build results file")
     p.add_argument("--optimizers", default=None, help="comma-separated (default: all available)")
     p.add_argument("--seeds", type=int, default=100)
     p.add_argument("--encoding", default="A", choices=["A", "B", "C"])
@@ -113,7 +120,10 @@ def _cmd_build_mini(args: argparse.Namespace) -> int:
         build_mini.build(args.work_dir, resume=args.resume, limit=args.limit,
                          log=lambda s: print(s, flush=True), workers=args.workers, **settings)
     if args.finalize or args.finalize_only:
-        out = build_mini.finalize(args.work_dir)
+        try:
+            out = build_mini.finalize(args.work_dir, out=args.out, partial=args.partial)
+        except ValueError as exc:
+            raise SystemExit(f"lowfi nas build-mini: {exc}") from None
         print(f"wrote {out}")
     return 0
 

@@ -25,6 +25,9 @@ from lowfi.nas.nasbench101.spec import ModelSpec
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "nasbench101_mini"
 TABLE_FILE = DATA_DIR / "table.jsonl.gz"
+#: where ``finalize`` puts a complete build with the default settings, by vertex limit
+SHIPPED_TABLES = {4: TABLE_FILE,
+                  5: DATA_DIR.parent / "nasbench101_mini5" / "table.jsonl.gz"}
 DEFAULT_WORK = Path("build") / "nasbench101_mini"
 
 #: settings of the shipped table; changing them needs a rebuild
@@ -257,11 +260,29 @@ def build(
     return path
 
 
-def finalize(work_dir: str | os.PathLike = DEFAULT_WORK, out: str | os.PathLike = TABLE_FILE) -> Path:
-    """Compress ``work_dir/results.jsonl`` (sorted, deduplicated) into the shipped table."""
+def finalize(work_dir: str | os.PathLike = DEFAULT_WORK, out: str | os.PathLike | None = None,
+             partial: bool = False) -> Path:
+    """Compress ``work_dir/results.jsonl`` (sorted, deduplicated) into a table file.
+
+    Parameters
+    ----------
+    work_dir
+        Folder of the build (``results.jsonl`` and ``settings.json``).
+    out
+        The ``.jsonl.gz`` file to write. None: the table shipped with lowfi for the build's
+        vertex limit (:data:`SHIPPED_TABLES`), allowed only for a build with the default
+        settings otherwise.
+    partial
+        Write even when runs are missing (every (cell, epochs, seed) of the settings is
+        required otherwise).
+    """
     src = Path(work_dir) / "results.jsonl"
     if not src.exists():
         raise ValueError(f"work_dir: {src} does not exist; run the build first")
+    settings_file = Path(work_dir) / "settings.json"
+    cfg = {**DEFAULTS, **(json.loads(settings_file.read_text()) if settings_file.exists()
+                          else {})}
+    cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
     rows: dict[tuple, dict] = {}
     with open(src) as f:
         for line in f:
@@ -272,6 +293,22 @@ def finalize(work_dir: str | os.PathLike = DEFAULT_WORK, out: str | os.PathLike 
             for key in ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy"):
                 r[key] = round(float(r[key]), 5)
             rows[(r["hash"], r["epochs"], r["seed"])] = r
+    if out is None:
+        same = all(cfg[k] == v for k, v in DEFAULTS.items() if k != "max_vertices")
+        if not same or cfg["max_vertices"] not in SHIPPED_TABLES:
+            raise ValueError(
+                f"out: got None, but the build in {work_dir} has settings {cfg} and only "
+                f"default-settings builds with max_vertices in {sorted(SHIPPED_TABLES)} have a "
+                "shipped table; pass out= (--out) a .jsonl.gz path")
+        out = SHIPPED_TABLES[cfg["max_vertices"]]
+    if not partial:
+        n_cells = len(enumerate_cells(cfg["max_vertices"], cfg["max_edges"]))
+        total = n_cells * len(cfg["epochs"]) * len(cfg["seeds"])
+        if len(rows) < total:
+            raise ValueError(
+                f"work_dir: {src} holds {len(rows)} of the {total} runs of its settings "
+                f"({n_cells} cells x {len(cfg['epochs'])} budgets x {len(cfg['seeds'])} seeds); "
+                "finish the build (--resume) or pass partial=True (--partial)")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(out, "wt") as f:

@@ -29,7 +29,14 @@ METRICS = ("validation_accuracy", "test_accuracy", "training_time", "train_accur
 #: reference optima of the official table (nas_benchmarks): lowest mean validation / test error
 OFFICIAL_Y_STAR_VALID = 0.04944576819737756
 OFFICIAL_Y_STAR_TEST = 0.056824247042338016
-MINI_TABLE = Path(__file__).resolve().parents[2] / "data" / "nasbench101_mini" / "table.jsonl.gz"
+_DATA = Path(__file__).resolve().parents[2] / "data"
+#: the tables shipped with lowfi, by vertex limit (every unique cell with at most that many
+#: vertices, trained on digits at 4, 12 and 36 epochs with 3 seeds)
+MINI_TABLES = {4: _DATA / "nasbench101_mini" / "table.jsonl.gz",
+               5: _DATA / "nasbench101_mini5" / "table.jsonl.gz"}
+MINI_TABLE = MINI_TABLES[4]
+#: names accepted by :meth:`NASBench101Table.from_path` for the shipped tables
+MINI_NAMES = {"mini": 4, "mini5": 5}
 
 
 class OutOfDomainError(ValueError):
@@ -149,16 +156,23 @@ class NASBench101Table:
         return cls(rows, **kwargs)
 
     @classmethod
-    def mini(cls, path: str | os.PathLike | None = None, **kwargs: Any) -> NASBench101Table:
-        """The mini table shipped with lowfi (every cell with at most 4 vertices, digits)."""
-        p = Path(path) if path is not None else MINI_TABLE
+    def mini(cls, path: str | os.PathLike | None = None, vertices: int = 4,
+             **kwargs: Any) -> NASBench101Table:
+        """A mini table shipped with lowfi: every cell with at most ``vertices`` vertices
+        (4: 91 cells, 5: 2,532 cells) trained on digits at 4, 12 and 36 epochs, 3 seeds."""
+        if vertices not in MINI_TABLES:
+            raise ValueError(f"vertices: got {vertices!r}; allowed are "
+                             f"{', '.join(map(str, MINI_TABLES))} (the shipped mini tables)")
+        p = Path(path) if path is not None else MINI_TABLES[vertices]
         if not p.exists():
             raise ValueError(
-                f"path: the mini NAS-Bench-101 table {p} is missing; build it with "
-                "`lowfi nas build-mini --resume` (see docs/benchmarks.md (NAS-Bench-101 section))"
+                f"path: the {vertices}-vertex mini NAS-Bench-101 table {p} is missing; build it "
+                f"with `lowfi nas build-mini --resume --max-vertices {vertices} --work-dir DIR` "
+                "and pass DIR/results.jsonl, or `--finalize` it into the package (see "
+                "docs/benchmarks.md, NAS-Bench-101 section)"
             )
-        kwargs.setdefault("name", "nasbench101-mini")
-        kwargs.setdefault("max_vertices", 4)
+        kwargs.setdefault("name", "nasbench101-mini" + ("" if vertices == 4 else str(vertices)))
+        kwargs.setdefault("max_vertices", vertices)
         return cls.from_jsonl(p, **kwargs)
 
     @classmethod
@@ -185,15 +199,17 @@ class NASBench101Table:
 
     @classmethod
     def from_path(cls, path: str | os.PathLike | None, **kwargs: Any) -> NASBench101Table:
-        """``None`` or ``"mini"``: the shipped table; ``*.tfrecord``: the official file;
-        otherwise a JSON-lines table."""
-        if path is None or str(path) == "mini":
+        """``None``, ``"mini"`` or ``"mini5"``: a shipped table (4 or 5 vertices);
+        ``*.tfrecord``: the official file; otherwise a JSON-lines table."""
+        if path is None:
             return cls.mini(**kwargs)
+        if str(path) in MINI_NAMES:
+            return cls.mini(vertices=MINI_NAMES[str(path)], **kwargs)
         p = Path(path)
         if not p.exists():
             raise ValueError(
                 f"path: {p} does not exist; pass the NAS-Bench-101 .tfrecord file, a mini-table "
-                "results file, or 'mini' for the table shipped with lowfi"
+                "results file, or 'mini' / 'mini5' for the tables shipped with lowfi"
             )
         if p.suffix == ".tfrecord":
             return cls.from_tfrecord(p, **kwargs)
@@ -416,6 +432,14 @@ class NASBench101Benchmark(Benchmark):
         return 1.0 if spec is None else self.table.mean_test_error(spec)
 
 
-def mini_benchmark(encoding: str = "A", seed: SeedLike = None) -> NASBench101Benchmark:
-    """The shipped mini table behind encoding ``encoding``."""
-    return NASBench101Benchmark(None, encoding=encoding, seed=seed)
+def mini_benchmark(encoding: str = "A", seed: SeedLike = None,
+                   vertices: int = 4) -> NASBench101Benchmark:
+    """The shipped mini table with at most ``vertices`` vertices (4 or 5) behind encoding
+    ``encoding``."""
+    return NASBench101Benchmark(NASBench101Table.mini(vertices=vertices), encoding=encoding,
+                                seed=seed)
+
+
+def mini5_benchmark(encoding: str = "A", seed: SeedLike = None) -> NASBench101Benchmark:
+    """The shipped 5-vertex mini table (2,532 cells) behind encoding ``encoding``."""
+    return mini_benchmark(encoding, seed, vertices=5)
