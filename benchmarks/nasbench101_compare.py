@@ -5,7 +5,8 @@ for ``--seeds`` seeds with the table's training time as simulated wall clock, pr
 final test regret and its ratio to random search measured in the same run, and writes
 ``regret.png`` / ``summary.md`` / ``summary.json`` to ``--out``.
 
-Usage: python benchmarks/nasbench101_compare.py --seeds 100 [--data mini|PATH.tfrecord]
+Usage: python benchmarks/nasbench101_compare.py --seeds 100 [--data mini|mini5|PATH.tfrecord]
+       [--jobs 2]
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=None)
     ap.add_argument("--out", default="bench-out/nasbench101")
     ap.add_argument("--png", default=None, help="also copy the plot here (e.g. docs/img/...)")
+    ap.add_argument("--jobs", type=int, default=1, help="processes running seeds in parallel")
     args = ap.parse_args()
     names = args.optimizers.split(",") if args.optimizers else None
     res = compare(args.data, names, seeds=args.seeds, encoding=args.encoding,
-                  budget=args.budget, out=args.out)
+                  budget=args.budget, out=args.out, jobs=args.jobs)
     opts = res["optimizers"]
     base = opts.get("random", {}).get("final_mean")
     print(f"\nsimulated budget per run: {res['budget']:.1f} s of training time; "

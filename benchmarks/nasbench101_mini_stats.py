@@ -3,7 +3,7 @@
 Prints per epoch budget: number of cells and runs, quantiles of validation/test accuracy and
 training time, the best cell, the rank correlation between budgets, and plots histograms.
 
-Usage: python benchmarks/nasbench101_mini_stats.py [--data mini|build/nasbench101_mini/results.jsonl]
+Usage: python benchmarks/nasbench101_mini_stats.py [--data mini|mini5|build/nasbench101_mini/results.jsonl]
        [--png docs/img/nasbench101_mini_distribution.png]
 """
 
@@ -22,8 +22,7 @@ def main() -> None:
     ap.add_argument("--data", default="mini")
     ap.add_argument("--png", default=None)
     args = ap.parse_args()
-    t = NASBench101Table.from_path(args.data, max_vertices=4) if args.data != "mini" \
-        else NASBench101Table.mini()
+    t = NASBench101Table.from_path(args.data)  # 'mini', 'mini5' or a results file
     print(f"{t}: {int(t.n_repeats.sum())} runs; repeats per (cell, epochs): "
           f"min {t.n_repeats.min()}, max {t.n_repeats.max()}")
     print(f"total training CPU time recorded: {np.nansum(t.data['training_time']):.0f} s")

@@ -85,3 +85,20 @@ def test_parallel_build_writes_the_same_runs(tmp_path):
     assert rows("one") == rows("two") and len(rows("two")) == 7  # seeded: same accuracies
     with pytest.raises(ValueError, match="workers"):
         build_mini.build(tmp_path / "x", workers=0, **kw)
+
+
+def test_compare_in_parallel_gives_the_same_runs(tmp_path):
+    from test_nasbench101_tabular import synthetic_rows
+
+    from lowfi.nas.nasbench101.compare import compare
+
+    table = NASBench101Table(synthetic_rows(), max_vertices=4, seed=0)
+    kw = dict(seeds=4, out=tmp_path, log=lambda s: None, plot=False)
+    one = compare(table, ["random", "re"], **kw)
+    two = compare(table, ["random", "re"], jobs=2, **kw)
+    for name in ("random", "re"):
+        np.testing.assert_array_equal(one["optimizers"][name]["mean"],
+                                      two["optimizers"][name]["mean"])  # NaN == NaN here
+        assert one["optimizers"][name]["final_mean"] == two["optimizers"][name]["final_mean"]
+    with pytest.raises(ValueError, match="jobs: got 0"):
+        compare(table, ["random"], jobs=0, **kw)

@@ -60,6 +60,8 @@ def add_subparsers(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=None,
                    help="simulated wall clock per run in seconds of training time")
     p.add_argument("--out", default="bench-out/nasbench101")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="processes running seeds in parallel (same results)")
     p.set_defaults(nas_func=_cmd_compare)
     return nas
 
@@ -133,7 +135,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     names = args.optimizers.split(",") if args.optimizers else None
     compare(data=args.data, optimizers=names, seeds=args.seeds, encoding=args.encoding,
-            budget=args.budget, out=args.out, log=lambda s: print(s, flush=True))
+            budget=args.budget, out=args.out, log=lambda s: print(s, flush=True),
+            jobs=args.jobs)
     return 0
 
 

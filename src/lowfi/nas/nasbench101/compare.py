@@ -51,6 +51,19 @@ def run_one(
     return {"cost": t, "regret": r}
 
 
+_POOL_TABLE: dict[str, Any] = {}
+
+
+def _init_pool(table: NASBench101Table, encoding: str) -> None:
+    _POOL_TABLE["table"], _POOL_TABLE["encoding"] = table, encoding
+
+
+def _pool_run(name: str, s: int, bench_seed: int, budget: float) -> tuple[dict, float]:
+    t0 = time.perf_counter()
+    bench = NASBench101Benchmark(_POOL_TABLE["table"], _POOL_TABLE["encoding"], seed=bench_seed)
+    return run_one(bench, name, seed=s, budget=budget), time.perf_counter() - t0
+
+
 def on_grid(runs: Sequence[dict[str, np.ndarray]], grid: np.ndarray) -> np.ndarray:
     """Regret of each run at each time of ``grid`` (NaN before its first evaluation)."""
     out = np.full((len(runs), len(grid)), np.nan)
@@ -72,6 +85,7 @@ def compare(
     out: str | Path = "bench-out/nasbench101",
     log: Callable[[str], Any] = print,
     plot: bool = True,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Run each optimizer for ``seeds`` seeds and plot mean test regret over simulated time.
 
@@ -89,6 +103,9 @@ def compare(
         the mean training time at the largest budget.
     out
         Folder for ``regret.png``, ``summary.json`` and ``summary.md``.
+    jobs
+        Processes running seeds in parallel; the results do not depend on it (each run is
+        seeded by its index). ``seconds`` is then the sum of the runs' own times.
 
     Returns
     -------
@@ -98,6 +115,8 @@ def compare(
     """
     from lowfi import optimizers as opts
 
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs: got {jobs!r}; allowed is an int >= 1")
     table = data if isinstance(data, NASBench101Table) else NASBench101Table.from_path(data)
     probe = NASBench101Benchmark(table, encoding, seed=0)
     avail = set(opts.available())
@@ -113,29 +132,22 @@ def compare(
                                "encoding": encoding, "seeds": seeds,
                                "y_star_test": probe.y_star_test, "optimizers": {}}
     seed_seq = as_generator(12345).integers(2**31, size=seeds)
-    for name in names:
-        t0 = time.perf_counter()
-        runs = []
-        for s in range(seeds):
-            bench = NASBench101Benchmark(table, encoding, seed=int(seed_seq[s]))
-            runs.append(run_one(bench, name, seed=s, budget=budget))
-        R = on_grid(runs, grid)
-        n = np.sum(~np.isnan(R), axis=0)
-        with warnings.catch_warnings():  # grid times before any run's first result
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(R, axis=0)
-            sem = np.nanstd(R, axis=0) / np.sqrt(np.maximum(n, 1))
-        final = np.array([r["regret"][-1] if len(r["regret"]) else np.nan for r in runs])
-        secs = time.perf_counter() - t0
-        results["optimizers"][name] = {
-            "mean": mean.tolist(), "sem": sem.tolist(), "n": n.tolist(),
-            "final_mean": float(np.nanmean(final)), "final_sem": float(np.nanstd(final) / np.sqrt(seeds)),
-            "evaluations_mean": float(np.mean([len(r["cost"]) for r in runs])),
-            "seconds": secs,
-        }
-        log(f"{name:>10}: final test regret {np.nanmean(final):.5f} +- "
-            f"{np.nanstd(final) / np.sqrt(seeds):.5f} "
-            f"({results['optimizers'][name]['evaluations_mean']:.0f} evals/run, {secs:.1f}s)")
+    pool = None
+    if jobs > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if "fork" in methods else "spawn")  # fork: no table copy
+        pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_pool,
+                                   initargs=(table, encoding))
+    try:
+        for name in names:
+            _compare_one(results, name, table, encoding, seeds, seed_seq, budget, grid, pool,
+                         log)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(results))
@@ -143,6 +155,40 @@ def compare(
     if plot:
         plot_regret(results, out / "regret.png")
     return results
+
+
+def _compare_one(results: dict[str, Any], name: str, table: NASBench101Table, encoding: str,
+                 seeds: int, seed_seq: np.ndarray, budget: float, grid: np.ndarray, pool: Any,
+                 log: Callable[[str], Any]) -> None:
+    t0 = time.perf_counter()
+    if pool is None:
+        runs = []
+        for s in range(seeds):
+            bench = NASBench101Benchmark(table, encoding, seed=int(seed_seq[s]))
+            runs.append(run_one(bench, name, seed=s, budget=budget))
+        secs = time.perf_counter() - t0
+    else:
+        futs = [pool.submit(_pool_run, name, s, int(seed_seq[s]), budget) for s in range(seeds)]
+        done = [f.result() for f in futs]
+        runs = [r for r, _ in done]
+        secs = float(sum(t for _, t in done))
+    R = on_grid(runs, grid)
+    n = np.sum(~np.isnan(R), axis=0)
+    with warnings.catch_warnings():  # grid times before any run's first result
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(R, axis=0)
+        sem = np.nanstd(R, axis=0) / np.sqrt(np.maximum(n, 1))
+    final = np.array([r["regret"][-1] if len(r["regret"]) else np.nan for r in runs])
+    results["optimizers"][name] = {
+        "mean": mean.tolist(), "sem": sem.tolist(), "n": n.tolist(),
+        "final_mean": float(np.nanmean(final)),
+        "final_sem": float(np.nanstd(final) / np.sqrt(seeds)),
+        "evaluations_mean": float(np.mean([len(r["cost"]) for r in runs])),
+        "seconds": secs,
+    }
+    log(f"{name:>10}: final test regret {np.nanmean(final):.5f} +- "
+        f"{np.nanstd(final) / np.sqrt(seeds):.5f} "
+        f"({results['optimizers'][name]['evaluations_mean']:.0f} evals/run, {secs:.1f}s)")
 
 
 def _markdown(results: dict[str, Any]) -> str:
