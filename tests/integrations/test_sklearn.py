@@ -48,3 +48,12 @@ def test_bad_resource_arguments(digits):
                       min_resource=1, max_resource=9).fit(Xtr, ytr)
     with pytest.raises(ValueError, match="max_resource"):
         LowfiSearchCV(LogisticRegression(), {"C": (0.1, 1.0)}, max_resource=10**6).fit(Xtr, ytr)
+
+
+def test_searchcv_is_the_contract_name():
+    import lowfi.integrations as integ
+    from lowfi.integrations.sklearn import LowfiSearchCV
+
+    assert integ.SearchCV is LowfiSearchCV
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        integ.Nope  # noqa: B018

@@ -124,6 +124,22 @@ def test_trial_objective_report_and_checkpoints_across_rungs(tmp_path):
     assert len(curves) == 13 and all(len(c) >= 1 for c in curves)
 
 
+def test_objective_with_config_budget_and_trial():
+    def objective(config, budget, trial):
+        assert trial.config == config and trial.budget == budget
+        trial.report(1, 0.5)
+        return config["x"] + 1.0 / budget
+
+    res = lowfi.minimize(objective, SPACE, "hyperband", min_budget=1, max_budget=9,
+                         max_evaluations=10, progress=False, seed=0)
+    assert set(res.trials["status"]) == {"ok"}
+    assert all(c == [(1.0, 0.5)] for c in res.trials["curve"])
+    for bad, match in ((lambda: 0, "takes no positional"),
+                       (lambda a, b, c, d: 0, "takes 4 required positional")):
+        with pytest.raises(TypeError, match=match):
+            lowfi.minimize(bad, SPACE, "random", max_evaluations=1, progress=False)
+
+
 class StopAfter(StoppingRule):
     def __init__(self, n):
         self.n = n

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,7 +179,10 @@ class Trial:
                 self._last_state = now
                 try:
                     state = self._state_source()
-                except Exception:  # noqa: BLE001 - shared state is best effort
+                except Exception as exc:  # noqa: BLE001 - shared state is best effort
+                    warnings.warn(f"trial {self.id}: the run's shared stopping state could not "
+                                  f"be read ({exc!r}); the rule keeps its last state",
+                                  RuntimeWarning, stacklevel=2)
                     state = None
                 if state:
                     self._rule.update(state)

@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,33 +31,46 @@ class Finished:
     worker: str = ""
 
 
-def takes_trial(objective: Callable) -> bool:
-    """True for ``objective(trial)``, False for ``objective(config, budget)``."""
+def call_style(objective: Callable) -> str:
+    """How to call ``objective``: ``"trial"`` for ``objective(trial)``, ``"config_budget"`` for
+    ``objective(config, budget)``, ``"config_budget_trial"`` for
+    ``objective(config, budget, trial)`` (required positional parameters decide)."""
     target = objective.evaluate if hasattr(objective, "evaluate") and not callable(objective) else objective
     try:
         sig = inspect.signature(target)
     except (TypeError, ValueError):
-        return False
+        return "config_budget"
     params = [p for p in sig.parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
     has_varargs = any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values())
     if len(params) == 1 and not has_varargs:
-        return True
-    if len(params) >= 2 or has_varargs:
-        return False
-    raise TypeError(
-        f"objective: {getattr(objective, '__name__', objective)!r} takes no positional argument; "
-        "write it as objective(config, budget) or objective(trial)"
-    )
+        return "trial"
+    if len(params) == 3 and not has_varargs:
+        return "config_budget_trial"
+    if len(params) == 2 or has_varargs:
+        return "config_budget"
+    name = getattr(objective, "__name__", objective)
+    if not params:
+        raise TypeError(f"objective: {name!r} takes no positional argument; write it as "
+                        "objective(config, budget), objective(config, budget, trial) or "
+                        "objective(trial)")
+    raise TypeError(f"objective: {name!r} takes {len(params)} required positional arguments; "
+                    "allowed are objective(trial), objective(config, budget) and "
+                    "objective(config, budget, trial)")
+
+
+def takes_trial(objective: Callable) -> bool:
+    """True for ``objective(trial)``, False for ``objective(config, budget[, trial])``."""
+    return call_style(objective) == "trial"
 
 
 def check_objective(objective: Any) -> Callable:
     if not callable(objective):
         raise TypeError(
-            f"objective: got {type(objective).__name__}; pass a function objective(config, budget) "
-            "or objective(trial)"
+            f"objective: got {type(objective).__name__}; pass a function objective(config, budget), "
+            "objective(config, budget, trial) or objective(trial)"
         )
-    takes_trial(objective)
+    call_style(objective)
     return objective
 
 
@@ -65,7 +79,13 @@ def evaluate(objective: Callable, trial: Trial, clock: Callable[[], float] = tim
     start = clock()
     t0 = time.perf_counter()
     try:
-        value = objective(trial) if takes_trial(objective) else objective(dict(trial.config), trial.budget)
+        style = call_style(objective)
+        if style == "trial":
+            value = objective(trial)
+        elif style == "config_budget_trial":
+            value = objective(dict(trial.config), trial.budget, trial)
+        else:
+            value = objective(dict(trial.config), trial.budget)
         result = Result.coerce(value, argument="objective returned")
     except Exception:  # noqa: BLE001 - a crash is a value: keep the traceback
         result = Result.failed(traceback.format_exc())
@@ -151,8 +171,10 @@ class QueueChannel:
     def __call__(self, trial_id: int, points: list) -> None:
         try:
             self.queue.put((trial_id, [tuple(p) for p in points]))
-        except Exception:  # noqa: BLE001 - a lost progress report must never fail the trial
-            pass
+        except Exception as exc:  # noqa: BLE001 - a lost progress report must never fail the trial
+            warnings.warn(f"trial {trial_id}: {len(points)} curve points could not be streamed "
+                          f"({exc!r}); they reach the journal with the result", RuntimeWarning,
+                          stacklevel=2)
 
 
 class MappingSource:

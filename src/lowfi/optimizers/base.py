@@ -215,7 +215,9 @@ class BlackBox(Optimizer):
         kwargs.pop("min_budget", None)
         kwargs.pop("eta", None)
         if kwargs:
-            raise TypeError(f"unexpected arguments {sorted(kwargs)}")
+            raise TypeError(f"{type(self).__name__}: got unexpected arguments {sorted(kwargs)}; "
+                            "allowed are space, proposer, budget (max_budget), max_trials, seed "
+                            "and the ignored min_budget, eta")
         if not isinstance(budget, numbers.Real) or not budget > 0:
             raise ValueError(f"budget: got {budget!r}; it must be a number > 0")
         self.budget = float(budget)

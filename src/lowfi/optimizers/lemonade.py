@@ -153,7 +153,8 @@ class LEMONADE(Optimizer):
         kwargs.pop("min_budget", None)
         kwargs.pop("eta", None)
         if kwargs:
-            raise TypeError(f"LEMONADE: unexpected arguments {sorted(kwargs)}")
+            raise TypeError(f"LEMONADE: got unexpected arguments {sorted(kwargs)}; see "
+                            "help(lowfi.optimizers.LEMONADE) for the allowed ones")
         super().__init__({"lemonade": "architecture"} if space is None else space, seed)
         for name, v, lo in (("n_children", n_children, 1), ("n_accept", n_accept, 1),
                             ("n_init", n_init, 1)):

@@ -375,7 +375,9 @@ class SMAC(BlackBox):
         if proposer is None:
             proposer = RFProposer(**proposer_kwargs)
         elif proposer_kwargs:
-            raise TypeError(f"unexpected arguments {sorted(proposer_kwargs)} next to proposer=")
+            raise TypeError(f"proposer: got a proposer and also its arguments "
+                            f"{sorted(proposer_kwargs)}; pass either proposer= or the RFProposer "
+                            "arguments")
         if not isinstance(proposer, RFProposer):
             raise TypeError(f"proposer: got {type(proposer).__name__}; SMAC needs an RFProposer")
         super().__init__(
