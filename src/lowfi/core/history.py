@@ -47,6 +47,9 @@ class History:
         self.space = space
         self.records: list[Record] = []
         self.pending: dict[int, Trial] = {}
+        #: curve points running trials reported so far (filled by the run loop as they stream
+        #: in; a trial's entry goes when it finishes and its record holds the whole curve)
+        self.running_curves: dict[int, list[tuple[float, float]]] = {}
         self._by_budget: dict[float, list[int]] = {}
         self._vectors: list[np.ndarray] = []  # encoded rows of records, filled lazily
         self._cache: dict[Any, Any] = {}
@@ -57,6 +60,7 @@ class History:
 
     def finish(self, trial: Trial, result: Result) -> Record:
         self.pending.pop(trial.id, None)
+        self.running_curves.pop(trial.id, None)
         loss = None if result.status == "failed" else result.loss
         rec = Record(trial.id, trial.config_id, trial.config, float(trial.budget), loss,
                      result.status, result.cost, dict(trial.info), list(result.curve))

@@ -7,7 +7,11 @@
   evaluated curves of the same run predicts the final value; stop when P(final better than the
   incumbent) under a Gaussian with the regressor's cross-validated error falls under ``delta``.
 
-Both read the trial's reported curve, whose values are on the loss scale of the run (lower is
+* :class:`MedianStopping` -- the median stopping rule of Google Vizier (Golovin et al. 2017).
+* :class:`RungStopping` -- the stopping variant of ASHA (Li et al. 2020): a scheduler's rung
+  decision made inside the trial.
+
+All read the trial's reported curve, whose values are on the loss scale of the run (lower is
 better) unless ``direction="maximize"``.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -314,3 +319,231 @@ class BakerStopping(_CheckSchedule):
             "checked_at": float(trial.curve[-1][0]),
         }
         return p < self.delta
+
+
+# --------------------------------------------------------------------------- schedule rules
+def _curve_arrays(curve: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Finite ``(steps, values)`` of a curve, ordered by step (stable)."""
+    arr = np.asarray(curve, dtype=float).reshape(-1, 2)
+    arr = arr[np.isfinite(arr).all(axis=1)]
+    order = np.argsort(arr[:, 0], kind="stable")
+    return arr[order, 0], arr[order, 1]
+
+
+def _reference_curves(history: Any, running: bool) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``(trial_id, steps, values)`` of finished (ok or stopped) trials' curves and, with
+    ``running``, the points running trials have streamed so far."""
+    out = []
+    for r in getattr(history, "records", []):
+        if getattr(r, "status", "ok") in ("ok", "stopped") and r.curve:
+            s, v = _curve_arrays(r.curve)
+            if len(s):
+                out.append((int(r.trial_id), s, v))
+    if running:
+        for tid, pts in getattr(history, "running_curves", {}).items():
+            s, v = _curve_arrays(pts)
+            if len(s):
+                out.append((int(tid), s, v))
+    return out
+
+
+class MedianStopping(StoppingRule):
+    """The median stopping rule of Google Vizier (Golovin et al., KDD 2017, section 3.2.2).
+
+    A trial is stopped at step ``s`` when its best value so far is worse than the median of the
+    running averages, up to step ``s``, of the curves of the trials that have completed
+    (finished or were stopped; here: those that reported at step ``s`` or later). The rule is
+    model-free and needs no incumbent: it compares curves step by step, so it fits any
+    objective that calls ``trial.report(step, value)`` on a shared step scale (e.g. epochs).
+
+    Parameters
+    ----------
+    grace
+        No stop before this step (default 1: from the first report on).
+    min_trials
+        Completed trials that must have reached the step before the median is used (default 3).
+    every
+        Steps between checks (default 1: at every report).
+    direction
+        ``"minimize"`` when reported values are losses (default), else ``"maximize"``.
+    max_reference_steps
+        The published reference holds the median at most this many steps (the distinct steps
+        of the completed curves, thinned evenly beyond it; default 256).
+    """
+
+    def __init__(self, grace: float = 1, min_trials: int = 3, every: float = 1,
+                 direction: str = "minimize", max_reference_steps: int = 256):
+        _check_pos("grace", grace, allow_zero=True)
+        _check_pos("min_trials", min_trials, integer=True)
+        _check_pos("every", every)
+        _check_pos("max_reference_steps", max_reference_steps, integer=True)
+        self.grace, self.every = float(grace), float(every)
+        self.min_trials, self.max_reference_steps = int(min_trials), int(max_reference_steps)
+        self.direction = direction
+        self._sign = check_direction(direction)
+        self.reference: dict[str, list[float]] | None = None
+        self.last: dict[str, Any] = {}
+        self._next_check = self.grace
+
+    def _build(self, history: Any) -> dict[str, list[float]] | None:
+        curves = _reference_curves(history, running=False)
+        if not curves:
+            return None
+        grid = np.unique(np.concatenate([s for _, s, _ in curves]))
+        if len(grid) > self.max_reference_steps:
+            grid = grid[np.round(np.linspace(0, len(grid) - 1,
+                                             self.max_reference_steps)).astype(int)]
+        avg = np.full((len(curves), len(grid)), np.nan)
+        for i, (_, s, v) in enumerate(curves):
+            run_mean = np.cumsum(v) / np.arange(1, len(v) + 1)
+            k = np.searchsorted(s, grid, side="right") - 1  # last report at or before each step
+            ok = (k >= 0) & (grid <= s[-1])  # only trials that reached the step
+            avg[i, ok] = run_mean[k[ok]]
+        count = np.sum(~np.isnan(avg), axis=0)
+        with warnings.catch_warnings():  # steps no trial reached: NaN median
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(avg, axis=0)
+        return {"steps": grid.tolist(), "median": med.tolist(), "count": count.tolist()}
+
+    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+        snap = copy.copy(self)
+        snap.reference = self._build(history)
+        snap.last = {}
+        snap._next_check = self.grace
+        return snap
+
+    def shared(self, history: Any) -> dict[str, Any] | None:
+        ref = self._build(history)
+        return {"median_reference": ref} if ref else None
+
+    def update(self, state: dict[str, Any]) -> None:
+        ref = state.get("median_reference")
+        if ref:
+            self.reference = ref
+
+    def should_stop(self, trial: Trial) -> bool:
+        if not trial.curve or self.reference is None:
+            return False
+        step = float(trial.curve[-1][0])
+        if step < self._next_check:
+            return False
+        self._next_check = step + self.every
+        steps = np.asarray(self.reference["steps"])
+        k = int(np.searchsorted(steps, step, side="right")) - 1
+        if k < 0 or self.reference["count"][k] < self.min_trials:
+            return False
+        median = float(self.reference["median"][k])
+        _, values = _curve_arrays(trial.curve)
+        best = float(values.min() if self._sign < 0 else values.max())
+        self.last = {"rule": "median", "step": step, "best_so_far": best, "median": median,
+                     "reference_trials": int(self.reference["count"][k])}
+        return bool(self._sign * best < self._sign * median)
+
+    def describe(self, trial: Trial) -> dict[str, Any]:
+        return dict(self.last)
+
+
+class RungStopping(StoppingRule):
+    """The stopping variant of asynchronous successive halving (ASHA; Li et al., MLSys 2020),
+    as a rule inside the trial: the run's scheduler's rung decision made where the trial runs.
+
+    Rungs lie at ``min_step * eta**k`` steps below the trial's budget. When a trial first
+    reports at or past a rung, its value there is compared with the values every other trial
+    (finished, stopped or still running) reported at that rung: it continues only if it is in
+    the best ``1/eta`` of them (not worse than their ``1/eta`` quantile), and stops otherwise.
+    Until ``min_trials`` others have reached a rung, trials pass it. This is the "stopping"
+    type of ASHA (Ray Tune's ``ASHAScheduler``, Syne Tune's ``type="stopping"``); with a
+    random-search or any other optimizer it makes every trial a candidate for early stopping,
+    while lowfi's ``"asha"`` optimizer is the promotion type.
+
+    Parameters
+    ----------
+    min_step
+        The first rung (e.g. 1 epoch).
+    eta
+        Reduction factor (default 3): the best ``1/eta`` continue at each rung.
+    min_trials
+        Other trials needed at a rung before it can stop anyone (default 1, as Ray Tune).
+    direction
+        ``"minimize"`` when reported values are losses (default), else ``"maximize"``.
+    """
+
+    def __init__(self, min_step: float = 1, eta: float = 3, min_trials: int = 1,
+                 direction: str = "minimize"):
+        _check_pos("min_step", min_step)
+        if isinstance(eta, bool) or not isinstance(eta, int | float) or not eta > 1:
+            raise ValueError(f"eta: got {eta!r}; allowed is a number > 1")
+        _check_pos("min_trials", min_trials, integer=True)
+        self.min_step, self.eta, self.min_trials = float(min_step), float(eta), int(min_trials)
+        self.direction = direction
+        self._sign = check_direction(direction)
+        self.rung_values: dict[float, list[tuple[int, float]]] = {}
+        self.horizon: float | None = None
+        self.trial_id = -1
+        self.passed: list[float] = []
+        self.last: dict[str, Any] = {}
+
+    def rungs(self, horizon: float) -> list[float]:
+        """Rung steps ``min_step * eta**k`` strictly below ``horizon``."""
+        out, r = [], self.min_step
+        while r < horizon * (1 - 1e-12):
+            out.append(r)
+            r *= self.eta
+        return out
+
+    def _build(self, history: Any) -> dict[float, list[tuple[int, float]]]:
+        horizon = max([float(getattr(history, "max_budget", 0) or 0)]
+                      + [float(r.budget) for r in getattr(history, "records", [])]
+                      + [float(t.budget) for t in getattr(history, "pending", {}).values()])
+        levels = self.rungs(max(horizon, self.min_step * self.eta))
+        out: dict[float, list[tuple[int, float]]] = {r: [] for r in levels}
+        for tid, s, v in _reference_curves(history, running=True):
+            for r in levels:
+                k = int(np.searchsorted(s, r, side="left"))  # first report at or past r
+                if k < len(s):
+                    out[r].append((tid, float(v[k])))
+        return out
+
+    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+        snap = copy.copy(self)
+        snap.rung_values = self._build(history)
+        snap.horizon = float(trial.budget)
+        snap.trial_id = int(trial.id)
+        snap.passed = []
+        snap.last = {}
+        return snap
+
+    def shared(self, history: Any) -> dict[str, Any] | None:
+        vals = self._build(history)
+        return {"rung_values": [[r, v] for r, v in vals.items()]} if vals else None
+
+    def update(self, state: dict[str, Any]) -> None:
+        vals = state.get("rung_values")
+        if vals:
+            self.rung_values = {float(r): [(int(t), float(x)) for t, x in v] for r, v in vals}
+
+    def should_stop(self, trial: Trial) -> bool:
+        if not trial.curve or self.horizon is None:
+            return False
+        steps, values = _curve_arrays(trial.curve)
+        for r in self.rungs(self.horizon):
+            if r in self.passed:
+                continue
+            k = int(np.searchsorted(steps, r, side="left"))
+            if k >= len(steps):
+                return False  # not there yet
+            mine = float(values[k])
+            others = [x for t, x in self.rung_values.get(r, []) if t != self.trial_id]
+            self.passed.append(r)
+            if len(others) < self.min_trials:
+                continue
+            q = 1.0 / self.eta if self._sign < 0 else 1.0 - 1.0 / self.eta
+            cutoff = float(np.quantile(others, q))
+            self.last = {"rule": "rung", "rung": r, "value": mine, "cutoff": cutoff,
+                         "reference_trials": len(others)}
+            if self._sign * mine < self._sign * cutoff:
+                return True
+        return False
+
+    def describe(self, trial: Trial) -> dict[str, Any]:
+        return dict(self.last)

@@ -313,8 +313,12 @@ def minimize(
             if walltime is not None:
                 timeout = min(timeout, max(walltime - (time.monotonic() - t_start), 0.0) + 0.05)
             finished = ex.wait(timeout=timeout)
-            for tid, points in ex.drain():
+            drained = ex.drain()
+            for tid, points in drained:
                 journal.curve(tid, points)
+                if tid in opt.history.pending:
+                    opt.history.running_curves.setdefault(tid, []).extend(
+                        (float(a), float(b)) for a, b in points)
             for f in finished:
                 journal.tell(f.trial, f.result, f.start, f.end, f.worker)
                 t0 = time.perf_counter()
@@ -322,7 +326,7 @@ def minimize(
                 overhead[f.trial.id] = overhead.get(f.trial.id, 0.0) + time.perf_counter() - t0
                 n_told += 1
                 n_failed += f.result.status == "failed"
-            if finished and stopping is not None and ex.running:
+            if (finished or drained) and stopping is not None and ex.running:
                 state = stopping.shared(opt.history)
                 if state:
                     ex.publish(state)

@@ -1,0 +1,140 @@
+"""Model-free stopping rules: Vizier's median rule and ASHA's stopping variant."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import lowfi
+from lowfi.core.history import History
+from lowfi.curves import MedianStopping, RungStopping
+from lowfi.space import Space
+
+
+def history(curves, budget=27.0, status="ok"):
+    h = History(Space({"x": (0.0, 1.0)}))
+    for i, c in enumerate(curves):
+        t = lowfi.Trial(i, {"x": 0.5}, budget, i)
+        h.finish(t, lowfi.Result(c[-1][1], status=status, curve=list(c)))
+    return h
+
+
+def trial_with(rule, h, tid=100, budget=27.0):
+    t = lowfi.Trial(tid, {"x": 0.3}, budget, tid)
+    t._rule = rule.for_trial(t, h)
+    return t
+
+
+def const(value, n=27):
+    return [(s, value) for s in range(1, n + 1)]
+
+
+def test_median_rule_compares_best_so_far_with_median_of_running_averages():
+    h = history([const(1.0), const(2.0), const(3.0)])
+    t = trial_with(MedianStopping(min_trials=3), h)
+    t.report(1, 2.5)  # best so far 2.5 > median 2.0 of the running averages
+    assert t.should_stop()
+    assert t._rule.describe(t) == {"rule": "median", "step": 1.0, "best_so_far": 2.5,
+                                   "median": 2.0, "reference_trials": 3}
+    t = trial_with(MedianStopping(min_trials=3), h)
+    t.report(1, 1.5)
+    assert not t.should_stop()
+    # running averages, not last values: a curve 4, 0, 0 has average 4/3 at step 3
+    h = history([[(1, 4.0), (2, 0.0), (3, 0.0)], const(1.0, 3), const(2.0, 3)])
+    t = trial_with(MedianStopping(min_trials=3), h)
+    for s, v in ((1, 1.45), (2, 1.45), (3, 1.45)):
+        t.report(s, v)
+        stop = t.should_stop()
+    assert stop and t._rule.last["median"] == pytest.approx(4 / 3)  # median(4/3, 1, 2)
+
+
+def test_median_rule_needs_min_trials_that_reached_the_step_and_respects_grace():
+    h = history([const(1.0), const(2.0), const(3.0, 2)])  # the third stopped at step 2
+    rule = MedianStopping(min_trials=3)
+    t = trial_with(rule, h)
+    for s in range(1, 6):
+        t.report(s, 10.0)
+        if t.should_stop():
+            break
+    assert s == 1  # at steps 1-2 three trials count
+    t = trial_with(rule, h)
+    t.report(5, 10.0)  # only two trials reached step 5
+    assert not t.should_stop()
+    t = trial_with(MedianStopping(grace=3, min_trials=1), h)
+    t.report(2, 10.0)
+    assert not t.should_stop()
+    t.report(3, 10.0)
+    assert t.should_stop()
+    t = trial_with(MedianStopping(direction="maximize", min_trials=3), h)
+    t.report(1, 10.0)  # best accuracy so far, above the median
+    assert not t.should_stop()
+    with pytest.raises(ValueError, match="min_trials: got 0"):
+        MedianStopping(min_trials=0)
+
+
+def test_rung_rule_keeps_the_best_third_at_each_rung():
+    rule = RungStopping(min_step=1, eta=3)
+    assert rule.rungs(27) == [1, 3, 9]
+    others = [[(1, v), (3, v / 2)] for v in np.linspace(0.1, 0.9, 9)]
+    h = history(others)
+    cutoff = float(np.quantile(np.linspace(0.1, 0.9, 9), 1 / 3))
+    t = trial_with(rule, h)
+    t.report(1, cutoff - 0.01)
+    assert not t.should_stop()  # in the best third at rung 1
+    t.report(2, 5.0)  # between rungs: nothing to decide
+    assert not t.should_stop()
+    t.report(3, 5.0)  # rung 3: far worse than everyone's value there
+    assert t.should_stop()
+    assert t._rule.describe(t)["rung"] == 3
+    t = trial_with(rule, h)
+    t.report(1, cutoff + 0.01)
+    assert t.should_stop()
+    # maximize: the top third means the largest values
+    t = trial_with(RungStopping(min_step=1, eta=3, direction="maximize"), h)
+    t.report(1, 0.85)
+    assert not t.should_stop()
+
+
+def test_rung_rule_sees_running_curves_but_not_its_own_and_waits_for_min_trials():
+    h = history([])
+    h.running_curves[7] = [(1, 0.1)]
+    h.running_curves[100] = [(1, 0.0)]  # the trial itself
+    t = trial_with(RungStopping(min_step=1, eta=3), h, tid=100)
+    t.report(1, 0.5)
+    assert t.should_stop()  # one other trial (running) had 0.1 at rung 1
+    t = trial_with(RungStopping(min_step=1, eta=3, min_trials=2), h, tid=100)
+    t.report(1, 0.5)
+    assert not t.should_stop()
+    # the published state reaches a rule already on a worker
+    rule = trial_with(RungStopping(min_step=1, eta=3), history([]), tid=100)._rule
+    state = RungStopping(min_step=1, eta=3).shared(h)
+    rule = pickle.loads(pickle.dumps(rule))
+    rule.update(state)
+    t = lowfi.Trial(100, {"x": 0.3}, 27.0, 100)
+    t._rule = rule
+    t.report(1, 0.5)
+    assert t.should_stop()
+    with pytest.raises(ValueError, match="eta: got 1"):
+        RungStopping(eta=1)
+
+
+@pytest.mark.parametrize("rule", [RungStopping(min_step=1, eta=3), MedianStopping(min_trials=3)])
+def test_rules_save_steps_in_a_run_and_keep_good_trials(rule):
+    def objective(trial):
+        a = trial.config["x"]
+        for step in range(1, int(trial.budget) + 1):
+            trial.report(step, a + 1.0 / step)
+            if trial.should_stop():
+                break
+        return trial.curve[-1][1]
+
+    res = lowfi.minimize(objective, {"x": (0.0, 1.0)}, "random", max_budget=27,
+                         max_evaluations=40, stopping=rule, progress=False, seed=1)
+    df = res.trials
+    steps = df["curve"].map(len)
+    stopped = df[df["status"] == "stopped"]
+    assert len(stopped) >= 15 and steps.sum() < 0.6 * 40 * 27
+    done = df[df["status"] == "ok"]
+    # the configurations that ran to the end are better than the stopped ones on average
+    assert done["config.x"].mean() < stopped["config.x"].mean()
+    assert res.best_config["x"] == df["config.x"].min()  # the best sampled config ran to the end
