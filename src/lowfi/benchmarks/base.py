@@ -63,6 +63,7 @@ REGISTRY: dict[str, str] = {
     "yahpo-nb301": "lowfi.benchmarks.yahpo:nb301",
     "nasbench101-mini": "lowfi.nas.nasbench101.tabular:mini_benchmark",
     "nasbench101-mini5": "lowfi.nas.nasbench101.tabular:mini5_benchmark",
+    "nasbench101-digits": "lowfi.nas.nasbench101.search:digits_cells",
 }
 
 #: name prefixes handled by a factory taking the rest of the name (e.g. yahpo-lcbench-3945)

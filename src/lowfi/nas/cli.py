@@ -1,4 +1,4 @@
-"""``lowfi nas ...`` subcommands: enumerate, query, build-mini, compare.
+"""``lowfi nas ...`` subcommands: enumerate, query, search, build-mini, compare.
 
 The main CLI calls :func:`add_subparsers` on its subparsers object; :func:`main` runs the
 subcommands on their own (``python -m lowfi.nas.cli enumerate --max-vertices 7``).
@@ -15,7 +15,7 @@ from typing import Any
 
 def add_subparsers(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``nas`` with its subcommands on an argparse ``subparsers`` object."""
-    nas = subparsers.add_parser("nas", help="NAS-Bench-101 tools (enumerate, query, build-mini, compare)")
+    nas = subparsers.add_parser("nas", help="NAS-Bench-101 tools (enumerate, query, search, build-mini, compare)")
     sub = nas.add_subparsers(dest="nas_command", required=True)
 
     p = sub.add_parser("enumerate", help="count (and save) all unique NAS-Bench-101 cells")
@@ -50,6 +50,23 @@ def add_subparsers(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--partial", action="store_true",
                    help="let --finalize write a table with runs missing")
     p.set_defaults(nas_func=_cmd_build_mini)
+
+    p = sub.add_parser("search", help="search the cell space with an optimizer (on a table or "
+                                      "by training cells on digits)")
+    p.add_argument("--data", default="mini",
+                   help="'mini', 'mini5', a .tfrecord or results file, or 'train' (real "
+                        "training on digits)")
+    p.add_argument("--optimizer", default="re", help="any lowfi optimizer name (default: re)")
+    p.add_argument("--encoding", default="A", choices=["A", "B", "C"])
+    p.add_argument("--max-evaluations", type=int, default=100)
+    p.add_argument("--total-budget", type=float, default=None, help="epochs in total")
+    p.add_argument("--max-vertices", type=int, default=5, help="vertex limit for --data train")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--storage", default=None, help="SQLite journal (resumable with --resume)")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    p.set_defaults(nas_func=_cmd_search)
 
     p = sub.add_parser("compare", help="run optimizers on a NAS-Bench-101 table, plot test regret")
     p.add_argument("--data", default="mini",
@@ -127,6 +144,44 @@ def _cmd_build_mini(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise SystemExit(f"lowfi nas build-mini: {exc}") from None
         print(f"wrote {out}")
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from lowfi.nas.nasbench101.search import search
+
+    try:
+        out = search(args.data, args.optimizer, encoding=args.encoding,
+                     max_evaluations=args.max_evaluations, total_budget=args.total_budget,
+                     seed=args.seed, storage=args.storage, resume=args.resume,
+                     n_workers=args.workers, max_vertices=args.max_vertices,
+                     progress=sys.stderr.isatty())
+    except ValueError as exc:
+        raise SystemExit(f"lowfi nas search: {exc}") from None
+    out.pop("result")
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{out['optimizer']} on {out['benchmark']}: {out['evaluations']} evaluations, "
+          f"{out['epochs']:,.0f} epochs, {out['cost']:,.1f} s of training time "
+          f"(stopped by {out['stop_reason']})")
+    b = out["best"]
+    if b is None:
+        print("no finished evaluation")
+        return 1
+    if "ops" not in b:
+        print(f"best: an invalid cell (error {b['validation_error']:.4f})")
+        return 0
+    print(f"best cell {b['hash']}: ops {', '.join(b['ops'])}")
+    print(f"  matrix {json.dumps(b['matrix'], separators=(',', ':'))}")
+    found = f"  validation error found {b['validation_error']:.4f}"
+    if "test_regret" in b:
+        found += (f"; table means: validation {b['mean_validation_error']:.4f}, test "
+                  f"{b['mean_test_error']:.4f}, test regret {b['test_regret']:.4f}")
+    elif "test_error" in b:
+        found += (f"; test error {b['test_error']:.4f}, "
+                  f"{b.get('trainable_parameters', 0):,} parameters")
+    print(found)
     return 0
 
 
