@@ -100,7 +100,7 @@ def test_ray_walltime_ends_running_trials(tmp_path):
     t0 = time.monotonic()
     res = lowfi.minimize(Sleepy(str(tmp_path)), SPACE, "random", n_workers=2, executor="ray",
                          walltime=8, progress=False)
-    assert res.stop_reason == "walltime" and (res.trials["status"] == "running").all()
+    assert res.stop_reason == "walltime" and (res.trials["status"] == "cancelled").all()
     assert time.monotonic() - t0 < 40  # did not wait for the 60 s sleeps
 
 
@@ -202,7 +202,7 @@ def test_walltime_ends_trials_still_running_in_worker_processes(tmp_path):
 
     res = lowfi.minimize(Sleepy(str(tmp_path)), SPACE, "random", n_workers=2, executor="processes",
                          walltime=3, progress=False)
-    assert res.stop_reason == "walltime" and (res.trials["status"] == "running").all()
+    assert res.stop_reason == "walltime" and (res.trials["status"] == "cancelled").all()
     pids = [int(p) for p in os.listdir(tmp_path)]
     assert pids
     for _ in range(100):  # the workers were terminated, not left sleeping for a minute

@@ -121,3 +121,23 @@ def test_resume_continues_to_the_stored_limit(tmp_path):
     j.close()
     res = lowfi.resume(db, f, progress=False)
     assert len(res.trials) == 12 and set(res.trials["status"]) == {"ok"}
+
+
+def test_trials_cut_by_a_clean_stop_read_cancelled_until_resumed(tmp_path):
+    from lowfi.core.trial import Result, Trial
+
+    j = Journal(tmp_path / "j.db")
+    t0, t1 = Trial(0, {"x": 0.1}, 1.0, 0), Trial(1, {"x": 0.2}, 1.0, 1)
+    j.session(kind="start")
+    j.ask(t0)
+    j.ask(t1)
+    j.tell(t0, Result(0.5, cost=1.0), 0.0, 1.0, "w")
+    assert list(load_trials(tmp_path / "j.db")["status"]) == ["ok", "running"]  # killed run
+    j.session(kind="stop", reason="walltime")
+    assert list(load_trials(tmp_path / "j.db")["status"]) == ["ok", "cancelled"]
+    j.session(kind="resume")
+    assert list(load_trials(tmp_path / "j.db")["status"]) == ["ok", "running"]
+    j.tell(t1, Result(0.4, cost=1.0), 1.0, 2.0, "w")
+    j.session(kind="stop", reason="max_evaluations")
+    j.close()
+    assert list(load_trials(tmp_path / "j.db")["status"]) == ["ok", "ok"]

@@ -223,7 +223,8 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
     if df.empty or "budget" not in df.columns:
         page.add("p", "The run has no trials.")
         return page.write(out)[0]
-    done = df[df["status"].astype(str) != "running"] if "status" in df.columns else df
+    done = (df[~df["status"].astype(str).isin(["running", "cancelled"])]
+            if "status" in df.columns else df)
     max_budget = float(done["budget"].max())
     traj = incumbent_trajectory(done, max_budget)
     n_fail = int((done["status"].astype(str) == "failed").sum()) if "status" in done else 0

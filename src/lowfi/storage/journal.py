@@ -139,7 +139,11 @@ def trial_from_event(e: Event) -> Trial:
 
 
 def trials_frame(events: list[Event]) -> pd.DataFrame:
-    """One row per asked trial: config, budget, loss, status, cost, times, worker, curve."""
+    """One row per asked trial: config, budget, loss, status, cost, times, worker, curve.
+
+    ``status`` is ``"ok"``, ``"failed"``, ``"stopped"`` (by a stopping rule), ``"running"``
+    (no result yet) or ``"cancelled"`` (still running when the run stopped, e.g. at its
+    walltime; ``lowfi.resume`` evaluates it again)."""
     rows: dict[int, dict] = {}
     order: list[int] = []
     curves: dict[int, list] = {}
@@ -154,6 +158,14 @@ def trials_frame(events: list[Event]) -> pd.DataFrame:
             if e.trial_id not in rows:
                 order.append(e.trial_id)
             rows[e.trial_id] = row
+        elif e.kind == "session":
+            # a run that ended cleanly cancels its running trials (a resume runs them again);
+            # a killed run leaves them "running" until it is resumed
+            old, new = {"stop": ("running", "cancelled"),
+                        "resume": ("cancelled", "running")}.get(e.data.get("kind"), (None, None))
+            for row in rows.values():
+                if row["status"] == old:
+                    row["status"] = new
         elif e.kind == "curve":
             curves.setdefault(e.trial_id, []).extend(tuple(p) for p in e.data["points"])
         elif e.kind == "tell" and e.trial_id in rows:
