@@ -15,6 +15,10 @@ def __getattr__(name):  # lazy: keep `import lowfi` light
         from lowfi.run import loop
 
         return getattr(loop, name)
+    if name == "Study":
+        from lowfi.run.study import Study
+
+        return Study
     if name in ("optimizers", "benchmarks", "curves", "nas", "models", "execution", "storage",
                 "analysis", "integrations"):
         import importlib
@@ -23,4 +27,5 @@ def __getattr__(name):  # lazy: keep `import lowfi` light
     raise AttributeError(f"module 'lowfi' has no attribute {name!r}")
 
 
-__all__ = ["History", "Result", "Space", "StoppingRule", "Trial", "minimize", "resume", "__version__"]
+__all__ = ["History", "Result", "Space", "StoppingRule", "Study", "Trial", "minimize", "resume",
+           "__version__"]

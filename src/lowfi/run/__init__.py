@@ -1,5 +1,6 @@
-"""The run loop: ``lowfi.minimize`` and ``lowfi.resume``."""
+"""The run loop: ``lowfi.minimize``, ``lowfi.resume`` and ``lowfi.Study``."""
 
 from lowfi.run.loop import RunResult, minimize, resume
+from lowfi.run.study import Study
 
-__all__ = ["RunResult", "minimize", "resume"]
+__all__ = ["RunResult", "Study", "minimize", "resume"]

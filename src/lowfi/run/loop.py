@@ -110,6 +110,101 @@ class _Progress:
             self.p.stop()
 
 
+def open_run(
+    storage: str | os.PathLike | None,
+    objective: Any,
+    space: Any,
+    optimizer: str | Optimizer,
+    min_budget: float | None,
+    max_budget: float | None,
+    eta: float,
+    seed: Any,
+    resume: bool,
+    optimizer_kwargs: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
+) -> tuple[Journal, Optimizer, dict[str, Any]]:
+    """Open (or create) the journal of a run and rebuild its optimizer by replaying it.
+
+    A new journal stores the pristine optimizer, the settings, the space and (when given) the
+    objective; an existing one (``resume=True`` once it holds events) gives back its stored
+    optimizer, replayed through every ``ask``/``tell`` event so its state, generator included,
+    is exactly the one the run had. Returns ``(journal, optimizer, replay counts)``.
+    """
+    journal = Journal(storage if storage is not None else ":memory:")
+    replay_events = journal.events(("ask", "tell"))
+    if replay_events and not resume:
+        journal.close()
+        raise ValueError(
+            f"storage: {os.fspath(storage)!r} already holds a run with {len(replay_events)} events; "
+            "pass resume=True to continue it, or choose another path"
+        )
+    if replay_events or journal.get_meta("optimizer") is not None:
+        opt = journal.get_meta("optimizer", pickled=True)
+    else:
+        if isinstance(optimizer, Optimizer):
+            if optimizer.history.records or optimizer.history.pending:
+                raise ValueError("optimizer: pass a fresh optimizer (this one has already been asked)")
+            opt = optimizer
+        elif isinstance(optimizer, str):
+            if space is None:
+                raise ValueError("space: got None; pass a ConfigurationSpace or dict shorthand")
+            kwargs = dict(optimizer_kwargs or {})
+            kwargs.update(min_budget=min_budget, max_budget=max_budget, seed=seed)
+            from lowfi.optimizers import ALIASES, REGISTRY, _load
+
+            name = ALIASES.get(optimizer, optimizer)
+            if name in REGISTRY and getattr(_load(name), "multi_fidelity", False):
+                kwargs["eta"] = eta
+            opt = get_optimizer(optimizer, space, **kwargs)
+        else:
+            raise TypeError(f"optimizer: got {type(optimizer).__name__}; pass a name or a lowfi Optimizer")
+        settings = {"optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__,
+                    "min_budget": min_budget, "max_budget": max_budget, "eta": eta, "seed": _jsonable_seed(seed)}
+        journal.set_meta("optimizer", opt, pickled=True)
+        journal.set_meta("settings", settings)
+        if journal.get_meta("limits") is None:  # what `lowfi resume` continues to by default
+            journal.set_meta("limits", {k: v for k, v in (limits or {}).items()
+                                        if v is not None})
+        journal.set_meta("space", opt.space.to_json())
+    if objective is not None and journal.get_meta("objective_ref") is None \
+            and journal.get_meta("objective", pickled=True) is None:
+        # stored for `lowfi resume` (a Study created without one gets it on its first optimize)
+        journal.set_meta("objective_ref", _objective_ref(objective))
+        try:
+            journal.set_meta("objective", objective, pickled=True)
+        except Exception:  # noqa: BLE001 - some objectives cannot be pickled; resume then needs them passed
+            journal.set_meta("objective", None, pickled=True)
+
+    # ---- replay the journal through the pristine optimizer
+    n_asked, spent, n_failed, n_told = 0, 0.0, 0, 0
+    try:
+        for e in replay_events:
+            if e.kind == "ask":
+                t = opt.ask()
+                want = trial_from_event(e)
+                if t is None or t.id != want.id or t.budget != want.budget or t.config != want.config:
+                    raise RuntimeError(
+                        f"resume: the optimizer's ask #{e.trial_id} differs from the journal "
+                        f"(journal {want.config} @ {want.budget}, replay "
+                        f"{None if t is None else (t.config, t.budget)}); "
+                        "the optimizer is not deterministic under its seed"
+                    )
+                n_asked += 1
+                spent += t.budget
+            else:
+                if e.trial_id not in opt.history.pending:
+                    continue
+                r = result_from_event(e.data)
+                opt.tell(opt.history.pending[e.trial_id], r)
+                n_told += 1
+                n_failed += r.status == "failed"
+    except Exception:
+        journal.close()
+        raise
+    return journal, opt, {"events": replay_events, "n_asked": n_asked, "spent": spent,
+                          "n_failed": n_failed, "n_told": n_told}
+
+
 def minimize(
     objective: Callable[..., Any],
     space: Any = None,
@@ -176,72 +271,14 @@ def minimize(
     if stopping is not None and not isinstance(stopping, StoppingRule):
         raise TypeError(f"stopping: got {type(stopping).__name__}; pass a lowfi.StoppingRule or None")
 
-    journal = Journal(storage if storage is not None else ":memory:")
-    replay_events = journal.events(("ask", "tell"))
-    if replay_events and not resume:
-        journal.close()
-        raise ValueError(
-            f"storage: {os.fspath(storage)!r} already holds a run with {len(replay_events)} events; "
-            "pass resume=True to continue it, or choose another path"
-        )
-    if replay_events or journal.get_meta("optimizer") is not None:
-        opt = journal.get_meta("optimizer", pickled=True)
-        settings = journal.get_meta("settings", {})
-    else:
-        if isinstance(optimizer, Optimizer):
-            if optimizer.history.records or optimizer.history.pending:
-                raise ValueError("optimizer: pass a fresh optimizer (this one has already been asked)")
-            opt = optimizer
-        elif isinstance(optimizer, str):
-            if space is None:
-                raise ValueError("space: got None; pass a ConfigurationSpace or dict shorthand")
-            kwargs = dict(optimizer_kwargs or {})
-            kwargs.update(min_budget=min_budget, max_budget=max_budget, seed=seed)
-            from lowfi.optimizers import ALIASES, REGISTRY, _load
-
-            name = ALIASES.get(optimizer, optimizer)
-            if name in REGISTRY and getattr(_load(name), "multi_fidelity", False):
-                kwargs["eta"] = eta
-            opt = get_optimizer(optimizer, space, **kwargs)
-        else:
-            raise TypeError(f"optimizer: got {type(optimizer).__name__}; pass a name or a lowfi Optimizer")
-        settings = {"optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__,
-                    "min_budget": min_budget, "max_budget": max_budget, "eta": eta, "seed": _jsonable_seed(seed)}
-        journal.set_meta("optimizer", opt, pickled=True)
-        journal.set_meta("settings", settings)
-        if journal.get_meta("limits") is None:  # what `lowfi resume` continues to by default
-            journal.set_meta("limits", {k: v for k, v in {
-                "max_evaluations": max_evaluations, "total_budget": total_budget,
-                "max_failures": max_failures}.items() if v is not None})
-        journal.set_meta("space", opt.space.to_json())
-        ref = _objective_ref(objective)
-        journal.set_meta("objective_ref", ref)
-        try:
-            journal.set_meta("objective", objective, pickled=True)
-        except Exception:  # noqa: BLE001 - some objectives cannot be pickled; resume then needs them passed
-            journal.set_meta("objective", None, pickled=True)
-
-    # ---- replay the journal through the pristine optimizer
-    n_asked, spent, n_failed, n_told = 0, 0.0, 0, 0
-    for e in replay_events:
-        if e.kind == "ask":
-            t = opt.ask()
-            want = trial_from_event(e)
-            if t is None or t.id != want.id or t.budget != want.budget or t.config != want.config:
-                raise RuntimeError(
-                    f"resume: the optimizer's ask #{e.trial_id} differs from the journal "
-                    f"(journal {want.config} @ {want.budget}, replay {None if t is None else (t.config, t.budget)}); "
-                    "the optimizer is not deterministic under its seed"
-                )
-            n_asked += 1
-            spent += t.budget
-        else:
-            if e.trial_id not in opt.history.pending:
-                continue
-            r = result_from_event(e.data)
-            opt.tell(opt.history.pending[e.trial_id], r)
-            n_told += 1
-            n_failed += r.status == "failed"
+    journal, opt, replayed = open_run(storage, objective, space, optimizer, min_budget,
+                                      max_budget, eta, seed, resume, optimizer_kwargs,
+                                      {"max_evaluations": max_evaluations,
+                                       "total_budget": total_budget,
+                                       "max_failures": max_failures})
+    replay_events = replayed["events"]
+    n_asked, spent = replayed["n_asked"], replayed["spent"]
+    n_failed, n_told = replayed["n_failed"], replayed["n_told"]
 
     if stopping is None:
         stopping = journal.get_meta("stopping", None, pickled=True) if replay_events else None
@@ -406,4 +443,4 @@ def record_limits(storage: str | os.PathLike, **limits: Any) -> None:
         j.close()
 
 
-__all__ = ["RunResult", "minimize", "resume", "record_limits", "Result"]
+__all__ = ["RunResult", "minimize", "open_run", "resume", "record_limits", "Result"]
