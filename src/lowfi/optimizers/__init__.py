@@ -42,14 +42,16 @@ REGISTRY: dict[str, str] = {
     "re": "lowfi.optimizers.evolution:RegularizedEvolution",
     "reinforce": "lowfi.optimizers.reinforce:REINFORCE",
     "lemonade": "lowfi.optimizers.lemonade:LEMONADE",
+    "pbt": "lowfi.optimizers.pbt:PBT",
 }
 ALIASES = {"hb": "hyperband", "rs": "random", "random_search": "random",
-           "successive_halving": "sh", "regularized_evolution": "re", "freeze_thaw": "freeze-thaw"}
+           "successive_halving": "sh", "regularized_evolution": "re", "freeze_thaw": "freeze-thaw",
+           "population_based_training": "pbt"}
 
 
 def __getattr__(name: str):  # heavy optimizers (torch) load only when asked for
     lazy = {"LEMONADE": "lemonade", "SMAC": "smac", "GPBO": "gp", "MFBO": "mfbo",
-            "FreezeThaw": "freeze-thaw", "RegularizedEvolution": "re", "REINFORCE": "reinforce"}
+            "FreezeThaw": "freeze-thaw", "RegularizedEvolution": "re", "REINFORCE": "reinforce", "PBT": "pbt"}
     if name in lazy:
         return _load(lazy[name])
     raise AttributeError(f"module 'lowfi.optimizers' has no attribute {name!r}")
@@ -102,5 +104,5 @@ __all__ = [
     "ASHA", "BOHB", "KDEProposer", "TPE", "TPEProposer", "BlackBox", "Hyperband", "Optimizer", "Proposer", "RandomProposer", "RandomSearch",
     "SuccessiveHalving", "available", "bracket_schedule", "check_budgets", "get",
     "hyperband_schedule", "n_rungs", "REGISTRY", "LEMONADE", "SMAC", "GPBO", "MFBO", "FreezeThaw",
-    "RegularizedEvolution", "REINFORCE",
+    "RegularizedEvolution", "REINFORCE", "PBT",
 ]

@@ -12,6 +12,7 @@ import importlib
 import math
 import numbers
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -297,6 +298,12 @@ def minimize(
         trial.flush_interval = CURVE_FLUSH_SECONDS
         trial.checkpoint_dir = os.path.join(checkpoint_dir, f"config_{trial.config_id}")
         os.makedirs(trial.checkpoint_dir, exist_ok=True)
+        src = trial.info.get("inherit_config_id")  # weight inheritance (PBT's exploit)
+        if src is not None and not os.listdir(trial.checkpoint_dir):
+            src_dir = os.path.join(checkpoint_dir, f"config_{src}")
+            if os.path.isdir(src_dir):
+                shutil.copytree(src_dir, trial.checkpoint_dir, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("*.tmp*"))
         if stopping is not None:
             trial._rule = stopping.for_trial(trial, opt.history)
         return trial
