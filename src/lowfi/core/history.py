@@ -69,6 +69,20 @@ class History:
         self._cache.clear()
         return rec
 
+    def add_prior(self, config: dict[str, Any], budget: float, loss: Any,
+                  info: dict[str, Any] | None = None) -> Record:
+        """Add a result known before the run (warm start): models read it like any record;
+        it gets a negative trial/config id, ``info["warm_start"] = True``, and never becomes
+        the incumbent of this run."""
+        k = -1 - sum(1 for r in self.records if r.trial_id < 0)
+        status = "failed" if loss is None else "ok"
+        rec = Record(k, k, dict(config), float(budget), loss, status, None,
+                     {"warm_start": True, **(info or {})}, [])
+        self._by_budget.setdefault(rec.budget, []).append(len(self.records))
+        self.records.append(rec)
+        self._cache.clear()
+        return rec
+
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:
         return len(self.records)
@@ -139,13 +153,14 @@ class History:
         """Best record at ``max_budget``; before any, the best at the highest budget seen.
 
         Only successful records with scalar losses count (the rule of lowfi's benchmarks)."""
-        budgets = [b for b in self.budgets if self.count(b, ok_only=True)]
+        budgets = [b for b in self.budgets
+                   if any(not r.failed and r.trial_id >= 0 for r in self.at_budget(b))]
         if not budgets:
             return None
         b = float(max_budget) if max_budget is not None and float(max_budget) in budgets else budgets[-1]
         best = None
         for r in self.at_budget(b):
-            if r.failed or not isinstance(r.loss, float):
+            if r.failed or not isinstance(r.loss, float) or r.trial_id < 0:
                 continue
             if best is None or r.loss < best.loss:
                 best = r

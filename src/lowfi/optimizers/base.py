@@ -127,6 +127,26 @@ class Optimizer:
         rec = self.history.incumbent(self.max_budget)
         return None if rec is None else (dict(rec.config), rec.loss)
 
+    def warm_start(self, results: Any) -> int:
+        """Feed results known before this run (an earlier run, a colleague's table) to the
+        models: ``(config, budget, loss)`` tuples, dicts with those keys, or a trials
+        DataFrame (``lowfi.storage.load_trials``; its ``"ok"`` rows are used). Call it before
+        the first ask. Proposers that read the history (KDE/BOHB, TPE, SMAC, GP, MF-BO) use
+        them from the start; schedulers do not re-run them and they never become the
+        incumbent. Returns how many were added."""
+        if self.history.records or self.history.pending:
+            raise ValueError("results: warm_start must come before the first ask")
+        rows = _result_rows(results)
+        for i, (config, budget, loss) in enumerate(rows):
+            config = self.space.validate(config, argument=f"results[{i}].config")
+            if (isinstance(budget, bool) or not isinstance(budget, numbers.Real)
+                    or not math.isfinite(budget) or budget <= 0):
+                raise ValueError(f"results[{i}].budget: got {budget!r}; allowed is a number > 0")
+            res = Result.coerce(loss, argument=f"results[{i}].loss")
+            self.history.add_prior(config, float(budget),
+                                   None if res.status == "failed" else res.loss)
+        return len(rows)
+
     def enqueue(self, config: dict[str, Any]) -> None:
         """Evaluate ``config`` next (warm start from known-good settings); checked against the space."""
         config = self.space.validate(config)
@@ -162,6 +182,38 @@ class Optimizer:
         if not isinstance(proposer, Proposer):
             raise TypeError(f"proposer: got {type(proposer).__name__}; pass a lowfi.optimizers.Proposer")
         return proposer.bind(self.space, spawn(self.rng))
+
+
+def _result_rows(results: Any) -> list[tuple[dict[str, Any], Any, Any]]:
+    """``(config, budget, loss)`` rows from tuples, dicts or a trials DataFrame."""
+    if hasattr(results, "columns") and hasattr(results, "iterrows"):  # a pandas DataFrame
+        df = results
+        if "status" in df.columns:
+            df = df[df["status"] == "ok"]
+        cols = [c for c in df.columns if str(c).startswith("config.")]
+        if not cols or "budget" not in df.columns or "loss" not in df.columns:
+            raise ValueError("results: a DataFrame needs config.* columns, 'budget' and 'loss' "
+                             "(the frame of lowfi.storage.load_trials)")
+        out = []
+        for _, row in df.iterrows():
+            cfg = {c[len("config."):]: _plain(row[c]) for c in cols
+                   if row[c] is not None and not (isinstance(row[c], float) and math.isnan(row[c]))}
+            out.append((cfg, float(row["budget"]), row["loss"]))
+        return out
+    out = []
+    for i, r in enumerate(results):
+        if isinstance(r, dict) and {"config", "budget", "loss"} <= set(r):
+            out.append((r["config"], r["budget"], r["loss"]))
+        elif isinstance(r, tuple | list) and len(r) == 3:
+            out.append(tuple(r))
+        else:
+            raise ValueError(f"results[{i}]: got {r!r}; allowed are (config, budget, loss) "
+                             "tuples or dicts with keys config, budget, loss")
+    return out
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _is_loss_like(x: Any) -> bool:

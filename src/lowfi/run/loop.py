@@ -123,13 +123,16 @@ def open_run(
     resume: bool,
     optimizer_kwargs: dict[str, Any] | None = None,
     limits: dict[str, Any] | None = None,
+    prepare: Callable[[Optimizer], None] | None = None,
 ) -> tuple[Journal, Optimizer, dict[str, Any]]:
     """Open (or create) the journal of a run and rebuild its optimizer by replaying it.
 
     A new journal stores the pristine optimizer, the settings, the space and (when given) the
     objective; an existing one (``resume=True`` once it holds events) gives back its stored
     optimizer, replayed through every ``ask``/``tell`` event so its state, generator included,
-    is exactly the one the run had. Returns ``(journal, optimizer, replay counts)``.
+    is exactly the one the run had. ``prepare`` is applied to a new optimizer before it is
+    stored (warm start, initial configurations). Returns ``(journal, optimizer, replay
+    counts)``.
     """
     journal = Journal(storage if storage is not None else ":memory:")
     replay_events = journal.events(("ask", "tell"))
@@ -159,6 +162,12 @@ def open_run(
             opt = get_optimizer(optimizer, space, **kwargs)
         else:
             raise TypeError(f"optimizer: got {type(optimizer).__name__}; pass a name or a lowfi Optimizer")
+        if prepare is not None:
+            try:
+                prepare(opt)
+            except Exception:
+                journal.close()
+                raise
         settings = {"optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__,
                     "min_budget": min_budget, "max_budget": max_budget, "eta": eta, "seed": _jsonable_seed(seed)}
         journal.set_meta("optimizer", opt, pickled=True)
@@ -206,6 +215,31 @@ def open_run(
                           "n_failed": n_failed, "n_told": n_told}
 
 
+def _preparer(warm_start: Any, initial_configs: Any) -> Callable[[Optimizer], None] | None:
+    if warm_start is None and not initial_configs:
+        return None
+
+    def prepare(opt: Optimizer) -> None:
+        data = warm_start
+        if isinstance(data, str | os.PathLike):
+            from lowfi.storage import load_trials
+
+            if not os.path.exists(data):
+                raise ValueError(f"warm_start: got {os.fspath(data)!r}, which does not exist; "
+                                 "allowed are an earlier run's journal, its trials DataFrame or "
+                                 "(config, budget, loss) rows")
+            data = load_trials(data)
+        if data is not None:
+            opt.warm_start(data)
+        for i, config in enumerate(initial_configs or []):
+            try:
+                opt.enqueue(config)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"initial_configs[{i}]: {exc}") from exc
+
+    return prepare
+
+
 def minimize(
     objective: Callable[..., Any],
     space: Any = None,
@@ -227,6 +261,8 @@ def minimize(
     stopping: StoppingRule | None = None,
     checkpoint_dir: str | None = None,
     optimizer_kwargs: dict[str, Any] | None = None,
+    warm_start: Any = None,
+    initial_configs: list[dict[str, Any]] | None = None,
 ) -> RunResult:
     """Minimize ``objective`` over ``space``.
 
@@ -254,6 +290,12 @@ def minimize(
         Stop once this many trials failed.
     stopping
         A :class:`lowfi.StoppingRule` consulted by ``trial.should_stop()``.
+    warm_start
+        Results known before this run, given to the models (see
+        :meth:`lowfi.optimizers.Optimizer.warm_start`): the path of an earlier run's journal,
+        its trials DataFrame, or ``(config, budget, loss)`` rows. Used when the run is new.
+    initial_configs
+        Configurations to evaluate first (known-good settings; ``Optimizer.enqueue``).
     """
     from lowfi.benchmarks.base import Benchmark
 
@@ -276,7 +318,8 @@ def minimize(
                                       max_budget, eta, seed, resume, optimizer_kwargs,
                                       {"max_evaluations": max_evaluations,
                                        "total_budget": total_budget,
-                                       "max_failures": max_failures})
+                                       "max_failures": max_failures},
+                                      prepare=_preparer(warm_start, initial_configs))
     replay_events = replayed["events"]
     n_asked, spent = replayed["n_asked"], replayed["spent"]
     n_failed, n_told = replayed["n_failed"], replayed["n_told"]
