@@ -34,3 +34,25 @@ def test_missing_run_is_a_clear_error(tmp_path, capsys):
 def test_console_script_entry_point():
     out = subprocess.run([sys.executable, "-m", "lowfi.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "demo" in out.stdout and "resume" in out.stdout
+
+
+def test_show_lists_the_runs_in_a_folder(tmp_path, capsys):
+    import lowfi
+
+    def f(config, budget):
+        return config["x"]
+
+    lowfi.minimize(f, {"x": (0.0, 1.0)}, "random", max_evaluations=4,
+                   storage=str(tmp_path / "a.db"), progress=False)
+    lowfi.minimize(f, {"x": (0.0, 1.0)}, "tpe", max_evaluations=3,
+                   storage=str(tmp_path / "b.db"), progress=False)
+    (tmp_path / "junk.db").write_text("not sqlite")
+    from lowfi.cli import run_overview
+
+    df = run_overview(str(tmp_path)).set_index("run")
+    assert sorted(df.index) == ["a.db", "b.db"]
+    assert df.loc["a.db", "optimizer"] == "random" and df.loc["a.db", "ok"] == 4
+    assert df.loc["b.db", "trials"] == 3 and df.loc["b.db", "state"] == "stopped: max_evaluations"
+    assert main(["show", str(tmp_path)]) == 0
+    assert "a.db" in capsys.readouterr().out
+    assert main(["show", str(tmp_path / "empty_dir_missing")]) == 2

@@ -94,9 +94,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_overview(folder: str) -> pd.DataFrame:
+    """One row per run journal (``*.db``) in ``folder``, newest first: optimizer, trials by
+    status, best loss at the highest budget, state (stop reason, or "interrupted" for a run
+    that was killed) and last activity."""
+    import sqlite3
+
+    from lowfi.storage import Journal, trials_frame
+
+    rows = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if not name.endswith(".db") or not os.path.isfile(path):
+            continue
+        try:
+            j = Journal(path, create=False)
+            try:
+                events = j.events()
+                settings = j.get_meta("settings", {}) or {}
+            finally:
+                j.close()
+        except (sqlite3.DatabaseError, ValueError, KeyError):
+            continue  # not a lowfi journal
+        frame = trials_frame(events)
+        sessions = [e for e in events if e.kind == "session"]
+        last = sessions[-1].data if sessions else {}
+        state = (f"stopped: {last.get('reason') or '-'}" if last.get("kind") == "stop"
+                 else "interrupted or running")
+        counts = frame["status"].value_counts().to_dict() if len(frame) else {}
+        best = _best_table(frame, 1) if len(frame) else frame
+        rows.append({
+            "run": name, "optimizer": settings.get("optimizer", "?"), "trials": len(frame),
+            "ok": counts.get("ok", 0), "failed": counts.get("failed", 0),
+            "stopped": counts.get("stopped", 0),
+            "unfinished": counts.get("running", 0) + counts.get("cancelled", 0),
+            "best loss": float(best["loss"].iloc[0]) if len(best) else float("nan"),
+            "state": state,
+            "last activity": _dt.datetime.fromtimestamp(events[-1].t).strftime("%Y-%m-%d %H:%M")
+            if events else "-",
+        })
+    df = pd.DataFrame(rows)
+    return df.sort_values("last activity", ascending=False) if len(df) else df
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from lowfi.storage import Journal, trials_frame
 
+    if os.path.isdir(args.run):
+        df = run_overview(args.run)
+        if not len(df):
+            print(f"lowfi show: no run journals (*.db) in {args.run!r}", file=sys.stderr)
+            return 2
+        _console().print(_table(df, f"runs in {args.run}", n=len(df)))
+        return 0
     if not os.path.exists(args.run):
         print(f"lowfi show: no run journal at {args.run!r}", file=sys.stderr)
         return 2
@@ -143,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dir", default="lowfi-runs")
     d.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("show", help="summarize a stored run")
-    s.add_argument("run")
+    s = sub.add_parser("show", help="summarize a stored run, or list the runs in a folder")
+    s.add_argument("run", help="a run journal (RUN.db) or a folder of them")
     s.set_defaults(func=cmd_show)
 
     r = sub.add_parser("resume", help="continue a stored run")
