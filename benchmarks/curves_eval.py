@@ -7,7 +7,8 @@
    The baseline's likelihood uses a Gaussian centred on the last value with the spread of
    (final - last) over all curves at that cut-off (a generous, data-fitted baseline).
 2. Termination: random configurations trained one after another to the full budget, with
-   and without predictive termination (Domhan; Baker): epochs spent and final best.
+   and without early termination (Domhan; Baker; the model-free median and rung rules):
+   epochs spent and final best.
 
 Curves come from ``benchmarks/curves_data.py`` (cached under benchmarks/data/).
 
@@ -37,6 +38,8 @@ from lowfi.curves import (  # noqa: E402
     BakerStopping,
     DomhanExtrapolator,
     DomhanStopping,
+    MedianStopping,
+    RungStopping,
 )
 from lowfi.curves.next_value import WindowForest  # noqa: E402
 from lowfi.curves.plot import plot_extrapolation  # noqa: E402
@@ -138,6 +141,10 @@ def termination(
         rule = DomhanStopping(n_min=n_min, every=every, delta=0.05, bounds=BOUNDS, seed=seed)
     elif rule_name == "baker":
         rule = BakerStopping(n_min=n_min, every=every, delta=0.05, min_train=10, seed=seed)
+    elif rule_name == "median":
+        rule = MedianStopping(grace=n_min, min_trials=3)
+    elif rule_name == "rung":
+        rule = RungStopping(min_step=n_min, eta=3)
     else:
         rule = None
     epochs, best, n_stopped, wrong = 0, np.inf, 0, 0
@@ -262,6 +269,8 @@ def main() -> None:
     ap.add_argument("--skip-extrapolation", action="store_true")
     ap.add_argument("--only", choices=["mlp-digits", "lcbench-3945"], default=None)
     ap.add_argument("--skip-termination", action="store_true")
+    ap.add_argument("--rules", default="none,domhan,baker,median,rung",
+                    help="termination rules to compare (comma-separated; 'none' = no rule)")
     ap.add_argument(
         "--from-json",
         type=Path,
@@ -270,6 +279,10 @@ def main() -> None:
         help="only print the markdown tables of earlier --json results (merged)",
     )
     a = ap.parse_args()
+    a.rules = [None if r == "none" else r for r in a.rules.split(",")]
+    unknown = [r for r in a.rules if r not in (None, "domhan", "baker", "median", "rung")]
+    if unknown:
+        ap.error(f"--rules: unknown {unknown}; allowed are none, domhan, baker, median, rung")
     if a.from_json is not None:
         merged = {"extrapolation": [], "termination": []}
         for f in a.from_json:
@@ -295,7 +308,7 @@ def main() -> None:
         data = data()
         n_cfg = min(a.term_configs, len(data["curves"]))
         for s in range(a.term_seeds):
-            for rule in (None, "domhan", "baker"):
+            for rule in a.rules:
                 r = termination(name, data, n_cfg, a.seed + s, rule, n_min, every)
                 r["seed"] = a.seed + s
                 print(json.dumps({k: v for k, v in r.items() if k != "trace"}), flush=True)
