@@ -14,7 +14,7 @@ from lowfi.nas import (
     enumerate_cells,
     regret_curve,
 )
-from lowfi.nas.nasbench101.tabular import MINI_TABLE
+from lowfi.nas.nasbench101.tabular import MINI_TABLE, MINI_TABLES
 from lowfi.space import Space
 
 
@@ -143,3 +143,14 @@ def test_shipped_mini_table():
     assert t.mean("validation_accuracy", 36).mean() > t.mean("validation_accuracy", 4).mean()
     bench = NASBench101Benchmark(t, "A", seed=0)
     assert bench.space is not None and bench.max_budget == 36
+
+
+@pytest.mark.skipif(not MINI_TABLES[5].exists(), reason="5-vertex table not shipped yet")
+def test_shipped_5_vertex_table():
+    t = NASBench101Table.mini(vertices=5, seed=0)
+    assert len(t) == 2532 and t.epochs == (4, 12, 36) and t.max_vertices == 5
+    assert (t.n_repeats == 3).all()  # complete: 3 seeds at every budget
+    small = NASBench101Table.mini(seed=0)
+    for spec in small.specs[:20]:  # the 4-vertex runs are part of it
+        assert t.mean_test_error(spec) == pytest.approx(small.mean_test_error(spec))
+    assert t.mean("validation_accuracy", 36).mean() > t.mean("validation_accuracy", 4).mean()
