@@ -59,3 +59,49 @@ def test_optimize_evaluates_pending_trials_and_continues(tmp_path):
 def test_study_needs_a_file():
     with pytest.raises(ValueError, match="storage: got ':memory:'"):
         lowfi.Study(":memory:", SPACE)
+
+
+def test_reopening_with_other_settings_is_an_error(tmp_path):
+    db = tmp_path / "s.db"
+    lowfi.Study(db, SPACE, "bohb", min_budget=1, max_budget=27).close()
+    with pytest.raises(ValueError, match="optimizer: got 'random', but the run was created "
+                                         "with 'bohb'"):
+        lowfi.Study(db, SPACE, "random")
+    with pytest.raises(ValueError, match="max_budget: got 81"):
+        lowfi.Study(db, max_budget=81)
+    with pytest.raises(ValueError, match="space: differs"):
+        lowfi.Study(db, {"z": ["a", "b"]})
+    with lowfi.Study(db, SPACE, "bohb", min_budget=1, max_budget=27) as same:
+        assert same.ask().budget == 1
+    t = lowfi.Study(db)
+    with pytest.raises(TypeError, match="result: got 'nan'"):
+        t.tell(0, "nan")
+    t.close()
+
+
+def test_a_start_that_failed_before_its_first_trial_can_be_retried(tmp_path):
+    db = str(tmp_path / "r.db")
+    with pytest.raises(ValueError, match="executor"):
+        lowfi.minimize(loss, SPACE, "random", executor="proceses", storage=db,
+                       max_evaluations=3, progress=False)
+    # a new call starts afresh in the same file (here with another optimizer) ...
+    res = lowfi.minimize(loss, SPACE, "tpe", storage=db, max_evaluations=3, progress=False)
+    assert len(res.trials) == 3
+    assert lowfi.Study(db).optimizer.__class__.__name__ == "TPE"
+    # ... and resuming one that failed before its first trial works too
+    db2 = str(tmp_path / "r2.db")
+    with pytest.raises(ValueError, match="executor"):
+        lowfi.minimize(loss, SPACE, "random", executor="proceses", storage=db2,
+                       max_evaluations=3, progress=False)
+    res = lowfi.minimize(loss, SPACE, storage=db2, resume=True, max_evaluations=3,
+                         progress=False)
+    assert len(res.trials) == 3 and set(res.trials["status"]) == {"ok"}
+
+
+def test_resume_with_different_settings_warns(tmp_path):
+    db = str(tmp_path / "w.db")
+    lowfi.minimize(loss, SPACE, "random", storage=db, max_evaluations=2, progress=False)
+    with pytest.warns(UserWarning, match="optimizer: got 'bohb', but the run was created"):
+        res = lowfi.minimize(loss, SPACE, "bohb", min_budget=1, max_budget=9, storage=db,
+                             resume=True, max_evaluations=4, progress=False)
+    assert res.optimizer.__class__.__name__ == "RandomSearch"

@@ -111,6 +111,51 @@ class _Progress:
             self.p.stop()
 
 
+def _new_optimizer(optimizer: Any, space: Any, min_budget: Any, max_budget: Any, eta: Any,
+                   seed: Any, optimizer_kwargs: dict[str, Any] | None) -> Optimizer:
+    if optimizer is None:
+        optimizer = "hyperband"
+    if isinstance(optimizer, Optimizer):
+        if optimizer.history.records or optimizer.history.pending:
+            raise ValueError("optimizer: pass a fresh optimizer (this one has already been asked)")
+        return optimizer
+    if isinstance(optimizer, str):
+        if space is None:
+            raise ValueError("space: got None; pass a ConfigurationSpace or dict shorthand")
+        kwargs = dict(optimizer_kwargs or {})
+        kwargs.update(min_budget=min_budget, max_budget=max_budget, seed=seed)
+        from lowfi.optimizers import ALIASES, REGISTRY, _load
+
+        name = ALIASES.get(optimizer, optimizer)
+        if name in REGISTRY and getattr(_load(name), "multi_fidelity", False):
+            kwargs["eta"] = eta
+        return get_optimizer(optimizer, space, **kwargs)
+    raise TypeError(f"optimizer: got {type(optimizer).__name__}; pass a name or a lowfi Optimizer")
+
+
+def opt_name(optimizer: Any, opt: Optimizer) -> str:
+    return optimizer if isinstance(optimizer, str) else ("hyperband" if optimizer is None
+                                                         else type(opt).__name__)
+
+
+def _check_settings(stored: dict[str, Any], optimizer: Any, min_budget: Any, max_budget: Any,
+                    storage: Any, strict: bool) -> None:
+    """Compare settings given for an existing run with those it was created with: an error
+    (``strict``, a Study) or a warning (a resumed ``minimize``) when they differ."""
+    given = {"optimizer": optimizer if isinstance(optimizer, str) else None,
+             "min_budget": min_budget, "max_budget": max_budget}
+    diffs = [f"{k}: got {v!r}, but the run was created with {stored.get(k)!r}"
+             for k, v in given.items()
+             if v is not None and k in stored and stored.get(k) is not None and v != stored[k]]
+    if not diffs:
+        return
+    msg = (f"{'; '.join(diffs)} (run in {os.fspath(storage)!r}); the stored settings are used. "
+           "Open it without settings, or choose another path for a new run")
+    if strict:
+        raise ValueError(msg)
+    warnings.warn(msg, stacklevel=3)
+
+
 def open_run(
     storage: str | os.PathLike | None,
     objective: Any,
@@ -142,40 +187,32 @@ def open_run(
             f"storage: {os.fspath(storage)!r} already holds a run with {len(replay_events)} events; "
             "pass resume=True to continue it, or choose another path"
         )
-    if replay_events or journal.get_meta("optimizer") is not None:
-        opt = journal.get_meta("optimizer", pickled=True)
+    # a journal without events (a start that failed before its first trial, or a Study not
+    # asked yet) is continued only with resume=True; otherwise the run starts afresh in it
+    stored = (journal.get_meta("optimizer", None, pickled=True)
+              if replay_events or resume else None)
+    if stored is not None:
+        opt = stored
+        _check_settings(journal.get_meta("settings", {}) or {}, optimizer, min_budget,
+                        max_budget, storage, strict=False)
     else:
-        if isinstance(optimizer, Optimizer):
-            if optimizer.history.records or optimizer.history.pending:
-                raise ValueError("optimizer: pass a fresh optimizer (this one has already been asked)")
-            opt = optimizer
-        elif isinstance(optimizer, str):
-            if space is None:
-                raise ValueError("space: got None; pass a ConfigurationSpace or dict shorthand")
-            kwargs = dict(optimizer_kwargs or {})
-            kwargs.update(min_budget=min_budget, max_budget=max_budget, seed=seed)
-            from lowfi.optimizers import ALIASES, REGISTRY, _load
-
-            name = ALIASES.get(optimizer, optimizer)
-            if name in REGISTRY and getattr(_load(name), "multi_fidelity", False):
-                kwargs["eta"] = eta
-            opt = get_optimizer(optimizer, space, **kwargs)
-        else:
-            raise TypeError(f"optimizer: got {type(optimizer).__name__}; pass a name or a lowfi Optimizer")
-        if prepare is not None:
-            try:
+        try:
+            opt = _new_optimizer(optimizer, space, min_budget, max_budget, eta, seed,
+                                 optimizer_kwargs)
+            if prepare is not None:
                 prepare(opt)
-            except Exception:
-                journal.close()
-                raise
-        settings = {"optimizer": optimizer if isinstance(optimizer, str) else type(optimizer).__name__,
+        except Exception:
+            journal.close()
+            raise
+        settings = {"optimizer": opt_name(optimizer, opt),
                     "min_budget": min_budget, "max_budget": max_budget, "eta": eta, "seed": _jsonable_seed(seed)}
         journal.set_meta("optimizer", opt, pickled=True)
         journal.set_meta("settings", settings)
-        if journal.get_meta("limits") is None:  # what `lowfi resume` continues to by default
-            journal.set_meta("limits", {k: v for k, v in (limits or {}).items()
-                                        if v is not None})
+        # what `lowfi resume` continues to by default
+        journal.set_meta("limits", {k: v for k, v in (limits or {}).items() if v is not None})
         journal.set_meta("space", opt.space.to_json())
+        journal.set_meta("objective_ref", None)
+        journal.set_meta("objective", None, pickled=True)
     if objective is not None and journal.get_meta("objective_ref") is None \
             and journal.get_meta("objective", pickled=True) is None:
         # stored for `lowfi resume` (a Study created without one gets it on its first optimize)
@@ -243,7 +280,7 @@ def _preparer(warm_start: Any, initial_configs: Any) -> Callable[[Optimizer], No
 def minimize(
     objective: Callable[..., Any],
     space: Any = None,
-    optimizer: str | Optimizer = "hyperband",
+    optimizer: str | Optimizer | None = None,
     *,
     min_budget: float | None = None,
     max_budget: float | None = None,
@@ -273,7 +310,8 @@ def minimize(
         of losses, or a :class:`lowfi.Result`. A :class:`lowfi.benchmarks.Benchmark` works too
         (its space and budgets are used when not given).
     optimizer
-        A registered name (``lowfi.optimizers.REGISTRY``) or an :class:`Optimizer` instance.
+        A registered name (``lowfi.optimizers.REGISTRY``) or an :class:`Optimizer` instance;
+        None: ``"hyperband"`` for a new run, the stored optimizer for a resumed one.
     executor
         ``"inline"``, ``"simulated"``, ``"processes"``, ``"dask"``, ``"ray"``, a Dask scheduler
         address, a ``distributed.Client`` or an Executor. Default: inline for one worker,
@@ -329,8 +367,12 @@ def minimize(
     elif not replay_events:
         journal.set_meta("stopping", stopping, pickled=True)
 
-    ex = make_executor(executor if executor is not None else ("inline" if n_workers == 1 else "dask"),
-                       n_workers)
+    try:
+        ex = make_executor(executor if executor is not None else
+                           ("inline" if n_workers == 1 else "dask"), n_workers)
+    except Exception:
+        journal.close()
+        raise
     if checkpoint_dir is None:
         checkpoint_dir = (os.fspath(storage) + ".checkpoints") if storage is not None else \
             tempfile.mkdtemp(prefix="lowfi-ckpt-")

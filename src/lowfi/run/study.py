@@ -30,9 +30,10 @@ class Study:
     ----------
     storage
         Path of the SQLite journal. An existing study keeps its stored optimizer and
-        settings; the arguments below are used only when the file is new.
+        settings: open it with the path alone (an optimizer, budgets or space that differ
+        from the stored ones are an error).
     space, optimizer, min_budget, max_budget, eta, seed, optimizer_kwargs
-        As in :func:`lowfi.minimize`.
+        As in :func:`lowfi.minimize` (optimizer default ``"hyperband"``), for a new study.
 
     Examples
     --------
@@ -44,7 +45,7 @@ class Study:
     """
 
     def __init__(self, storage: str | os.PathLike, space: Any = None,
-                 optimizer: str | Optimizer = "hyperband", min_budget: float | None = None,
+                 optimizer: str | Optimizer | None = None, min_budget: float | None = None,
                  max_budget: float | None = None, eta: float = 3, seed: Any = 0,
                  optimizer_kwargs: dict[str, Any] | None = None):
         if not isinstance(storage, str | os.PathLike) or os.fspath(storage) in ("", ":memory:"):
@@ -58,10 +59,33 @@ class Study:
 
     def _open(self) -> None:
         a = self._args
+        if os.path.exists(self.storage):
+            self._check_existing()
         self._journal, self.optimizer, _ = open_run(
             self.storage, None, a["space"], a["optimizer"], a["min_budget"], a["max_budget"],
             a["eta"], a["seed"], True, a["optimizer_kwargs"])
         self._asked_at: dict[int, float] = {}
+
+    def _check_existing(self) -> None:
+        from lowfi.run.loop import _check_settings
+        from lowfi.space import Space
+        from lowfi.storage import Journal
+
+        j = Journal(self.storage, create=False)
+        try:
+            stored = j.get_meta("settings", {}) or {}
+            space_json = j.get_meta("space")
+        finally:
+            j.close()
+        if not stored:
+            return
+        a = self._args
+        _check_settings(stored, a["optimizer"], a["min_budget"], a["max_budget"],
+                        self.storage, strict=True)
+        if a["space"] is not None and space_json is not None \
+                and Space.from_any(a["space"]).to_json() != space_json:
+            raise ValueError(f"space: differs from the space the study in {self.storage!r} was "
+                             "created with; open it without a space, or choose another path")
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self) -> Trial | None:
@@ -82,6 +106,12 @@ class Study:
         if tid not in pending:
             raise ValueError(f"trial: got {trial!r}; allowed are the pending trials of this "
                              f"study (ids {sorted(pending)})")
+        from lowfi.optimizers.base import _is_loss_like
+
+        if not isinstance(result, Result) and not _is_loss_like(result):
+            raise TypeError(f"result: got {result!r} of type {type(result).__name__}; allowed "
+                            "are a number, a tuple of numbers, a lowfi.Result or "
+                            "lowfi.Result.failed(reason)")
         res = Result.coerce(result, argument="result")
         end = time.time()
         self._journal.tell(pending[tid], res, self._asked_at.pop(tid, end), end,
