@@ -32,9 +32,10 @@ def test_estimator_parameter_as_budget(digits):
     Xtr, Xte, ytr, yte = digits
     space = {"alpha": (1e-6, 1e-1)}
     search = LowfiSearchCV(SGDClassifier(tol=None, random_state=0), space, resource="max_iter",
-                           min_resource=1, max_resource=27, optimizer="bohb", max_evaluations=20,
+                           min_resource=1, max_resource=27, optimizer="bohb", max_evaluations=40,
                            random_state=1).fit(Xtr, ytr)
     assert set(search.cv_results_["budget"]) <= {1.0, 3.0, 9.0, 27.0}
+    assert search.best_resource_ == 27  # the first bracket (27+9+3+1 trials) reached it
     assert search.best_estimator_.get_params()["max_iter"] == 27
     assert search.score(Xte, yte) > 0.8
 
@@ -57,3 +58,28 @@ def test_searchcv_is_the_contract_name():
     assert integ.SearchCV is LowfiSearchCV
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         integ.Nope  # noqa: B018
+
+
+def test_searchcv_mistakes_are_clear(digits):
+    Xtr, _, ytr, _ = digits
+    from sklearn.svm import SVC
+
+    with pytest.raises(ValueError, match=r"space: parameters \['Cc'\] are not parameters of SVC"):
+        LowfiSearchCV(SVC(), {"Cc": (1e-2, 1e2)}, max_evaluations=2).fit(Xtr, ytr)
+    # a limit too small to reach max_resource: warned, and the resource is reported
+    with pytest.warns(UserWarning, match="no evaluation reached max_resource"):
+        s = LowfiSearchCV(SVC(), {"C": (1e-2, 1e2)}, optimizer="hyperband",
+                          max_evaluations=3).fit(Xtr, ytr)
+    assert s.best_resource_ < len(Xtr)
+    assert s.cv_results_["budget"].max() == s.best_resource_
+
+
+def test_searchcv_failing_everywhere_keeps_cv_results(digits):
+    Xtr, _, ytr, _ = digits
+    space = ConfigurationSpace({"C": Float("C", (-2.0, -1.0))})  # negative C: SVC refuses it
+    from sklearn.svm import SVC
+
+    search = LowfiSearchCV(SVC(), space, optimizer="random", max_evaluations=2)
+    with pytest.raises(RuntimeError, match="every evaluation failed"):
+        search.fit(Xtr, ytr)
+    assert len(search.cv_results_) == 2 and search.cv_results_["error"].notna().all()

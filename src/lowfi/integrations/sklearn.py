@@ -59,8 +59,9 @@ class LowfiSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     Attributes
     ----------
-    best_params_, best_score_, best_estimator_, cv_results_ (a DataFrame of all trials),
-    run_ (the :class:`lowfi.run.RunResult`).
+    best_params_, best_score_, best_resource_ (the resource best_score_ was measured at),
+    best_estimator_, cv_results_ (a DataFrame of all trials), run_ (the
+    :class:`lowfi.run.RunResult`).
     """
 
     def __init__(self, estimator: Any, space: Any, *, resource: str = "n_samples",
@@ -95,8 +96,16 @@ class LowfiSearchCV(MetaEstimatorMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> LowfiSearchCV:
         import lowfi
 
+        from lowfi.space import Space
+
         X, y = np.asarray(X), np.asarray(y)
         lo, hi = self._budgets(len(X))
+        names = Space.from_any(self.space).names
+        params = self.estimator.get_params()
+        unknown = [n for n in names if n not in params]
+        if unknown:
+            raise ValueError(f"space: parameters {unknown} are not parameters of "
+                             f"{type(self.estimator).__name__}; allowed are {sorted(params)}")
         objective = _CVObjective(self.estimator, X, y, self.resource, self.cv, self.scoring,
                                  self.random_state)
         limits = {"max_evaluations": self.max_evaluations, "total_budget": self.total_budget}
@@ -106,11 +115,24 @@ class LowfiSearchCV(MetaEstimatorMixin, BaseEstimator):
                                    max_budget=hi, eta=self.eta, n_workers=self.n_workers,
                                    executor=self.executor, storage=self.storage,
                                    seed=self.random_state, progress=self.progress, **limits)
+        self.cv_results_ = self.run_.trials
         if self.run_.best_config is None:
-            raise RuntimeError("LowfiSearchCV: every evaluation failed; see cv_results_['error']")
+            errors = self.cv_results_["error"].dropna() if len(self.cv_results_) else []
+            last = str(errors.iloc[-1]).strip().splitlines()[-1] if len(errors) else ""
+            raise RuntimeError("LowfiSearchCV: every evaluation failed; see cv_results_['error']"
+                               + (f" (last: {last})" if last else ""))
         self.best_params_ = dict(self.run_.best_config)
         self.best_score_ = -float(self.run_.best_loss)
-        self.cv_results_ = self.run_.trials
+        done = self.cv_results_[self.cv_results_["status"] == "ok"]
+        #: the resource at which best_score_ was measured
+        self.best_resource_ = float(done["budget"].max())
+        if self.best_resource_ < hi:
+            import warnings
+
+            warnings.warn(f"LowfiSearchCV: no evaluation reached max_resource={hi:g} within the "
+                          f"limits (highest: {self.best_resource_:g}); best_score_ is measured at "
+                          f"{self.resource}={self.best_resource_:g}. Raise max_evaluations or "
+                          "total_budget", stacklevel=2)
         if self.refit:
             est = clone(self.estimator).set_params(**self.best_params_)
             if self.resource != "n_samples":
