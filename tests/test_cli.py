@@ -56,3 +56,22 @@ def test_show_lists_the_runs_in_a_folder(tmp_path, capsys):
     assert main(["show", str(tmp_path)]) == 0
     assert "a.db" in capsys.readouterr().out
     assert main(["show", str(tmp_path / "empty_dir_missing")]) == 2
+
+
+def test_resume_replaces_stored_limits_and_says_when_nothing_ran(tmp_path, capsys):
+    import lowfi
+
+    db = str(tmp_path / "t.db")
+    lowfi.minimize(_quad, {"x": (0.0, 1.0)}, "hyperband", min_budget=1, max_budget=9,
+                   total_budget=30, storage=db, progress=False)
+    n = len(load_trials(db))
+    assert main(["resume", db, "--quiet"]) == 0  # stored total_budget already reached
+    assert "nothing new ran" in capsys.readouterr().err and len(load_trials(db)) == n
+    assert main(["resume", db, "--max-evaluations", str(n + 5), "--quiet"]) == 0
+    assert len(load_trials(db)) == n + 5  # the new stop condition replaced total_budget
+    assert main(["resume", db, "--total-budget", "200", "--quiet"]) == 0
+    assert load_trials(db)["budget"].sum() >= 200
+
+
+def _quad(config, budget):
+    return (config["x"] - 0.5) ** 2 + 1.0 / budget

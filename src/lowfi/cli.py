@@ -165,15 +165,22 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if not os.path.exists(args.run):
         print(f"lowfi resume: no run journal at {args.run!r}", file=sys.stderr)
         return 2
+    from lowfi.storage import load_trials
+
     kw: dict[str, Any] = {"progress": not args.quiet}
-    if args.max_evaluations:
-        kw["max_evaluations"] = args.max_evaluations
+    for k in ("max_evaluations", "total_budget", "walltime"):
+        if getattr(args, k) is not None:
+            kw[k] = getattr(args, k)
     if args.workers:
         kw["n_workers"] = args.workers
     if args.executor:
         kw["executor"] = args.executor
+    before = len(load_trials(args.run))
     res = lowfi.resume(args.run, **kw)
     summarize(res.trials, f"{args.run} ({res.stop_reason})")
+    if len(res.trials) == before and res.stop_reason in ("max_evaluations", "total_budget"):
+        print(f"lowfi resume: nothing new ran: the run's {res.stop_reason} is already reached; "
+              f"pass a larger --{res.stop_reason.replace('_', '-')}", file=sys.stderr)
     return 0
 
 
@@ -201,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run")
     r.add_argument("--max-evaluations", type=int, default=None,
                    help="total evaluations including those already done")
+    r.add_argument("--total-budget", type=float, default=None,
+                   help="total budget including what was already spent")
+    r.add_argument("--walltime", type=float, default=None, help="seconds for this call")
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--executor", default=None)
     r.add_argument("--quiet", action="store_true")

@@ -95,7 +95,6 @@ class LowfiSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> LowfiSearchCV:
         import lowfi
-
         from lowfi.space import Space
 
         X, y = np.asarray(X), np.asarray(y)

@@ -505,7 +505,9 @@ def resume(storage: str | os.PathLike, objective: Callable | None = None, **kwar
     """Continue the run stored in ``storage`` (objective taken from the journal if not given).
 
     Other keyword arguments (stop conditions, executor, n_workers, progress) are those of
-    :func:`minimize`; stop conditions count the trials already in the journal.
+    :func:`minimize`; stop conditions count the trials already in the journal. Without any
+    of ``max_evaluations``, ``total_budget``, ``walltime``, the run's stored limits apply;
+    given ones replace them.
     """
     path = os.fspath(storage)
     j = Journal(path, create=False)
@@ -521,7 +523,11 @@ def resume(storage: str | os.PathLike, objective: Callable | None = None, **kwar
         j.close()
     if objective is None:
         raise ValueError(f"objective: the run in {path!r} did not store its objective; pass it")
+    stops = ("max_evaluations", "total_budget", "walltime")
+    given = any(kwargs.get(k) is not None for k in stops)
     for k, v in limits.items():
+        if k in stops and given:
+            continue  # new stop conditions replace the stored ones
         kwargs.setdefault(k, v)
     return minimize(objective, storage=path, resume=True, **kwargs)
 
