@@ -4,6 +4,8 @@ import glob
 import subprocess
 import sys
 
+import pytest
+
 from lowfi.cli import main
 from lowfi.storage import load_trials
 
@@ -75,3 +77,20 @@ def test_resume_replaces_stored_limits_and_says_when_nothing_ran(tmp_path, capsy
 
 def _quad(config, budget):
     return (config["x"] - 0.5) ** 2 + 1.0 / budget
+
+
+def test_user_errors_are_one_line_with_status_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LOWFI_DEBUG", raising=False)
+    assert main(["bench", "--optimizers", "random", "--benchmarks", "counting-ones-8",
+                 "--seeds", "1", "--budget", "2", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "benchmarks: got unknown ['counting-ones-8']" in err and "Traceback" not in err
+    assert main(["nas", "query", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output",
+                 "--epochs", "5"]) == 2
+    assert "epochs: got 5; this table has [4, 12, 36]" in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 2
+    assert "lowfi show DIR" in capsys.readouterr().err
+    monkeypatch.setenv("LOWFI_DEBUG", "1")
+    with pytest.raises(ValueError, match="epochs: got 5"):
+        main(["nas", "query", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output",
+              "--epochs", "5"])

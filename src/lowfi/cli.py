@@ -229,8 +229,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    """Run the ``lowfi`` command. Bad input (a ValueError naming the argument, a missing
+    file) ends with that one-line message and exit status 2; ``LOWFI_DEBUG=1`` shows the
+    traceback instead."""
+    return run_command(build_parser().parse_args(argv))
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run parsed arguments with the user-error handling of :func:`main`."""
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        if os.environ.get("LOWFI_DEBUG"):
+            raise
+        name = args.command + (f" {args.nas_command}" if getattr(args, "nas_command", None)
+                               else "")
+        print(f"lowfi {name}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

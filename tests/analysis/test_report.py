@@ -29,10 +29,10 @@ def test_run_one_records_are_complete_and_deterministic():
 
 
 def test_bench_folder_and_report_files(tmp_path):
-    out = bench(["random", "hyperband"], ["counting-ones-8-8", "no-such-benchmark"], seeds=2,
+    out = bench(["random", "hyperband"], ["counting-ones-8-8", "lcdb-999999"], seeds=2,
                 budget=2, workers=2, out=tmp_path / "b", verbose=False)
     meta, df = load_bench(out)
-    assert "no-such-benchmark" in meta["skipped"]
+    assert "lcdb-999999" in meta["skipped"]
     assert set(df["optimizer"]) == {"random", "hyperband"} and set(df["seed"]) == {0, 1}
     assert len(list((out / "runs").glob("*.jsonl"))) == 4
     tables = bench_summary(meta, df, at=(1, 2))
@@ -44,7 +44,7 @@ def test_bench_folder_and_report_files(tmp_path):
               "bench_counting-ones-8-8_figset.png", "bench_counting-ones-8-8_allocation.png"):
         assert (rep / f).stat().st_size > 500, f
     text = md.read_text()
-    assert "counting-ones-8-8" in text and "Skipped benchmark no-such-benchmark" in text
+    assert "counting-ones-8-8" in text and "Skipped benchmark lcdb-999999" in text
     assert (rep / "report.png").exists() is False
     assert "<img" in (rep / "report.html").read_text()
 

@@ -37,42 +37,20 @@ import numpy as np
 
 from lowfi.core.seeding import as_generator
 
-__all__ = ["bench", "get_benchmark", "load_bench", "run_one", "EXTRA_BENCHMARKS"]
-
-#: benchmarks built by this package's table/surrogate modules that the main registry may not
-#: list yet (``lowfi.benchmarks.get`` is tried first)
-EXTRA_BENCHMARKS: dict[str, str] = {
-    "nb201-cifar10": "lowfi.benchmarks.tables:nb201_cifar10",
-    "nb201-cifar100": "lowfi.benchmarks.tables:nb201_cifar100",
-    "nb201-imagenet16": "lowfi.benchmarks.tables:nb201_imagenet16",
-}
-EXTRA_PREFIXES: dict[str, str] = {
-    "yahpo-nb301": "lowfi.benchmarks.yahpo:nb301",
-}
-
+__all__ = ["bench", "get_benchmark", "known_benchmark", "load_bench", "run_one"]
 
 def get_benchmark(name: str, **kwargs: Any):
-    """``lowfi.benchmarks.get(name)``, falling back to :data:`EXTRA_BENCHMARKS`."""
+    """``lowfi.benchmarks.get(name)`` (kept as the bench module's entry point)."""
     from lowfi import benchmarks
 
-    try:
-        return benchmarks.get(name, **kwargs)
-    except ValueError as exc:
-        target = EXTRA_BENCHMARKS.get(name)
-        rest = None
-        if target is None:
-            for prefix, tgt in EXTRA_PREFIXES.items():
-                if name.startswith(prefix):
-                    target, rest = tgt, name[len(prefix):]
-                    break
-        if target is None:
-            raise ValueError(
-                f"{exc}; also known here: {', '.join(EXTRA_BENCHMARKS)} and names starting with "
-                f"{', '.join(EXTRA_PREFIXES)}"
-            ) from None
-        module, attr = target.split(":")
-        factory = getattr(importlib.import_module(module), attr)
-        return factory(rest, **kwargs) if rest else factory(**kwargs)
+    return benchmarks.get(name, **kwargs)
+
+
+def known_benchmark(name: str) -> bool:
+    """Whether ``name`` is registered (whether or not its data or extra is present here)."""
+    from lowfi.benchmarks.base import PREFIXES, REGISTRY
+
+    return name in REGISTRY or any(name.startswith(p) and len(name) > len(p) for p in PREFIXES)
 
 
 def benchmark_meta(b: Any) -> dict[str, Any]:
@@ -379,6 +357,12 @@ def bench(optimizers: Sequence[str], benchmarks: Sequence[str], seeds: int | Seq
     for name in optimizers:
         if opt_mod.ALIASES.get(name, name) not in opt_mod.REGISTRY:
             raise ValueError(f"optimizers: got {name!r}; known are {', '.join(opt_mod.REGISTRY)}")
+    from lowfi.benchmarks.base import PREFIXES, names
+
+    unknown = [b for b in benchmarks if not known_benchmark(b)]
+    if unknown:
+        raise ValueError(f"benchmarks: got unknown {unknown}; known are {', '.join(names())} "
+                         f"and names starting with {', '.join(PREFIXES)}")
     good = []
     for name in benchmarks:
         try:

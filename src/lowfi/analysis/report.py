@@ -170,7 +170,8 @@ def report(path: str | os.PathLike, out: str | os.PathLike | None = None,
         if not (p / "meta.json").exists():
             raise FileNotFoundError(
                 f"path: {str(p)!r} is a folder without meta.json; pass a `lowfi bench` output "
-                "folder or a stored run file (RUN.db)"
+                "folder or a stored run file (RUN.db); `lowfi show DIR` lists the runs in a "
+                "folder"
             )
         return _bench_report(p, Path(out) if out else p / "report", img_prefix)
     return _run_report(p, Path(out) if out else p.with_name(p.stem + "_report"), img_prefix)

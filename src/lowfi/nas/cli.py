@@ -201,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     add_subparsers(sub)
     args = parser.parse_args(argv)
-    return run(args)
+    from lowfi.cli import run_command
+
+    args.func = run
+    return run_command(args)
 
 
 if __name__ == "__main__":
