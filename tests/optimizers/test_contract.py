@@ -120,3 +120,11 @@ def test_minimize_on_every_optimizer(name):
                          max_evaluations=25, progress=False, seed=1, **KW)
     assert len(res.trials) == 25 and res.best_loss is not None
     assert np.isfinite(res.best_loss)
+
+
+def test_mistyped_arguments_name_the_allowed_ones():
+    with pytest.raises(TypeError, match=r"BOHB: got unexpected arguments \['random_fractoin'\]: "
+                                        r"'random_fractoin' \(did you mean 'random_fraction'\?\)"):
+        get("bohb", {"x": (0.0, 1.0)}, min_budget=1, max_budget=9, random_fractoin=0.1)
+    with pytest.raises(TypeError, match=r"TPE: got unexpected arguments \['n_intial'\].*n_startup"):
+        get("tpe", {"x": (0.0, 1.0)}, n_intial=2)

@@ -51,6 +51,7 @@ def test_total_budget_and_walltime_stop_the_run():
     (lambda c, b: "0.3", "objective must return"),
     (lambda c, b: None, "objective must return"),
 ])
+@pytest.mark.filterwarnings("ignore:minimize. all")
 def test_bad_returns_become_failed_trials(bad, reason):
     res = lowfi.minimize(bad, SPACE, "random", max_evaluations=3, progress=False)
     assert list(res.trials["status"]) == ["failed"] * 3
@@ -71,6 +72,7 @@ def test_crash_keeps_traceback_and_run_goes_on():
     assert res.best_config["c"] == "b"
 
 
+@pytest.mark.filterwarnings("ignore:minimize. all")
 def test_max_failures_stops():
     res = lowfi.minimize(lambda c, b: 1 / 0, SPACE, "random", max_evaluations=50, max_failures=5,
                          progress=False)
@@ -194,3 +196,16 @@ def test_same_seed_same_run():
     b = lowfi.minimize(loss, SPACE, "hyperband", min_budget=1, max_budget=9, max_evaluations=30,
                        progress=False, seed=5).trials
     assert np.allclose(a["loss"], b["loss"]) and list(a["config.c"]) == list(b["config.c"])
+
+
+def test_runs_that_cannot_give_an_incumbent_say_why():
+    with pytest.warns(UserWarning, match="all 3 trials failed.*receives the lowfi.Trial"):
+        res = lowfi.minimize(lambda c: c["x"], SPACE, "random", max_evaluations=3,
+                             progress=False)
+    assert res.best_loss is None
+    with pytest.warns(UserWarning, match="returns tuples .* Use 'lemonade'"):
+        lowfi.minimize(lambda c, b: (c["x"], 1.0), SPACE, "random", max_evaluations=3,
+                       progress=False)
+    with pytest.warns(UserWarning, match="stopping= has no effect"):
+        lowfi.minimize(loss, SPACE, "random", max_evaluations=2, stopping=StopAfter(1),
+                       progress=False)

@@ -97,6 +97,15 @@ def get(name: str, space: Any, **kwargs: Any) -> Optimizer:
         kwargs.pop("eta", None)
         if kwargs.get("max_budget") is None:
             kwargs.pop("max_budget", None)
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        bad = {k: v for k, v in kwargs.items() if k not in params}
+        if bad:
+            from lowfi.optimizers.base import unexpected_arguments
+
+            raise TypeError(unexpected_arguments(cls, bad))
     return cls(space, **kwargs)
 
 

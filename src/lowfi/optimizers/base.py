@@ -84,6 +84,8 @@ class Optimizer:
 
     #: whether the optimizer uses budgets (min_budget < max_budget)
     multi_fidelity: bool = False
+    #: whether the optimizer reads tuple losses as several objectives
+    multi_objective: bool = False
 
     def __init__(self, space: Any, seed: SeedLike = None):
         self.space = Space.from_any(space)
@@ -136,6 +138,9 @@ class Optimizer:
         incumbent. Returns how many were added."""
         if self.history.records or self.history.pending:
             raise ValueError("results: warm_start must come before the first ask")
+        if isinstance(results, str | bytes) or not hasattr(results, "__iter__"):
+            raise ValueError(f"results: got {results!r}; allowed are (config, budget, loss) rows, "
+                             "dicts with those keys, or a trials DataFrame")
         rows = _result_rows(results)
         for i, (config, budget, loss) in enumerate(rows):
             config = self.space.validate(config, argument=f"results[{i}].config")
@@ -182,6 +187,23 @@ class Optimizer:
         if not isinstance(proposer, Proposer):
             raise TypeError(f"proposer: got {type(proposer).__name__}; pass a lowfi.optimizers.Proposer")
         return proposer.bind(self.space, spawn(self.rng))
+
+
+def unexpected_arguments(cls: type, kwargs: dict[str, Any]) -> str:
+    """The message for keyword arguments ``cls`` does not take: the allowed names, and the
+    closest one for a likely typo."""
+    import difflib
+    import inspect
+
+    allowed = sorted(n for n, p in inspect.signature(cls.__init__).parameters.items()
+                     if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+    hints = []
+    for k in sorted(kwargs):
+        close = difflib.get_close_matches(k, allowed, n=1)
+        if close:
+            hints.append(f"{k!r} (did you mean {close[0]!r}?)")
+    return (f"{cls.__name__}: got unexpected arguments {sorted(kwargs)}"
+            + (f": {', '.join(hints)}" if hints else "") + f"; allowed are {', '.join(allowed)}")
 
 
 def _result_rows(results: Any) -> list[tuple[dict[str, Any], Any, Any]]:
@@ -267,9 +289,7 @@ class BlackBox(Optimizer):
         kwargs.pop("min_budget", None)
         kwargs.pop("eta", None)
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: got unexpected arguments {sorted(kwargs)}; "
-                            "allowed are space, proposer, budget (max_budget), max_trials, seed "
-                            "and the ignored min_budget, eta")
+            raise TypeError(unexpected_arguments(type(self), kwargs))
         if not isinstance(budget, numbers.Real) or not budget > 0:
             raise ValueError(f"budget: got {budget!r}; it must be a number > 0")
         self.budget = float(budget)

@@ -142,6 +142,10 @@ class LEMONADE(Optimizer):
         Seed of all random choices.
     """
 
+    #: losses are tuples (expensive objective first); the Pareto front is the result
+    multi_objective = True
+
+
     def __init__(self, space: Any = None, initial: Sequence[Any] | None = None, n_init: int = 4,
                  kind: str = "mlp", input_shape: Sequence[int] | None = None, n_classes: int = 10,
                  n_children: int = 32, n_accept: int = 4, n_generations: int | None = None,
@@ -153,8 +157,9 @@ class LEMONADE(Optimizer):
         kwargs.pop("min_budget", None)
         kwargs.pop("eta", None)
         if kwargs:
-            raise TypeError(f"LEMONADE: got unexpected arguments {sorted(kwargs)}; see "
-                            "help(lowfi.optimizers.LEMONADE) for the allowed ones")
+            from lowfi.optimizers.base import unexpected_arguments
+
+            raise TypeError(unexpected_arguments(type(self), kwargs))
         super().__init__({"lemonade": "architecture"} if space is None else space, seed)
         for name, v, lo in (("n_children", n_children, 1), ("n_accept", n_accept, 1),
                             ("n_init", n_init, 1)):

@@ -24,7 +24,7 @@ import pandas as pd
 
 from lowfi.core.trial import Result, StoppingRule, Trial
 from lowfi.execution import make_executor
-from lowfi.execution.base import check_objective
+from lowfi.execution.base import call_style, check_objective
 from lowfi.execution.inline import InlineExecutor
 from lowfi.optimizers import Optimizer
 from lowfi.optimizers import get as get_optimizer
@@ -352,6 +352,10 @@ def minimize(
     if stopping is not None and not isinstance(stopping, StoppingRule):
         raise TypeError(f"stopping: got {type(stopping).__name__}; pass a lowfi.StoppingRule or None")
 
+    if stopping is not None and call_style(objective) == "config_budget":
+        warnings.warn("minimize: stopping= has no effect: objective(config, budget) never sees "
+                      "the trial; write objective(trial) or objective(config, budget, trial) "
+                      "and call trial.report / trial.should_stop", stacklevel=2)
     journal, opt, replayed = open_run(storage, objective, space, optimizer, min_budget,
                                       max_budget, eta, seed, resume, optimizer_kwargs,
                                       {"max_evaluations": max_evaluations,
@@ -482,6 +486,7 @@ def minimize(
         frame["overhead"] = frame["trial_id"].map(overhead)
     journal.close()
     inc = opt.incumbent()
+    _warn_useless_run(frame, inc, opt)
     return RunResult(
         best_config=None if inc is None else inc[0],
         best_loss=None if inc is None else inc[1],
@@ -495,6 +500,28 @@ def minimize(
 
 def _scalar(loss: Any) -> float:
     return float(loss[0]) if isinstance(loss, tuple) else float(loss)
+
+
+def _warn_useless_run(frame: pd.DataFrame, inc: Any, opt: Optimizer) -> None:
+    """Say so when a run produced no incumbent for a reason the user can fix."""
+    if inc is not None or not len(frame) or "status" not in frame:
+        return
+    done = frame[frame["status"].isin(["ok", "failed", "stopped"])]
+    if len(done) and (done["status"] == "failed").all():
+        last = str(done["error"].dropna().iloc[-1]).strip().splitlines()[-1] \
+            if done["error"].notna().any() else ""
+        hint = ""
+        if "'Trial' object is not subscriptable" in last:
+            hint = (" An objective with one parameter receives the lowfi.Trial: read "
+                    "trial.config and trial.budget, or write objective(config, budget).")
+        warnings.warn(f"minimize: all {len(done)} trials failed (last error: {last}).{hint}",
+                      stacklevel=3)
+    elif len(done) and done["loss"].map(lambda v: isinstance(v, tuple)).any() \
+            and not getattr(opt, "multi_objective", False):
+        warnings.warn(f"minimize: the objective returns tuples (several objectives), but "
+                      f"{type(opt).__name__} optimizes one: it ranks by the first entry and "
+                      "reports no incumbent. Use 'lemonade' for a Pareto front, or return a "
+                      "float", stacklevel=3)
 
 
 def _jsonable_seed(seed: Any) -> Any:
