@@ -15,7 +15,8 @@ import pandas as pd
 def _console():
     from rich.console import Console
 
-    return Console()
+    # piped output is not cut at 80 columns (run names and configurations stay whole)
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 
 def _table(df: pd.DataFrame, title: str, n: int = 10):
