@@ -138,3 +138,25 @@ def test_rules_save_steps_in_a_run_and_keep_good_trials(rule):
     # the configurations that ran to the end are better than the stopped ones on average
     assert done["config.x"].mean() < stopped["config.x"].mean()
     assert res.best_config["x"] == df["config.x"].min()  # the best sampled config ran to the end
+
+
+def slow_curve(trial):
+    import time
+
+    for step in range(1, 10):
+        trial.report(step, trial.config["x"] + 1.0 / step)
+        if trial.should_stop():
+            break
+        time.sleep(0.1)
+    return trial.curve[-1][1]
+
+
+def test_rung_rule_across_worker_processes_uses_streamed_curves():
+    res = lowfi.minimize(slow_curve, {"x": (0.0, 1.0)}, "random", max_budget=9,
+                         max_evaluations=8, n_workers=2, executor="processes",
+                         stopping=RungStopping(min_step=1, eta=3), seed=3, progress=False)
+    df = res.trials
+    stopped = df[df["status"] == "stopped"]
+    assert len(stopped) >= 2
+    assert all(i["rule"] == "rung" and i["reference_trials"] >= 1 for i in stopped["info"])
+    assert res.best_config["x"] == df["config.x"].min()
