@@ -93,7 +93,6 @@ def run(method: str, seed: int, epochs: int) -> dict:
     else:
         opt = lowfi.optimizers.get(method, space(), eta=3, **kw)
     base = tempfile.mkdtemp(prefix="pbt-bench-")
-    tests: dict[int, float] = {}
     _COUNT["epochs"] = 0
     t0 = time.perf_counter()
     from lowfi.execution.base import evaluate
@@ -110,16 +109,14 @@ def run(method: str, seed: int, epochs: int) -> dict:
             if src is not None and not os.listdir(work.checkpoint_dir):
                 shutil.copytree(os.path.join(base, f"config_{src}"), work.checkpoint_dir,
                                 dirs_exist_ok=True)
-            res = evaluate(objective, work).result
-            tests[trial.id] = res.info.get("test_error", np.nan)
-            opt.tell(trial, res)
+            opt.tell(trial, evaluate(objective, work).result)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     top = [r for r in opt.history.records if r.budget == EPOCHS_MAX and r.status == "ok"]
     best = min(top, key=lambda r: r.loss) if top else None
     return {"method": method, "seed": seed, "epochs": _COUNT["epochs"],
             "valid": None if best is None else float(best.loss),
-            "test": None if best is None else float(tests[best.trial_id]),
+            "test": None if best is None else float(best.result_info["test_error"]),
             "trials": len(opt.history.records), "seconds": time.perf_counter() - t0}
 
 

@@ -28,6 +28,8 @@ class Record:
     info: dict[str, Any] = field(default_factory=dict)
     #: the ``(step, value)`` points the trial reported
     curve: list[tuple[float, float]] = field(default_factory=list)
+    #: what the objective returned in ``Result.info`` (``info`` holds the scheduler's details)
+    result_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -63,7 +65,8 @@ class History:
         self.running_curves.pop(trial.id, None)
         loss = None if result.status == "failed" else result.loss
         rec = Record(trial.id, trial.config_id, trial.config, float(trial.budget), loss,
-                     result.status, result.cost, dict(trial.info), list(result.curve))
+                     result.status, result.cost, dict(trial.info), list(result.curve),
+                     dict(result.info))
         self._by_budget.setdefault(rec.budget, []).append(len(self.records))
         self.records.append(rec)
         self._cache.clear()
