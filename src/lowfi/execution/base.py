@@ -128,6 +128,10 @@ class Executor:
         """Block until at least one trial finished (or ``timeout`` seconds passed)."""
         raise NotImplementedError
 
+    def wait_any(self, timeout: float | None = None) -> list[Finished]:
+        """The name DESIGN.md's data-flow diagram uses for :meth:`wait`."""
+        return self.wait(timeout)
+
     @property
     def running(self) -> int:
         raise NotImplementedError
