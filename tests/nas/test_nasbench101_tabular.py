@@ -154,3 +154,14 @@ def test_shipped_5_vertex_table():
     for spec in small.specs[:20]:  # the 4-vertex runs are part of it
         assert t.mean_test_error(spec) == pytest.approx(small.mean_test_error(spec))
     assert t.mean("validation_accuracy", 36).mean() > t.mean("validation_accuracy", 4).mean()
+
+
+@pytest.mark.parametrize("vertices", [4, 5])
+def test_shipped_tables_hashes_are_the_canonical_ones(vertices):
+    if not MINI_TABLES[vertices].exists():
+        pytest.skip("table not shipped")
+    fast = NASBench101Table.mini(vertices=vertices)  # trusts the stored hashes
+    checked = NASBench101Table.mini(MINI_TABLES[vertices], vertices=vertices, verify=True)
+    assert fast.index == checked.index
+    for k in fast.data:
+        np.testing.assert_array_equal(fast.data[k], checked.data[k])
