@@ -74,6 +74,7 @@ def test_searchcv_mistakes_are_clear(digits):
     assert s.cv_results_["budget"].max() == s.best_resource_
 
 
+@pytest.mark.filterwarnings("ignore:minimize. all")
 def test_searchcv_failing_everywhere_keeps_cv_results(digits):
     Xtr, _, ytr, _ = digits
     space = ConfigurationSpace({"C": Float("C", (-2.0, -1.0))})  # negative C: SVC refuses it
