@@ -108,6 +108,10 @@ class StoppingRule:
     ``curve`` holds the reported ``(step, value)`` points. The base rule never stops.
     """
 
+    #: whether :meth:`shared` reads ``history.running_curves``: the run loop then also
+    #: publishes when running trials stream new points, not only when a trial finishes
+    uses_running_curves: bool = False
+
     def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
         return self
 

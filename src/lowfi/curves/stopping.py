@@ -468,6 +468,8 @@ class RungStopping(StoppingRule):
         ``"minimize"`` when reported values are losses (default), else ``"maximize"``.
     """
 
+    uses_running_curves = True
+
     def __init__(self, min_step: float = 1, eta: float = 3, min_trials: int = 1,
                  direction: str = "minimize"):
         _check_pos("min_step", min_step)

@@ -133,7 +133,7 @@ def _new_optimizer(optimizer: Any, space: Any, min_budget: Any, max_budget: Any,
     raise TypeError(f"optimizer: got {type(optimizer).__name__}; pass a name or a lowfi Optimizer")
 
 
-def opt_name(optimizer: Any, opt: Optimizer) -> str:
+def _opt_name(optimizer: Any, opt: Optimizer) -> str:
     return optimizer if isinstance(optimizer, str) else ("hyperband" if optimizer is None
                                                          else type(opt).__name__)
 
@@ -204,7 +204,7 @@ def open_run(
         except Exception:
             journal.close()
             raise
-        settings = {"optimizer": opt_name(optimizer, opt),
+        settings = {"optimizer": _opt_name(optimizer, opt),
                     "min_budget": min_budget, "max_budget": max_budget, "eta": eta, "seed": _jsonable_seed(seed)}
         journal.set_meta("optimizer", opt, pickled=True)
         journal.set_meta("settings", settings)
@@ -459,7 +459,8 @@ def minimize(
                 overhead[f.trial.id] = overhead.get(f.trial.id, 0.0) + time.perf_counter() - t0
                 n_told += 1
                 n_failed += f.result.status == "failed"
-            if (finished or drained) and stopping is not None and ex.running:
+            fresh = finished or (drained and getattr(stopping, "uses_running_curves", False))
+            if fresh and stopping is not None and ex.running:
                 state = stopping.shared(opt.history)
                 if state:
                     ex.publish(state)

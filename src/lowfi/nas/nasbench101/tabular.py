@@ -88,27 +88,19 @@ class NASBench101Table:
         values: dict[str, array] | None = None
         for row in rows:
             m = np.asarray(row["matrix"], dtype=np.int8)
-            if not verify and "hash" in row:  # lowfi-built rows: pruned cell + canonical hash
-                h = row["hash"]
-                if h not in index:
-                    index[h] = len(specs)
-                    specs.append(ModelSpec(m, row["ops"], max_vertices=self.max_vertices,
-                                           max_edges=self.max_edges))
-                    params.append(int(row.get("trainable_parameters", 0)))
-                key, h_cached = None, h
-            else:
-                key = (m.tobytes(), m.shape[0], tuple(row["ops"]))
-                h_cached = cache.get(key)
-            h = h_cached
-            if h is None:
+            trusted = not verify and "hash" in row  # lowfi-built: pruned cell + its hash
+            key = None if trusted else (m.tobytes(), m.shape[0], tuple(row["ops"]))
+            h = row["hash"] if trusted else cache.get(key)
+            if h is None or (trusted and h not in index):
                 spec = ModelSpec(m, row["ops"], max_vertices=self.max_vertices,
                                  max_edges=self.max_edges)
-                if not spec.is_valid:
-                    raise ValueError(f"rows: row with an invalid cell ({spec.invalid_reason})")
-                h = cache[key] = spec.hash()
+                if not trusted:
+                    if not spec.is_valid:
+                        raise ValueError(f"rows: row with an invalid cell ({spec.invalid_reason})")
+                    h = cache[key] = spec.hash()
                 if h not in index:
                     index[h] = len(specs)
-                    specs.append(spec.pruned())
+                    specs.append(spec if trusted else spec.pruned())
                     params.append(int(row.get("trainable_parameters", 0)))
             if values is None:
                 halfway = "halfway_validation_accuracy" in row
