@@ -138,7 +138,8 @@ def termination(
     space = Space({nm: (float(a), float(b) + 1e-9) for nm, a, b in zip(names, lo, hi, strict=True)})
     hist = History(space)
     if rule_name == "domhan":
-        rule = DomhanStopping(n_min=n_min, every=every, delta=0.05, bounds=BOUNDS, seed=seed)
+        rule = DomhanStopping(n_min=n_min, every=every, delta=0.05, bounds=BOUNDS, seed=seed,
+                              method="mcmc")
     elif rule_name == "baker":
         rule = BakerStopping(n_min=n_min, every=every, delta=0.05, min_train=10, seed=seed)
     elif rule_name == "median":

@@ -41,6 +41,8 @@ VARIANTS = {
     "darts+warm": dict(warm=True, reg=False),
     "darts+reg": dict(warm=False, reg=True),
     "darts+warm+reg": dict(warm=True, reg=True),
+    # RobustDARTS' data-augmentation regularization alone: Cutout on the inner objective
+    "darts+da": dict(warm=False, reg=False, da=True),
 }
 
 
@@ -70,7 +72,9 @@ def run(args) -> list[dict]:
                     weight_decay=3e-4 * (args.l2_factor if v["reg"] else 1.0),
                     drop_path=args.drop_path if v["reg"] else 0.0, early_stop=v["reg"],
                     es_window=args.es_window, es_k=args.es_k, eigen_iters=args.eigen_iters,
-                    eigen_batch=args.eigen_batch)
+                    eigen_batch=args.eigen_batch,
+                    cutout_prob=args.cutout_prob if v.get("da") else 0.0,
+                    cutout_length=args.cutout_length)
                 cls = SearchNetwork if task == "classification" else SearchEncoderDecoder
                 model = cls(seed=seed, **sizes)
                 t0 = time.perf_counter()
@@ -194,7 +198,9 @@ def run_hpo(args) -> dict:
     data["search_val"] = subset(data["search_val"], args.n_search)
     cfg = SearchConfig(epochs=args.epochs, warmstart_epochs=args.warmstart, batch_size=args.batch,
                        arch_lr=args.arch_lr, eigen_iters=args.eigen_iters,
-                       eigen_batch=args.eigen_batch)
+                       eigen_batch=args.eigen_batch,
+                    cutout_prob=args.cutout_prob if v.get("da") else 0.0,
+                    cutout_length=args.cutout_length)
     t0 = time.perf_counter()
     res = nas_then_hpo("classification", data=data, search_config=cfg,
                        supernet_kwargs=dict(C=args.C, n_nodes=args.nodes, layers=args.layers),
@@ -252,6 +258,9 @@ def main() -> None:
     p.add_argument("--arch-lr", type=float, default=0.01)
     p.add_argument("--l2-factor", type=float, default=9.0)
     p.add_argument("--drop-path", type=float, default=0.2)
+    p.add_argument("--cutout-prob", type=float, default=0.6,
+                   help="largest Cutout probability of the darts+da variant")
+    p.add_argument("--cutout-length", type=int, default=4, help="Cutout square side (pixels)")
     p.add_argument("--es-window", type=int, default=1)
     p.add_argument("--es-k", type=int, default=2)
     p.add_argument("--eigen-iters", type=int, default=8)

@@ -11,7 +11,7 @@ inherited through network morphisms. Objectives: validation error and log10(para
 hypervolume with reference point (1.0, log10(max_params) + 0.1), on validation error (what
 the search saw) and on test error of the final fronts' networks.
 
-Run (results in docs/benchmarks.md (LEMONADE section))::
+Run (results in docs/benchmarks/lemonade.md)::
 
     nice -n 10 python benchmarks/lemonade_digits.py --seeds 5 --budget 60
 """

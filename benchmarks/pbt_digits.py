@@ -102,8 +102,7 @@ def run(method: str, seed: int, epochs: int) -> dict:
             trial = opt.ask()
             if trial is None:
                 break
-            work = trial.detached()
-            work.checkpoint_dir = os.path.join(base, f"config_{work.config_id}")
+            work = trial.handle(checkpoint_dir=os.path.join(base, f"config_{trial.config_id}"))
             os.makedirs(work.checkpoint_dir, exist_ok=True)
             src = work.info.get("inherit_config_id")  # as lowfi.minimize does
             if src is not None and not os.listdir(work.checkpoint_dir):

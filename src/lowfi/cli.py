@@ -7,9 +7,10 @@ import datetime as _dt
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _console():
@@ -36,8 +37,12 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _best_table(trials: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    ok = trials[trials["status"].isin(["ok", "stopped"])].copy()
+def _best_table(trials: pd.DataFrame, n: int = 10, direction: str = "minimize") -> pd.DataFrame:
+    """Best finished trials at the highest budget (stopped trials did not reach their budget:
+    they never count); ``score`` instead of ``loss`` for a run that maximized."""
+    import pandas as pd
+
+    ok = trials[trials["status"] == "ok"].copy()
     if not len(ok):
         return ok
     top = ok["budget"].max()
@@ -45,8 +50,9 @@ def _best_table(trials: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     params = [c for c in ok.columns if c.startswith("config.")]
     config = [" ".join(f"{c[7:]}={_fmt(v)}" for c, v in zip(params, row) if not _missing(v))
               for row in ok[params].itertuples(index=False)]
+    name, sign = ("score", -1.0) if direction == "maximize" else ("loss", 1.0)
     return pd.DataFrame({"trial": ok["trial_id"].to_numpy(), "budget": ok["budget"].to_numpy(),
-                         "loss": ok["loss"].to_numpy(), "seconds": ok["cost"].to_numpy(),
+                         name: sign * ok["loss"].to_numpy(float), "seconds": ok["cost"].to_numpy(),
                          "config": config})
 
 
@@ -54,18 +60,29 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v)
 
 
-def summarize(trials: pd.DataFrame, title: str = "run") -> None:
+def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimize") -> None:
     con = _console()
     n = len(trials)
     status = trials["status"].value_counts().to_dict() if n else {}
+    goal = " (maximized: scores)" if direction == "maximize" else ""
     con.print(f"[bold]{title}[/]: {n} trials, status {status}, budget spent "
-              f"{trials['budget'].sum() if n else 0:g}")
+              f"{trials['budget'].sum() if n else 0:g}{goal}")
     if n:
-        by_budget = trials.groupby("budget").agg(trials=("trial_id", "count"), best=("loss", "min"))
-        con.print(_table(by_budget.reset_index(), "trials per budget", 20))
-        best = _best_table(trials)
-        if len(best):
-            con.print(_table(best, "best trials at the highest budget"))
+        ok = trials[trials["status"] == "ok"]
+        sign, best = (-1.0, "best score") if direction == "maximize" else (1.0, "best loss")
+        by_budget = trials.groupby("budget").agg(trials=("trial_id", "count"))
+        by_budget[best] = sign * ok.groupby("budget")["loss"].min()
+        con.print(_table(by_budget.reset_index(), "trials per budget (best of finished trials)",
+                         20))
+        top = _best_table(trials, direction=direction)
+        if len(top):
+            con.print(_table(top, "best trials at the highest budget"))
+        stopped = trials[trials["status"] == "stopped"]
+        if len(stopped):
+            reached = (stopped["budget_reached"] if "budget_reached" in stopped
+                       else stopped["budget"])
+            con.print(f"{len(stopped)} trials stopped early by the stopping rule (budget "
+                      f"reached {reached.min():g}..{reached.max():g}; never counted as best)")
         failed = trials[trials["status"] == "failed"]
         if len(failed):
             last = str(failed.iloc[-1]["error"]).strip().splitlines()
@@ -75,9 +92,9 @@ def summarize(trials: pd.DataFrame, title: str = "run") -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     import lowfi
     from lowfi.benchmarks.mlp_digits import demo_objective, mlp_space
-    from lowfi.optimizers import available
+    from lowfi.optimizers import DEFAULT, available
 
-    optimizer = args.optimizer or ("bohb" if "bohb" in available() else "hyperband")
+    optimizer = args.optimizer or (DEFAULT if DEFAULT in available() else "hyperband")
     os.makedirs(args.dir, exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = os.path.join(args.dir, f"demo-{optimizer}-{stamp}.db")
@@ -97,7 +114,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def run_overview(folder: str) -> pd.DataFrame:
     """One row per run journal (``*.db``) in ``folder``, newest first: optimizer, trials by
-    status, best loss at the highest budget, state (stop reason, or "interrupted" for a run
+    status, direction and best loss (or score, for a run that maximized) at the highest
+    budget, state (stop reason, or "interrupted" for a run
     that was killed) and last activity."""
     import sqlite3
 
@@ -123,17 +141,21 @@ def run_overview(folder: str) -> pd.DataFrame:
         state = (f"stopped: {last.get('reason') or '-'}" if last.get("kind") == "stop"
                  else "interrupted or running")
         counts = frame["status"].value_counts().to_dict() if len(frame) else {}
-        best = _best_table(frame, 1) if len(frame) else frame
+        best = _best_table(frame, 1, settings.get("direction", "minimize")) if len(frame) \
+            else frame
         rows.append({
             "run": name, "optimizer": settings.get("optimizer", "?"), "trials": len(frame),
             "ok": counts.get("ok", 0), "failed": counts.get("failed", 0),
             "stopped": counts.get("stopped", 0),
             "unfinished": counts.get("running", 0) + counts.get("cancelled", 0),
-            "best loss": float(best["loss"].iloc[0]) if len(best) else float("nan"),
+            "direction": settings.get("direction", "minimize"),
+            "best": float(best.iloc[0, 2]) if len(best) else float("nan"),
             "state": state,
             "last activity": _dt.datetime.fromtimestamp(events[-1].t).strftime("%Y-%m-%d %H:%M")
             if events else "-",
         })
+    import pandas as pd
+
     df = pd.DataFrame(rows)
     return df.sort_values("last activity", ascending=False) if len(df) else df
 
@@ -148,7 +170,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             return 2
         _console().print(_table(df, f"runs in {args.run}", n=len(df)))
         return 0
-    if not os.path.exists(args.run):
+    if "://" not in args.run and not os.path.exists(args.run):  # a path, not a database URL
         print(f"lowfi show: no run journal at {args.run!r}", file=sys.stderr)
         return 2
     j = Journal(args.run, create=False)
@@ -156,14 +178,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     frame = trials_frame(j.events())
     j.close()
     _console().print(f"settings: {settings}")
-    summarize(frame, args.run)
+    summarize(frame, args.run, (settings or {}).get("direction", "minimize"))
     return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     import lowfi
 
-    if not os.path.exists(args.run):
+    if "://" not in args.run and not os.path.exists(args.run):  # a path, not a database URL
         print(f"lowfi resume: no run journal at {args.run!r}", file=sys.stderr)
         return 2
     from lowfi.storage import load_trials
@@ -172,13 +194,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
     for k in ("max_evaluations", "total_budget", "walltime"):
         if getattr(args, k) is not None:
             kw[k] = getattr(args, k)
-    if args.workers:
+    if args.workers is not None:
         kw["n_workers"] = args.workers
     if args.executor:
         kw["executor"] = args.executor
+    if getattr(args, "trust", False):
+        kw["trust"] = True
     before = len(load_trials(args.run))
     res = lowfi.resume(args.run, **kw)
-    summarize(res.trials, f"{args.run} ({res.stop_reason})")
+    summarize(res.trials, f"{args.run} ({res.stop_reason})", res.direction)
     if len(res.trials) == before and res.stop_reason in ("max_evaluations", "total_budget"):
         print(f"lowfi resume: nothing new ran: the run's {res.stop_reason} is already reached; "
               f"pass a larger --{res.stop_reason.replace('_', '-')}", file=sys.stderr)
@@ -186,11 +210,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lowfi import __version__
+
     p = argparse.ArgumentParser(prog="lowfi", description="Efficient HPO and NAS.")
+    p.add_argument("--version", action="version", version=f"lowfi {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="the main job: multi-fidelity search for an MLP on digits")
-    d.add_argument("--optimizer", default=None, help="default: bohb if available, else hyperband")
+    d.add_argument("--optimizer", default=None, help="default: lowfi's default optimizer (lowfi.optimizers.DEFAULT)")
     d.add_argument("--workers", type=int, default=2)
     d.add_argument("--executor", default="processes", help="inline, processes, dask (default processes)")
     d.add_argument("--min-budget", type=float, default=1)
@@ -215,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--executor", default=None)
     r.add_argument("--quiet", action="store_true")
+    r.add_argument("--trust", action="store_true",
+                   help="load the journal's pickled optimizer, objective and stopping rule even "
+                        "if another user's key signed them (only for files of known origin)")
     r.set_defaults(func=cmd_resume)
 
     for module in ("lowfi.analysis.cli", "lowfi.nas.cli"):

@@ -41,7 +41,7 @@ def test_incumbent_ignores_stopped_and_lower_budgets():
 
 def test_stops_clearly_bad_curve_keeps_prediction():
     bad = 0.6 + 0.3 * STEPS**-0.8  # will end near 0.62, incumbent is 0.2
-    rule = DomhanStopping(n_min=10, every=10, seed=0, n_burn=80, n_steps=40)
+    rule = DomhanStopping(n_min=10, every=10, seed=0, method="mcmc", n_burn=80, n_steps=40)
     trial, stopped_at = run(rule, bad)
     assert stopped_at == 10
     info = trial._rule.describe(trial)
@@ -53,7 +53,7 @@ def test_stops_clearly_bad_curve_keeps_prediction():
 
 def test_does_not_stop_clearly_good_curve():
     good = 0.05 + 0.6 * STEPS**-0.8
-    rule = DomhanStopping(n_min=10, every=20, seed=0, n_burn=80, n_steps=40)
+    rule = DomhanStopping(n_min=10, every=20, seed=0, method="mcmc", n_burn=80, n_steps=40)
     trial, stopped_at = run(rule, good)
     assert stopped_at is None
     assert trial._rule.describe(trial)["prob_better"] > 0.5
@@ -71,8 +71,8 @@ def test_never_stops_without_incumbent_and_is_picklable():
 
 def test_same_seed_same_decision_point():
     bad = 0.3 + 0.3 * STEPS**-0.5
-    r1 = run(DomhanStopping(n_min=5, every=5, seed=3, n_burn=60, n_steps=30), bad)
-    r2 = run(DomhanStopping(n_min=5, every=5, seed=3, n_burn=60, n_steps=30), bad)
+    r1 = run(DomhanStopping(n_min=5, every=5, seed=3, method="mcmc", n_burn=60, n_steps=30), bad)
+    r2 = run(DomhanStopping(n_min=5, every=5, seed=3, method="mcmc", n_burn=60, n_steps=30), bad)
     assert r1[1] == r2[1]
     assert r1[0]._rule.describe(r1[0]) == r2[0]._rule.describe(r2[0])
 

@@ -1,12 +1,18 @@
-"""LowfiSearchCV: a scikit-learn estimator running lowfi's multi-fidelity search."""
+"""SearchCV: HalvingRandomSearchCV's attributes and semantics, lowfi's optimizers."""
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 from ConfigSpace import ConfigurationSpace, Float
-from sklearn.datasets import load_digits
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
-from lowfi.integrations import LowfiSearchCV
+from lowfi.integrations import LowfiSearchCV, SearchCV
 
 
 @pytest.fixture(scope="module")
@@ -15,72 +21,205 @@ def digits():
     return train_test_split(X / 16.0, y, test_size=0.3, random_state=0)
 
 
-def test_sample_size_as_budget(digits):
+@pytest.fixture(scope="module")
+def small():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return X.iloc[:200], y.iloc[:200]
+
+
+class Probe(ClassifierMixin, BaseEstimator):
+    """Predicts the majority class; records what each fit received."""
+
+    calls: list = []
+
+    def __init__(self, c=1.0, n_iter=1):
+        self.c, self.n_iter = c, n_iter
+
+    def fit(self, X, y, sample_weight=None):
+        Probe.calls.append({"type": type(X), "n": X.shape[0], "n_iter": self.n_iter,
+                            "sw": None if sample_weight is None else np.asarray(sample_weight)})
+        self.classes_ = np.unique(y)
+        self.majority_ = self.classes_[np.argmax([np.sum(np.asarray(y) == c) for c in self.classes_])]
+        self.n_features_in_ = X.shape[1]
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def predict(self, X):
+        return np.full(X.shape[0], self.majority_)
+
+
+def test_halving_attributes_and_cv_results(digits):
     Xtr, Xte, ytr, yte = digits
     space = ConfigurationSpace({"C": Float("C", (1e-4, 1e2), log=True)})
-    search = LowfiSearchCV(LogisticRegression(max_iter=300), space, optimizer="hyperband",
-                           max_evaluations=25, random_state=0).fit(Xtr, ytr)
-    assert 1e-4 <= search.best_params_["C"] <= 1e2
-    assert search.best_score_ > 0.9
-    df = search.cv_results_
-    assert len(df) == 25 and df["budget"].nunique() > 1 and df["budget"].max() == len(Xtr)
-    assert search.score(Xte, yte) > 0.9
-    assert search.predict(Xte).shape == yte.shape
+    s = SearchCV(LogisticRegression(max_iter=300), space, optimizer="hyperband", cv=3,
+                 max_evaluations=16, random_state=0).fit(Xtr, ytr)
+    r = s.cv_results_
+    assert isinstance(r, dict) and len(r["params"]) == 16
+    for key in ("mean_test_score", "std_test_score", "rank_test_score", "split0_test_score",
+                "split2_test_score", "mean_fit_time", "mean_score_time", "iter", "n_resources"):
+        assert isinstance(r[key], np.ndarray) and len(r[key]) == 16, key
+    assert isinstance(r["param_C"], np.ma.MaskedArray)
+    assert np.allclose(r["mean_test_score"],
+                       np.mean([r[f"split{k}_test_score"] for k in range(3)], axis=0))
+    # integer n_samples budgets on Hyperband's rungs, iter numbering them
+    assert r["n_resources"].dtype.kind == "i" and set(r["n_resources"]) == set(s.n_resources_)
+    assert s.n_resources_ == sorted(s.n_resources_) and s.n_resources_[-1] == len(Xtr)
+    assert list(r["iter"]) == [s.n_resources_.index(n) for n in r["n_resources"]]
+    assert sum(s.n_candidates_) == 16 and s.n_iterations_ == len(s.n_resources_)
+    # the best is the best evaluation at the highest resource
+    top = np.flatnonzero(r["n_resources"] == len(Xtr))
+    assert s.best_index_ in top
+    assert s.best_score_ == pytest.approx(r["mean_test_score"][top].max())
+    assert s.best_params_ == r["params"][s.best_index_]
+    assert s.best_estimator_.C == s.best_params_["C"]
+    assert s.n_splits_ == 3 and s.refit_time_ >= 0 and s.multimetric_ is False
+    assert list(s.classes_) == list(range(10)) and s.n_features_in_ == 64
+    assert s.score(Xte, yte) > 0.9
+    assert s.predict_proba(Xte).shape == (len(Xte), 10)
+    assert s.decision_function(Xte).shape == (len(Xte), 10)
+    assert callable(s.scorer_)
 
 
-def test_estimator_parameter_as_budget(digits):
+def test_estimator_parameter_as_resource(digits):
     Xtr, Xte, ytr, yte = digits
-    space = {"alpha": (1e-6, 1e-1)}
-    search = LowfiSearchCV(SGDClassifier(tol=None, random_state=0), space, resource="max_iter",
-                           min_resource=1, max_resource=27, optimizer="bohb", max_evaluations=40,
-                           random_state=1).fit(Xtr, ytr)
-    assert set(search.cv_results_["budget"]) <= {1.0, 3.0, 9.0, 27.0}
-    assert search.best_resource_ == 27  # the first bracket (27+9+3+1 trials) reached it
-    assert search.best_estimator_.get_params()["max_iter"] == 27
-    assert search.score(Xte, yte) > 0.8
+    s = SearchCV(SGDClassifier(tol=None, random_state=0), {"alpha": (1e-6, 1e-1)},
+                 resource="max_iter", min_resources=1, max_resources=27, optimizer="bohb",
+                 cv=3, max_evaluations=40, random_state=1).fit(Xtr, ytr)
+    assert set(s.cv_results_["n_resources"]) <= {1, 3, 9, 27}
+    # the resource is part of every evaluation's params, as in HalvingRandomSearchCV
+    assert all(p["max_iter"] == n for p, n in zip(s.cv_results_["params"],
+                                                   s.cv_results_["n_resources"]))
+    assert s.best_estimator_.max_iter == 27 and s.score(Xte, yte) > 0.8
 
 
-def test_bad_resource_arguments(digits):
-    Xtr, _, ytr, _ = digits
-    with pytest.raises(ValueError, match="min_resource"):
-        LowfiSearchCV(SGDClassifier(), {"alpha": (1e-6, 1e-1)}, resource="max_iter").fit(Xtr, ytr)
-    with pytest.raises(ValueError, match="resource"):
-        LowfiSearchCV(SGDClassifier(), {"alpha": (1e-6, 1e-1)}, resource="epochs",
-                      min_resource=1, max_resource=9).fit(Xtr, ytr)
-    with pytest.raises(ValueError, match="max_resource"):
-        LowfiSearchCV(LogisticRegression(), {"C": (0.1, 1.0)}, max_resource=10**6).fit(Xtr, ytr)
+def test_pandas_stays_pandas_and_feature_names_kept(small):
+    X, y = small
+    Probe.calls.clear()
+    s = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=2, cv=2,
+                 random_state=0).fit(X, y)
+    assert Probe.calls and all(c["type"] is type(X) for c in Probe.calls)
+    assert list(s.feature_names_in_) == list(X.columns)
 
 
-def test_searchcv_is_the_contract_name():
-    import lowfi.integrations as integ
-    from lowfi.integrations.sklearn import LowfiSearchCV
-
-    assert integ.SearchCV is LowfiSearchCV
-    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        integ.Nope  # noqa: B018
-
-
-def test_searchcv_mistakes_are_clear(digits):
-    Xtr, _, ytr, _ = digits
-    from sklearn.svm import SVC
-
-    with pytest.raises(ValueError, match=r"space: parameters \['Cc'\] are not parameters of SVC"):
-        LowfiSearchCV(SVC(), {"Cc": (1e-2, 1e2)}, max_evaluations=2).fit(Xtr, ytr)
-    # a limit too small to reach max_resource: warned, and the resource is reported
-    with pytest.warns(UserWarning, match="no evaluation reached max_resource"):
-        s = LowfiSearchCV(SVC(), {"C": (1e-2, 1e2)}, optimizer="hyperband",
-                          max_evaluations=3).fit(Xtr, ytr)
-    assert s.best_resource_ < len(Xtr)
-    assert s.cv_results_["budget"].max() == s.best_resource_
+def test_sparse_stays_sparse(small):
+    X, y = small
+    Xs = sp.csr_matrix(X.to_numpy())
+    Probe.calls.clear()
+    SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=2, cv=2,
+             random_state=0).fit(Xs, y)
+    assert all(c["type"] is type(Xs) for c in Probe.calls)
 
 
-@pytest.mark.filterwarnings("ignore:minimize. all")
-def test_searchcv_failing_everywhere_keeps_cv_results(digits):
+def test_groups_and_sample_weight_are_routed(small):
+    X, y = small
+    groups = np.arange(len(X)) % 4
+    weights = np.arange(len(X), dtype=float) + 1
+    seen = []
+
+    class Recording(GroupKFold):
+        def split(self, X, y=None, groups=None):
+            seen.append(groups)
+            yield from super().split(X, y, groups)
+
+    Probe.calls.clear()
+    s = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=2,
+                 cv=Recording(n_splits=4), random_state=0).fit(X, y, groups=groups,
+                                                                  sample_weight=weights)
+    assert seen and np.array_equal(seen[0], groups)
+    assert s.n_splits_ == 4
+    fold_fits = Probe.calls[:-1]  # the last call is the refit
+    assert all(c["sw"] is not None and len(c["sw"]) == c["n"] for c in fold_fits)
+    assert len(Probe.calls[-1]["sw"]) == len(X)  # the refit gets all weights
+    # a fold's weights are the weights of its samples: never those of the held-out group
+    for c in fold_fits:
+        held_out = set((c["sw"] - 1).astype(int) % 4)
+        assert len(held_out) == 3
+
+
+def test_multimetric_scoring_with_refit(small):
+    X, y = small
+    est = make_pipeline(StandardScaler(), LogisticRegression())
+    s = SearchCV(est, {"logisticregression__C": (0.01, 10.0)}, optimizer="random",
+                 scoring=["accuracy", "roc_auc"], refit="roc_auc", max_evaluations=3, cv=2,
+                 random_state=0).fit(X, y)
+    r = s.cv_results_
+    assert s.multimetric_ is True and set(s.scorer_) == {"accuracy", "roc_auc"}
+    for m in ("accuracy", "roc_auc"):
+        assert {f"mean_test_{m}", f"rank_test_{m}", f"split1_test_{m}"} <= set(r)
+    assert s.best_index_ == int(np.argmax(r["mean_test_roc_auc"]))
+    assert s.best_score_ == pytest.approx(r["mean_test_roc_auc"].max())
+    with pytest.raises(ValueError, match="refit"):
+        SearchCV(est, {"logisticregression__C": (0.01, 10.0)}, scoring=["accuracy", "roc_auc"],
+                 refit=True, max_evaluations=2).fit(X, y)
+
+
+def test_default_rungs_at_least_halving_search():
+    """On breast_cancer with defaults HalvingRandomSearchCV uses 4 rungs (20..540 samples)."""
+    from scipy.stats import uniform
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    X, y = load_breast_cancer(return_X_y=True)
+    h = HalvingRandomSearchCV(Probe(), {"c": uniform(0, 1)}, random_state=0).fit(X, y)
+    halving_rungs = h.n_iterations_
+    assert halving_rungs == 4 and h.n_resources_ == [20, 60, 180, 540]
+    s = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="hyperband", max_evaluations=40,
+                 random_state=0).fit(X, y)
+    assert s.min_resources_ == h.min_resources_ and s.max_resources_ == len(X)
+    assert s.n_possible_iterations_ >= halving_rungs
+    assert s.n_iterations_ >= halving_rungs  # the first bracket climbs all rungs
+    assert all(isinstance(n, int | np.integer) for n in s.n_resources_)
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_all_fits_failing_raises_like_sklearn(digits):
     Xtr, _, ytr, _ = digits
     space = ConfigurationSpace({"C": Float("C", (-2.0, -1.0))})  # negative C: SVC refuses it
-    from sklearn.svm import SVC
+    s = SearchCV(SVC(), space, optimizer="random", max_evaluations=2, cv=2)
+    with pytest.raises(ValueError, match="All the 4 fits failed"):
+        s.fit(Xtr[:200], ytr[:200])
+    assert len(s.cv_results_["params"]) == 2  # kept for inspection
+    with pytest.raises(ValueError, match="C"):
+        SearchCV(SVC(), space, optimizer="random", max_evaluations=2, cv=2,
+                 error_score="raise").fit(Xtr[:200], ytr[:200])
 
-    search = LowfiSearchCV(SVC(), space, optimizer="random", max_evaluations=2)
-    with pytest.raises(RuntimeError, match="every evaluation failed"):
-        search.fit(Xtr, ytr)
-    assert len(search.cv_results_) == 2 and search.cv_results_["error"].notna().all()
+
+def test_default_optimizer_is_read_at_fit_time(small, monkeypatch):
+    import lowfi.optimizers
+
+    X, y = small
+    monkeypatch.setattr(lowfi.optimizers, "DEFAULT", "random")
+    s = SearchCV(Probe(), {"c": (0.1, 1.0)}, max_evaluations=2, cv=2).fit(X, y)
+    assert type(s.run_.optimizer).__name__ == "RandomSearch"
+
+
+def test_bad_arguments_are_clear(digits):
+    Xtr, _, ytr, _ = digits
+    with pytest.raises(ValueError, match="max_resources: got 'auto' with resource='max_iter'"):
+        SearchCV(SGDClassifier(), {"alpha": (1e-6, 1e-1)}, resource="max_iter").fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="resource: got 'epochs'"):
+        SearchCV(SGDClassifier(), {"alpha": (1e-6, 1e-1)}, resource="epochs",
+                 max_resources=9).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="max_resources: got 1000000"):
+        SearchCV(LogisticRegression(), {"C": (0.1, 1.0)}, max_resources=10**6).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match=r"space: parameters \['Cc'\] are not parameters of SVC"):
+        SearchCV(SVC(), {"Cc": (1e-2, 1e2)}, max_evaluations=2).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="factor: got 1"):
+        SearchCV(SVC(), {"C": (1e-2, 1e2)}, factor=1).fit(Xtr, ytr)
+
+
+def test_not_reaching_max_resources_warns(small):
+    X, y = small
+    with pytest.warns(UserWarning, match="no evaluation reached max_resources"):
+        s = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="hyperband", max_evaluations=3,
+                     cv=2, random_state=0).fit(X, y)
+    assert s.cv_results_["n_resources"][s.best_index_] < len(X)
+
+
+def test_contract_names():
+    import lowfi.integrations as integ
+
+    assert integ.SearchCV is SearchCV and LowfiSearchCV is SearchCV
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        integ.Nope  # noqa: B018

@@ -300,3 +300,53 @@ def test_nas_then_hpo_runs_search_then_multifidelity_hpo(engine):
     assert res.best_loss == min(t["loss"] for t in res.trials if t["budget"] == 3.0)
     assert 0.0 <= res.test_metric <= 1.0
     assert isinstance(res.genotype, Genotype)
+
+
+def test_cutout_zeroes_one_clipped_square_per_chosen_image():
+    from lowfi.nas.darts import cutout
+
+    x = torch.ones(200, 2, 6, 6)
+    rng = np.random.default_rng(0)
+    assert cutout(x, 0.0, 3, rng) is x
+    out = cutout(x, 1.0, 3, rng)
+    zero = (out == 0).numpy()
+    assert (zero[:, 0] == zero[:, 1]).all()  # the same square in every channel
+    for m in zero[:, 0]:
+        r, c = np.nonzero(m)
+        assert 1 <= len(r) <= 9
+        # a full (clipped) rectangle of side <= 3
+        assert len(r) == (r.max() - r.min() + 1) * (c.max() - c.min() + 1) and np.ptp(r) < 3 and np.ptp(c) < 3
+    assert (zero[:, 0].sum((1, 2)) == 9).mean() > 0.2  # many squares lie fully inside
+    half = cutout(x, 0.5, 2, np.random.default_rng(1))
+    cut = (half == 0).any(3).any(2).any(1).float().mean()
+    assert 0.35 < float(cut) < 0.65
+    assert float(cutout(x, 1.0, 12, rng).abs().sum()) == 0.0  # a square larger than the image
+
+
+def test_data_augmentation_regularizes_the_inner_objective_on_schedule(monkeypatch):
+    calls = []
+    real = darts.search.cutout
+
+    def spy(x, prob, length, rng):
+        out = real(x, prob, length, rng)
+        calls.append((prob, length, float((out == 0).float().mean()), len(x)))
+        return out
+
+    monkeypatch.setattr(darts.search, "cutout", spy)
+    res = darts_search(SearchNetwork(C=2, num_classes=3, layers=2, n_nodes=1, seed=0), _data(),
+                       _data(seed=1), epochs=3, warmstart_epochs=1, batch_size=6,
+                       eigenvalue_every=0, seed=0, cutout_prob=0.8, cutout_length=2)
+    assert [h["cutout_prob"] for h in res.history] == pytest.approx([0.0, 0.4, 0.8])
+    probs = sorted({c[0] for c in calls})
+    assert probs == pytest.approx([0.0, 0.4, 0.8]) and all(c[1] == 2 for c in calls)
+    assert all(c[3] == 6 for c in calls)  # training batches only (12 images, batch 6: 2 per epoch)
+    assert len(calls) == 6
+    assert max(c[2] for c in calls) > 0  # images were cut
+    const = darts_search(SearchNetwork(C=2, num_classes=3, layers=2, n_nodes=1, seed=0), _data(),
+                         _data(seed=1), epochs=2, batch_size=6, eigenvalue_every=0, seed=0,
+                         cutout_prob=0.5, cutout_schedule="constant")
+    assert [h["cutout_prob"] for h in const.history] == [0.5, 0.5]
+    with pytest.raises(ValueError, match="cutout_prob"):
+        darts_search(tiny_model(), _data(), _data(seed=1), cutout_prob=1.5)
+    with pytest.raises(ValueError, match="cutout_schedule"):
+        darts_search(tiny_model(), _data(), _data(seed=1), cutout_schedule="cosine")

@@ -21,6 +21,7 @@ def inject(opt, x, b, cost=None):
 
 
 def fresh(acq, seed=0, **kw):
+    kw.setdefault("verify_share", 0.0)  # the acquisition alone (verification is tested apart)
     opt = MFBO(SPACE, 3, 9, 3, acquisition=acq, seed=seed, n_initial=4, n_candidates=60, **kw)
     opt._init_queue = []
     return opt
@@ -208,3 +209,73 @@ def test_log_loss_transform_keeps_predictions_on_the_loss_scale():
         MFBO(space, 10, 90, 3, loss_transform="sqrt")
     with pytest.raises(ValueError, match="loss_offset"):
         MFBO(space, 10, 90, 3, loss_transform="log", loss_offset=0.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [4242, 4243])
+def test_mf_mes_on_branin_ends_with_a_verified_incumbent(seed):
+    """MF-MES alone keeps to cheap budgets here; the verification rule evaluates the
+    recommendation at max_budget within its cost share, so incumbent() is measured there."""
+    b = B.get("mf-branin")
+    unit = float(b.cost_at(1.0)[0])
+    opt = MFBO(b.space, 10, 90, 3, acquisition="mf-mes", seed=seed, n_candidates=60)
+    spent = 0.0
+    while spent < 8 * unit:
+        t = opt.ask()
+        r = b.evaluate(t.config, t.budget)
+        opt.tell(t, r)
+        spent += r.cost
+    ver = [r for r in opt.history.records if r.info.get("verification")]
+    assert ver and all(r.budget == 90 for r in ver)
+    inc = opt.history.incumbent(opt.max_budget)
+    assert inc.budget == 90
+    # every verification evaluated the recommendation of its time: not already measured at 90
+    keys = [opt.space.key(r.config) for r in opt.history.records if r.budget == 90]
+    assert len(keys) == len(set(keys))
+    share = sum(r.cost for r in ver) / spent
+    assert share <= 0.2 + unit / spent  # within the share (one evaluation of slack: predicted cost)
+
+
+def test_last_trial_and_ask_verification_measure_the_recommendation_at_max_budget():
+    b = B.get("mf-branin")
+    opt = MFBO(b.space, 10, 90, 3, acquisition="mf-kg", seed=0, n_candidates=40,
+               verify_share=0.0, max_trials=12)
+    trials = []
+    while (t := opt.ask()) is not None:
+        opt.tell(t, b.evaluate(t.config, t.budget))
+        trials.append(t)
+    assert len(trials) == 12
+    assert trials[-1].budget == 90 and trials[-1].info["verification"]
+    assert not any(t.info.get("verification") for t in trials[:-1])
+    assert opt.history.incumbent(90).budget == 90
+    assert opt.ask_verification() is None  # the recommendation is measured now
+
+    opt = MFBO(b.space, 10, 90, 3, acquisition="es", seed=0, n_candidates=40, verify_share=0.0)
+    for _ in range(8):
+        t = opt.ask()
+        assert t.budget < 90  # the initial design and ES stay cheap here
+        opt.tell(t, b.evaluate(t.config, t.budget))
+    v = opt.ask_verification()
+    assert v is not None and v.budget == 90 and v.info["verification"]
+    assert v.config == opt.recommend()[0]
+    assert opt.ask_verification() is None  # one is pending
+    with pytest.raises(ValueError, match="verify_share"):
+        MFBO(SPACE, 1, 9, verify_share=1.0)
+
+
+def test_verification_comes_when_its_cost_share_allows():
+    from lowfi.optimizers.mfbo import verification_due
+
+    assert verification_due(spent=40.0, verify_cost=0.0, full_cost=10.0, share=0.2)
+    assert not verification_due(spent=30.0, verify_cost=0.0, full_cost=10.0, share=0.2)
+    assert not verification_due(spent=1e9, verify_cost=0.0, full_cost=1.0, share=0.0)
+    opt = fresh("mf-mes", verify_share=0.2)
+    for x in np.linspace(0, 1, 12):
+        inject(opt, x, 3)  # 36 cost units at the cheap budget, nothing at 9
+    t = opt.ask()
+    assert t.budget == 9 and t.info["verification"]
+    assert t.config == opt.recommend()[0]
+    opt.tell(t, Result(float(f(t.config["x"], 9)), cost=9))
+    assert opt.history.incumbent(9).budget == 9
+    # the next verification waits until the share allows another 9 units
+    assert not opt.ask().info.get("verification")

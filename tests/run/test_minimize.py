@@ -53,7 +53,8 @@ def test_total_budget_and_walltime_stop_the_run():
 ])
 @pytest.mark.filterwarnings("ignore:minimize. all")
 def test_bad_returns_become_failed_trials(bad, reason):
-    res = lowfi.minimize(bad, SPACE, "random", max_evaluations=3, progress=False)
+    res = lowfi.minimize(bad, SPACE, "random", max_evaluations=3, progress=False,
+                         error_on_all_failed=False)
     assert list(res.trials["status"]) == ["failed"] * 3
     assert all(reason in e for e in res.trials["error"])
     assert res.best_loss is None
@@ -75,7 +76,7 @@ def test_crash_keeps_traceback_and_run_goes_on():
 @pytest.mark.filterwarnings("ignore:minimize. all")
 def test_max_failures_stops():
     res = lowfi.minimize(lambda c, b: 1 / 0, SPACE, "random", max_evaluations=50, max_failures=5,
-                         progress=False)
+                         progress=False, error_on_all_failed=False)
     assert res.stop_reason == "max_failures" and len(res.trials) == 5
 
 
@@ -201,8 +202,10 @@ def test_same_seed_same_run():
 def test_runs_that_cannot_give_an_incumbent_say_why():
     with pytest.warns(UserWarning, match="all 3 trials failed.*receives the lowfi.Trial"):
         res = lowfi.minimize(lambda c: c["x"], SPACE, "random", max_evaluations=3,
-                             progress=False)
+                             progress=False, error_on_all_failed=False)
     assert res.best_loss is None
+    with pytest.raises(lowfi.run.loop.TrialsFailedError, match="All 3 trials failed.*receives"):
+        lowfi.minimize(lambda c: c["x"], SPACE, "random", max_evaluations=3, progress=False)
     with pytest.warns(UserWarning, match="returns tuples .* Use 'lemonade'"):
         lowfi.minimize(lambda c, b: (c["x"], 1.0), SPACE, "random", max_evaluations=3,
                        progress=False)

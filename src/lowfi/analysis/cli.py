@@ -1,4 +1,5 @@
-"""The ``lowfi bench`` and ``lowfi report`` commands (registered by ``lowfi.cli``)."""
+"""The ``lowfi bench``, ``lowfi report`` and ``lowfi dashboard`` commands (registered by
+``lowfi.cli``)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the live dashboard for the given journals or folders until interrupted."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+
+        from lowfi.dashboard import create_app, serve_app
+    except ImportError as exc:
+        print(f"lowfi dashboard needs the 'dashboard' extra ({exc}); "
+              "pip install 'lowfi[dashboard]'", file=sys.stderr)
+        return 2
+    app = create_app(args.paths, host=args.host, port=args.port)  # checks the arguments
+    print(f"lowfi dashboard: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    serve_app(app, host=args.host, port=args.port)
+    return 0
+
+
 def add_subparsers(sub: Any) -> None:
     """Register ``bench`` and ``report`` on the main parser's subparsers."""
     b = sub.add_parser("bench", help="compare optimizers on benchmarks over seeds "
@@ -63,6 +81,15 @@ def add_subparsers(sub: Any) -> None:
     r.add_argument("path", help="a stored run (RUN.db) or a `lowfi bench` output folder")
     r.add_argument("--out", default=None, help="output folder (default next to the input)")
     r.set_defaults(func=cmd_report)
+
+    d = sub.add_parser("dashboard", help="a local web page that follows runs while they go "
+                                         "(read-only)")
+    d.add_argument("paths", nargs="+", metavar="RUN.db|DIR",
+                   help="run journals, or folders searched for *.db journals")
+    d.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    d.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1: this machine only)")
+    d.set_defaults(func=cmd_dashboard)
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - `python -m` convenience

@@ -1,8 +1,9 @@
-"""PNG plots of runs and bench folders (matplotlib, Agg backend; imported only when plotting)."""
+"""PNG plots of ``lowfi bench`` folders: many runs of several optimizers over seeds
+(matplotlib, Agg backend; imported only when plotting). Plots of one run are in
+:mod:`lowfi.plot`."""
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,11 +17,8 @@ from lowfi.analysis.trajectory import aggregate, incumbent_trajectory
 __all__ = [
     "allocation_figure",
     "bench_figure",
-    "curves_figure",
     "figure_set",
-    "marginals_figure",
     "plot_band",
-    "trials_figure",
 ]
 
 #: stable colours per optimizer name so every figure agrees
@@ -189,144 +187,6 @@ def allocation_figure(df: pd.DataFrame, meta: Mapping[str, Any], title: str,
         axes[1].text(0.5, 0.5, "no bracketed optimizer", ha="center", va="center")
         axes[1].set_axis_off()
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
-
-
-# ---------------------------------------------------------------- single stored run
-
-
-def trials_figure(df: pd.DataFrame, max_budget: float, path: str | os.PathLike) -> Path:
-    """Trials over time (loss vs end, coloured by budget) and the incumbent."""
-    plt = _plt()
-    ok = df[df["status"].astype(str) != "failed"] if "status" in df.columns else df
-    t0 = float(df["start"].min()) if "start" in df.columns and df["start"].notna().any() else 0.0
-    x = (ok["end"] - t0) if "end" in ok.columns and ok["end"].notna().all() \
-        else pd.Series(np.arange(len(ok)), index=ok.index)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    budgets = ok["budget"].to_numpy(float)
-    norm = None
-    if len(budgets) and budgets.min() > 0 and budgets.max() > budgets.min():
-        from matplotlib.colors import LogNorm
-
-        norm = LogNorm(budgets.min(), budgets.max())
-    sc = axes[0].scatter(x, ok["loss"].astype(float), c=budgets, s=10, cmap="viridis", norm=norm)
-    fig.colorbar(sc, ax=axes[0], label="budget")
-    traj = incumbent_trajectory(df, max_budget)
-    axes[0].step(traj["wallclock"], traj["inc_loss"], where="post", color="k", lw=1,
-                 label="incumbent")
-    axes[0].set_xlabel("time since start (s)")
-    axes[0].set_ylabel("loss")
-    axes[0].legend(fontsize=8)
-    axes[0].set_title("trials over time", fontsize=10)
-    axes[1].step(traj["cum_budget"] / max_budget, traj["inc_loss"], where="post")
-    axes[1].set_xscale("log")
-    axes[1].set_xlabel("cumulative budget / max_budget")
-    axes[1].set_ylabel("incumbent loss")
-    axes[1].set_title("incumbent vs budget", fontsize=10)
-    for ax in axes:
-        ax.grid(True, alpha=0.25)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
-
-
-def _is_curve(c: Any) -> bool:
-    return isinstance(c, list | tuple | np.ndarray) and len(c) > 0
-
-
-def curves_figure(df: pd.DataFrame, path: str | os.PathLike, n_best: int = 8) -> Path:
-    """Learning curves of the best configurations: reported curves where the run has them,
-    otherwise each configuration's losses across the budgets it was evaluated at."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ok = df[df["loss"].notna()]
-    if "status" in ok.columns:
-        ok = ok[ok["status"].astype(str) != "failed"]
-    key = "config_id" if "config_id" in ok.columns else "trial_id"
-    top = ok.sort_values(["budget", "loss"], ascending=[False, True])[key].drop_duplicates()
-    top = list(top.iloc[:n_best])
-    has_curves = "curve" in ok.columns and ok["curve"].map(_is_curve).any()
-    for cid in top:
-        rows = ok[ok[key] == cid].sort_values("budget")
-        if has_curves and rows["curve"].map(_is_curve).any():
-            # the longest curve of this configuration (rungs restart or continue training)
-            pts = [tuple(p) for p in rows[rows["curve"].map(_is_curve)]["curve"].iloc[-1]]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.2, label=f"{key} {cid}")
-        else:
-            ax.plot(rows["budget"], rows["loss"].astype(float), "o-", ms=3, lw=1.2,
-                    label=f"{key} {cid}")
-    ax.set_xscale("log")
-    ax.set_xlabel("step" if has_curves else "budget")
-    ax.set_ylabel("loss")
-    ax.set_title(f"learning curves of the {len(top)} best configurations", fontsize=10)
-    ax.legend(fontsize=7)
-    ax.grid(True, alpha=0.25)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
-
-
-def parameter_importance(df: pd.DataFrame, seed: int = 0) -> pd.Series:
-    """Random-forest impurity importance of each ``config.*`` column for the loss at the
-    highest budget with at least 8 results (all results if none has), sorted descending."""
-    X, y = _design(df)
-    if X.shape[1] == 0 or len(y) < 4:
-        return pd.Series(dtype=float)
-    from sklearn.ensemble import RandomForestRegressor
-
-    rf = RandomForestRegressor(n_estimators=100, min_samples_leaf=2, random_state=seed)
-    rf.fit(X.to_numpy(float), y)
-    return pd.Series(rf.feature_importances_, index=X.columns).sort_values(ascending=False)
-
-
-def _design(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    ok = df[df["loss"].notna()].copy()
-    if "status" in ok.columns:
-        ok = ok[ok["status"].astype(str) != "failed"]
-    counts = ok["budget"].value_counts()
-    good = counts[counts >= 8]
-    if len(good):
-        ok = ok[ok["budget"] == good.index.max()]
-    cols = [c for c in ok.columns if c.startswith("config.")]
-    X = pd.DataFrame(index=ok.index)
-    for c in cols:
-        v = ok[c]
-        num = pd.to_numeric(v, errors="coerce")
-        if num.notna().sum() == v.notna().sum() and v.notna().any():
-            X[c[7:]] = num.fillna(num.min() - 1 if num.notna().any() else 0)
-        else:
-            X[c[7:]] = v.astype(str).astype("category").cat.codes
-    return X, ok["loss"].astype(float).to_numpy()
-
-
-def marginals_figure(df: pd.DataFrame, path: str | os.PathLike, n_params: int = 6) -> Path:
-    """Loss against each of the most important parameters (marginal scatter plots)."""
-    plt = _plt()
-    imp = parameter_importance(df)
-    names = list(imp.index[:n_params])
-    X, y = _design(df)
-    ncol = max(1, min(3, len(names)))
-    nrow = max(1, math.ceil(len(names) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.2 * nrow), squeeze=False)
-    for ax in axes.flat[len(names):]:
-        ax.set_axis_off()
-    if not names:
-        axes[0, 0].text(0.5, 0.5, "too few results for marginal plots", ha="center")
-    for ax, n in zip(axes.flat, names, strict=False):
-        v = X[n].to_numpy(float)
-        ax.scatter(v, y, s=8, alpha=0.6)
-        if np.all(v > 0) and v.max() / max(v.min(), 1e-300) > 100:
-            ax.set_xscale("log")
-        ax.set_xlabel(n)
-        ax.set_ylabel("loss")
-        ax.set_title(f"importance {imp[n]:.2f}", fontsize=9)
-        ax.grid(True, alpha=0.25)
-    fig.suptitle("parameter marginals (random-forest impurity importance)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

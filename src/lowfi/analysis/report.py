@@ -6,8 +6,10 @@ against cumulative budget and simulated wall clock with standard-error bands, th
 figure set (random search vs Hyperband, random search vs BO, BOHB vs both), budget allocation
 per budget level and per bracket, and a table of final regrets with standard errors and of
 optimizer overhead. A stored run (``RUN.db``, or a trials table as ``.jsonl``/``.csv``) gives
-the trials over time, the incumbent, the learning curves of the best configurations, budget
-per bracket and parameter marginals with importances.
+the figures of :mod:`lowfi.plot` (incumbent against budget and time, budget per rung, learning
+curves by status and stopping rule, fANOVA importance, slices, parallel coordinates, or the
+Pareto front of a multi-objective run), counts of completed, stopped and failed trials, and a
+sortable table of every trial with its status, budget reached and epochs trained.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pandas as pd
 
 from lowfi.analysis.trajectory import final_values, incumbent_trajectory
 
-__all__ = ["bench_summary", "load_run", "report"]
+__all__ = ["bench_summary", "load_run", "report", "trials_table"]
 
 
 def _fmt(mean: float, se: float) -> str:
@@ -82,6 +84,28 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+#: click a column title of a ``table.sortable`` to sort by it (numbers numerically), again to
+#: reverse; plain JavaScript, so the report needs no network
+_SORT_JS = """
+document.querySelectorAll('table.sortable').forEach(function (t) {
+  t.querySelectorAll('thead th').forEach(function (th, i) {
+    th.addEventListener('click', function () {
+      var body = t.tBodies[0], rows = Array.from(body.rows);
+      var dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir > 0 ? 'asc' : 'desc';
+      rows.sort(function (a, b) {
+        var x = a.cells[i].textContent.trim(), y = b.cells[i].textContent.trim();
+        var nx = parseFloat(x), ny = parseFloat(y);
+        if (x === '' && y !== '') return 1; if (y === '' && x !== '') return -1;
+        if (!isNaN(nx) && !isNaN(ny)) return dir * (nx - ny);
+        return dir * x.localeCompare(y);
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+"""
+
+
 class _Page:
     def __init__(self, title: str):
         self.title = title
@@ -102,17 +126,19 @@ class _Page:
                 body.append(f"<p>{html.escape(v)}</p>")
             elif kind == "table":
                 md += [_md_table(v), ""]
-                body.append(v.to_html(index=False, border=0, classes="t"))
+                body.append(v.to_html(index=False, border=0, classes="t sortable",
+                                      na_rep="", float_format=lambda x: f"{x:.6g}"))
             elif kind == "img":
                 rel = os.path.relpath(v, folder)
                 md += [f"![{Path(rel).stem}]({rel})", ""]
                 body.append(f'<img src="{html.escape(rel)}" alt="{html.escape(Path(rel).stem)}">')
         style = ("body{font-family:sans-serif;max-width:1150px;margin:2em auto;padding:0 1em}"
                  "img{max-width:100%}table.t{border-collapse:collapse;font-size:14px}"
-                 "table.t td,table.t th{border-bottom:1px solid #ddd;padding:3px 8px}")
+                 "table.t td,table.t th{border-bottom:1px solid #ddd;padding:3px 8px}"
+                 "table.sortable th{cursor:pointer;background:#f4f4f4}")
         page = ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
                 f"<title>{html.escape(self.title)}</title><style>{style}</style></head><body>"
-                + "\n".join(body) + "</body></html>")
+                + "\n".join(body) + f"<script>{_SORT_JS}</script></body></html>")
         mdp, htp = folder / f"{stem}.md", folder / f"{stem}.html"
         mdp.write_text("\n".join(md))
         htp.write_text(page)
@@ -216,76 +242,122 @@ def _bench_report(folder: Path, out: Path, prefix: str) -> Path:
 
 
 def _run_report(path: Path, out: Path, prefix: str) -> Path:
-    from lowfi.analysis import plots
+    from lowfi import plot as lp
+    from lowfi.analysis.rundata import load_run_data, status_of
 
-    df = load_run(path)
+    data = load_run_data(path)
+    df = data.trials
     out.mkdir(parents=True, exist_ok=True)
     page = _Page(f"lowfi run report: {path.name}")
     if df.empty or "budget" not in df.columns:
         page.add("p", "The run has no trials.")
         return page.write(out)[0]
-    done = (df[~df["status"].astype(str).isin(["running", "cancelled"])]
-            if "status" in df.columns else df)
-    max_budget = float(done["budget"].max())
-    traj = incumbent_trajectory(done, max_budget)
-    n_fail = int((done["status"].astype(str) == "failed").sum()) if "status" in done else 0
-    page.add("p", f"{len(done)} finished evaluations ({n_fail} failed), budgets "
-                  f"{done['budget'].min():g}..{max_budget:g}, total budget "
-                  f"{done['budget'].sum():g} ({done['budget'].sum() / max_budget:.3g} x max).")
-    if len(traj) and np.isfinite(traj["inc_loss"].iloc[-1]):
-        i = int(traj["inc_index"].iloc[-1])
-        best = done.sort_values([k for k in ("end", "trial_id") if k in done]).iloc[i]
-        cfg = {c[7:]: (best[c].item() if isinstance(best[c], np.generic) else best[c])
-               for c in done.columns if c.startswith("config.")
-               and not (isinstance(best[c], float) and math.isnan(best[c]))}
-        page.add("p", f"Incumbent: loss {best['loss']:.6g} at budget {best['budget']:g}, "
-                      f"config {cfg}")
-    page.add("h2", "Trials over time and incumbent")
-    page.add("img", plots.trials_figure(done, max_budget, out / f"{prefix}trials.png"))
-    page.add("h2", "Learning curves of the best configurations")
-    page.add("img", plots.curves_figure(done, out / f"{prefix}curves.png"))
-    stopped = _stopped_extrapolations(done, out, prefix)
-    if stopped:
-        page.add("h2", "Trials stopped early: observed curve and extrapolation")
-        for img in stopped:
-            page.add("img", img)
-    if "bracket" in done.columns and done["bracket"].notna().any():
-        page.add("h2", "Budget per bracket and rung")
-        alloc = (done.groupby(["bracket", "budget"])["budget"].agg(["count", "sum"])
-                 .reset_index().rename(columns={"count": "evaluations", "sum": "total budget"}))
-        page.add("table", alloc)
-    page.add("h2", "Parameter importance and marginals")
-    imp = plots.parameter_importance(done)
-    if len(imp):
-        page.add("table", pd.DataFrame({"parameter": imp.index,
-                                        "importance": [f"{v:.3f}" for v in imp.to_numpy()]}))
-    page.add("img", plots.marginals_figure(done, out / f"{prefix}marginals.png"))
-    if "overhead" in done.columns and done["overhead"].notna().any():
-        ov = done["overhead"].to_numpy(float) * 1e3
+    st = status_of(df)
+    counts = {s: int((st == s).sum()) for s in ("ok", "stopped", "failed", "running",
+                                                 "cancelled")}
+    table = trials_table(data)
+    used = float(pd.to_numeric(table["budget reached"], errors="coerce").sum())
+    max_budget = data.max_budget
+    parts = [f"{counts['ok']} completed", f"{counts['stopped']} stopped early by a stopping "
+             "rule", f"{counts['failed']} failed"]
+    parts += [f"{counts[s]} {s}" for s in ("running", "cancelled") if counts[s]]
+    page.add("p", f"{len(df)} trials: " + ", ".join(parts) + f". Budgets "
+                  f"{df['budget'].min():g}..{df['budget'].max():g}; budget used {used:g} "
+                  f"({used / max_budget:.3g} x the highest budget {max_budget:g}).")
+    if data.stop_reason:
+        page.add("p", f"The run stopped: {data.stop_reason}.")
+    inc = lp.incumbent_curve(data)
+    if len(inc) and inc["best_full"].notna().any():
+        tid = inc.loc[inc["best_full"].idxmin(), "trial_id"] if "trial_id" in inc else None
+        best = df[df["trial_id"] == tid].iloc[0] if tid is not None else None
+        if best is not None:
+            cfg = {c[7:]: (best[c].item() if isinstance(best[c], np.generic) else best[c])
+                   for c in df.columns if c.startswith("config.")
+                   and not (isinstance(best[c], float) and math.isnan(best[c]))}
+            page.add("p", f"Incumbent: trial {tid}, loss {float(best['loss']):.6g} at budget "
+                          f"{float(best['budget']):g}, config {cfg}")
+
+    def fig(name: str, f: Any) -> None:
+        p = out / f"{prefix}{name}.png"
+        f.savefig(p, dpi=110)
+        page.add("img", p)
+
+    page.add("h2", "Incumbent")
+    fig("incumbent", lp.plot_incumbent(data, x="budget"))
+    try:
+        fig("incumbent_time", lp.plot_incumbent(data, x="time"))
+    except ValueError:  # a trials table without times
+        pass
+    page.add("h2", "Budget per rung")
+    fig("allocation", lp.plot_budget_allocation(data))
+    page.add("h2", "Learning curves")
+    fig("curves", lp.plot_learning_curves(data))
+    multi = df["loss"].map(lambda v: isinstance(v, list | tuple)).any()
+    if multi:
+        page.add("h2", "Pareto front")
+        fig("pareto", lp.plot_pareto_front(data))
+    else:
+        imp = lp.param_importances(data)
+        page.add("h2", "Parameter importance (fANOVA) and slices")
+        if len(imp):
+            page.add("p", f"Main effects at budget {imp.attrs['budget']:g} from "
+                          f"{imp.attrs['n_trials']} completed trials.")
+            page.add("table", pd.DataFrame({"parameter": imp.index,
+                                            "importance": [f"{v:.3f}" for v in imp.to_numpy()]}))
+            fig("importance", lp.plot_param_importances(data))
+        fig("slice", lp.plot_slice(data))
+        fig("parallel", lp.plot_parallel_coordinates(data))
+    if "overhead" in df.columns and df["overhead"].notna().any():
+        ov = df["overhead"].to_numpy(float) * 1e3
         page.add("p", f"Optimizer overhead per evaluation: median {np.nanmedian(ov):.3g} ms, "
                       f"mean {np.nanmean(ov):.3g} ms.")
+    page.add("h2", "Trials")
+    page.add("p", "Click a column title to sort.")
+    page.add("table", table)
     return page.write(out)[0]
 
 
-def _stopped_extrapolations(done: pd.DataFrame, out: Path, prefix: str, n: int = 4) -> list[Path]:
-    """Domhan extrapolation plots of up to ``n`` trials a stopping rule ended early."""
-    if "status" not in done.columns or "curve" not in done.columns:
-        return []
-    rows = done[(done["status"].astype(str) == "stopped") & done["curve"].notna()]
-    paths = []
-    for _, row in rows.head(n).iterrows():
-        curve = np.asarray(row["curve"], dtype=float)
-        if curve.ndim != 2 or len(curve) < 4:
-            continue
-        from lowfi.curves import DomhanExtrapolator
-        from lowfi.curves.plot import plot_extrapolation
+def trials_table(run: Any) -> pd.DataFrame:
+    """One row per trial for reports and the dashboard: ``trial``, ``config``, ``status``,
+    ``budget``, ``budget reached`` (what a stopped trial actually used), ``epochs trained``
+    (steps reported), ``loss``, ``stopped by`` (the rule that stopped it), ``bracket``,
+    ``rung``, the parameters, and the first line of a failure's error."""
+    from lowfi.analysis.rundata import budget_reached, load_run_data, status_of
+    from lowfi.plot import stop_rule
 
-        T = float(row["budget"])
-        steps = np.arange(1, int(T) + 1, dtype=float)
-        pred = DomhanExtrapolator(direction="minimize", seed=0).fit_predict(curve[:, 0], curve[:, 1], steps)
-        info = row.get("info") if isinstance(row.get("info"), dict) else {}
-        path = out / f"{prefix}stopped_{int(row['trial_id'])}.png"
-        plot_extrapolation(curve[:, 0], curve[:, 1], pred, path, incumbent=info.get("incumbent"),
-                           title=f"trial {int(row['trial_id'])} stopped at step {curve[-1, 0]:g} of {T:g}")
-        paths.append(path)
-    return paths
+    data = load_run_data(run)
+    df = data.trials
+    n = len(df)
+    curves = df["curve"] if "curve" in df.columns else pd.Series([None] * n, index=df.index)
+    infos = df["info"] if "info" in df.columns else pd.Series([{}] * n, index=df.index)
+
+    def epochs(c: Any, info: Any) -> Any:
+        if isinstance(c, list | tuple) and len(c):
+            return len(c)
+        if isinstance(info, dict) and isinstance(info.get("epochs"), int | float):
+            return info["epochs"]
+        return ""
+
+    st = status_of(df)
+    tab = pd.DataFrame({
+        "trial": df["trial_id"].to_numpy() if "trial_id" in df else np.arange(n),
+        "config": df["config_id"].to_numpy() if "config_id" in df else [""] * n,
+        "status": st,
+        "budget": pd.to_numeric(df["budget"], errors="coerce").to_numpy(float),
+        "budget reached": budget_reached(df) if n else [],
+        "epochs trained": [epochs(c, i) for c, i in zip(curves, infos, strict=True)],
+        "loss": [v if isinstance(v, list | tuple) else (float(v) if v is not None else np.nan)
+                 for v in df["loss"]],
+        "stopped by": [(stop_rule(i) or "") if s == "stopped" else ""
+                       for s, i in zip(st, infos, strict=True)],
+    })
+    for c in ("bracket", "rung"):
+        if c in df.columns:
+            tab[c] = df[c].to_numpy()
+    for name in data.param_names:
+        if f"config.{name}" in df.columns:
+            tab[name] = df[f"config.{name}"].to_numpy()
+    if "error" in df.columns:
+        tab["error"] = [str(e).strip().splitlines()[-1] if isinstance(e, str) and e.strip()
+                        else "" for e in df["error"]]
+    return tab

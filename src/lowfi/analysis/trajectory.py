@@ -100,8 +100,8 @@ def incumbent_trajectory(df: pd.DataFrame, max_budget: float, optimum: float | N
     budget = d["budget"].to_numpy(float)
     loss = np.array([_scalar_loss(x) for x in d["loss"]], dtype=float)
     ok = np.isfinite(loss)
-    if "status" in d.columns:
-        ok &= (d["status"].astype(str) != "failed").to_numpy()
+    if "status" in d.columns:  # failed trials, and stopped ones (they did not reach their
+        ok &= (d["status"].astype(str) == "ok").to_numpy()  # budget), are never incumbents
     test = d["test_loss"].to_numpy(float) if "test_loss" in d.columns else np.full(n, np.nan)
     test = np.where(np.isfinite(test), test, loss)
 

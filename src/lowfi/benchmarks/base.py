@@ -55,6 +55,8 @@ REGISTRY: dict[str, str] = {
     "mf-branin": "lowfi.benchmarks.synthetic:MFBranin",
     "mf-hartmann3": "lowfi.benchmarks.synthetic:mf_hartmann3",
     "mf-hartmann6": "lowfi.benchmarks.synthetic:mf_hartmann6",
+    "mf2-branin": "lowfi.benchmarks.multi_fidelity:TwoFidelityBranin",
+    "mlp-digits-2f": "lowfi.benchmarks.multi_fidelity:MLPDigits2F",
     "svm-digits": "lowfi.benchmarks.sklearn_tasks:SVMDigits",
     "svm-digits-heldout": "lowfi.benchmarks.sklearn_tasks:svm_digits_heldout",
     "nb201-cifar10": "lowfi.benchmarks.tables:nb201_cifar10",

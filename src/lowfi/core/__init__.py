@@ -2,6 +2,7 @@
 
 from lowfi.core.history import History, Record
 from lowfi.core.seeding import as_generator, spawn
-from lowfi.core.trial import Result, StoppingRule, Trial
+from lowfi.core.trial import Result, Status, StoppingRule, Trial, TrialHandle, TrialRecord
 
-__all__ = ["History", "Record", "Result", "StoppingRule", "Trial", "as_generator", "spawn"]
+__all__ = ["History", "Record", "Result", "Status", "StoppingRule", "Trial", "TrialHandle",
+           "TrialRecord", "as_generator", "spawn"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lowfi.core.trial import Result, Trial
+from lowfi.core.trial import Result, Status, TrialRecord, budget_reached
 
 
 @dataclass
@@ -33,7 +33,13 @@ class Record:
 
     @property
     def failed(self) -> bool:
-        return self.status == "failed"
+        return self.status == Status.FAILED
+
+    @property
+    def budget_reached(self) -> float | None:
+        """The budget this evaluation reached: ``budget`` when it finished, the last reported
+        step when a stopping rule ended it, None when it failed."""
+        return budget_reached(self.status, self.budget, self.curve)
 
 
 class History:
@@ -48,25 +54,36 @@ class History:
     def __init__(self, space: Any):
         self.space = space
         self.records: list[Record] = []
-        self.pending: dict[int, Trial] = {}
+        self.pending: dict[int, TrialRecord] = {}
         #: curve points running trials reported so far (filled by the run loop as they stream
         #: in; a trial's entry goes when it finishes and its record holds the whole curve)
         self.running_curves: dict[int, list[tuple[float, float]]] = {}
         self._by_budget: dict[float, list[int]] = {}
+        self._reached: dict[int, float] = {}  # config_id -> highest budget reached
         self._vectors: list[np.ndarray] = []  # encoded rows of records, filled lazily
         self._cache: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ updates (optimizer only)
-    def add_pending(self, trial: Trial) -> None:
+    def add_pending(self, trial: TrialRecord) -> None:
         self.pending[trial.id] = trial
 
-    def finish(self, trial: Trial, result: Result) -> Record:
+    def add_running_points(self, trial_id: int, points: Any) -> None:
+        """Curve points a pending trial streamed (ignored for trials not pending)."""
+        if trial_id in self.pending:
+            self.running_curves.setdefault(trial_id, []).extend(
+                (float(a), float(b)) for a, b in points)
+
+    def finish(self, trial: TrialRecord, result: Result) -> Record:
         self.pending.pop(trial.id, None)
         self.running_curves.pop(trial.id, None)
-        loss = None if result.status == "failed" else result.loss
+        loss = None if result.status == Status.FAILED else result.loss
         rec = Record(trial.id, trial.config_id, trial.config, float(trial.budget), loss,
-                     result.status, result.cost, dict(trial.info), list(result.curve),
+                     Status(result.status), result.cost, dict(trial.info), list(result.curve),
                      dict(result.info))
+        reached = rec.budget_reached
+        best = self.__dict__.setdefault("_reached", {})  # histories pickled before it lack it
+        if reached is not None and reached > best.get(rec.config_id, 0.0):
+            best[rec.config_id] = reached
         self._by_budget.setdefault(rec.budget, []).append(len(self.records))
         self.records.append(rec)
         self._cache.clear()
@@ -78,7 +95,7 @@ class History:
         it gets a negative trial/config id, ``info["warm_start"] = True``, and never becomes
         the incumbent of this run."""
         k = -1 - sum(1 for r in self.records if r.trial_id < 0)
-        status = "failed" if loss is None else "ok"
+        status = Status.FAILED if loss is None else Status.OK
         rec = Record(k, k, dict(config), float(budget), loss, status, None,
                      {"warm_start": True, **(info or {})}, [])
         self._by_budget.setdefault(rec.budget, []).append(len(self.records))
@@ -152,21 +169,29 @@ class History:
         cfgs = self.pending_configs(budget)
         return self.space.encode(cfgs) if cfgs else np.empty((0, self.space.dim))
 
+    def reached(self, config_id: int) -> float:
+        """The highest budget any finished evaluation of ``config_id`` reached (0 if none):
+        the rungs a promoted configuration has already passed."""
+        return float(getattr(self, "_reached", {}).get(config_id, 0.0))
+
     def incumbent(self, max_budget: float | None = None) -> Record | None:
         """Best record at ``max_budget``; before any, the best at the highest budget seen.
 
-        Only successful records with scalar losses count (the rule of lowfi's benchmarks)."""
+        Only finished (``"ok"``) records with scalar losses count (the rule of lowfi's
+        benchmarks): a trial a stopping rule ended did not reach its budget, so it is never
+        the incumbent there."""
         budgets = [b for b in self.budgets
-                   if any(not r.failed and r.trial_id >= 0 for r in self.at_budget(b))]
+                   if any(r.status == Status.OK and r.trial_id >= 0 for r in self.at_budget(b))]
         if not budgets:
             return None
         b = float(max_budget) if max_budget is not None and float(max_budget) in budgets else budgets[-1]
-        best = None
+        best: Record | None = None
+        best_loss = float("inf")
         for r in self.at_budget(b):
-            if r.failed or not isinstance(r.loss, float) or r.trial_id < 0:
+            if r.status != Status.OK or not isinstance(r.loss, float) or r.trial_id < 0:
                 continue
-            if best is None or r.loss < best.loss:
-                best = r
+            if best is None or r.loss < best_loss:
+                best, best_loss = r, r.loss
         return best
 
 

@@ -1,15 +1,40 @@
-"""Trials and results: the two records that cross every layer boundary."""
+"""Trials and results: the records that cross every layer boundary.
+
+* :class:`TrialRecord` -- an immutable record of one evaluation asked by an optimizer
+  (``id``, ``config``, ``budget``, ``config_id``, ``info``): what ``ask()`` returns, what the
+  optimizer's history and the journal keep.
+* :class:`Trial` (alias :class:`TrialHandle`) -- the worker-side handle an objective receives:
+  the record's fields plus :meth:`~Trial.report`, :meth:`~Trial.should_stop`,
+  ``checkpoint_dir`` and the transport (a curve channel, a source of the run's shared
+  stopping state) that the executor connects.
+* :class:`Result` -- the outcome of one evaluation; :class:`Status` its status.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-STATUSES = ("ok", "failed", "stopped")
+
+class Status(StrEnum):
+    """Status of a trial (a ``str`` enum): compares equal to its value, ``Status.OK == "ok"``."""
+
+    OK = "ok"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    RUNNING = "running"
+    CANCELLED = "cancelled"
+
+
+#: statuses a :class:`Result` may carry (a finished evaluation)
+STATUSES = (Status.OK.value, Status.FAILED.value, Status.STOPPED.value)
 
 
 @dataclass
@@ -25,8 +50,9 @@ class Result:
     info
         Free-form, JSON-serializable extra information.
     status
-        ``"ok"``, ``"failed"`` (crash, NaN, non-number: ``loss`` is None) or ``"stopped"``
-        (ended early by a stopping rule; ``loss`` is the last reported value).
+        :class:`Status` (or its string): ``"ok"``, ``"failed"`` (crash, NaN, non-number:
+        ``loss`` is None) or ``"stopped"`` (ended early by a stopping rule; ``loss`` is the
+        last reported value).
     error
         For failed results: the reason or the traceback.
     curve
@@ -36,13 +62,14 @@ class Result:
     loss: float | tuple[float, ...] | None
     cost: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
-    status: str = "ok"
+    status: Status = Status.OK
     error: str | None = None
     curve: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status: got {self.status!r}; allowed are {', '.join(STATUSES)}")
+        self.status = Status(self.status)
         if self.cost is not None:
             if not isinstance(self.cost, numbers.Real) or not math.isfinite(self.cost) or self.cost < 0:
                 raise ValueError(f"cost: got {self.cost!r}; a cost must be a finite number >= 0")
@@ -51,11 +78,12 @@ class Result:
     @classmethod
     def failed(cls, reason: str, cost: float | None = None, info: dict | None = None) -> Result:
         """A failed evaluation carrying ``reason`` (a message or a traceback)."""
-        return cls(loss=None, cost=cost, info=dict(info or {}), status="failed", error=str(reason))
+        return cls(loss=None, cost=cost, info=dict(info or {}), status=Status.FAILED,
+                   error=str(reason))
 
     @property
     def ok(self) -> bool:
-        return self.status != "failed"
+        return self.status != Status.FAILED
 
     @classmethod
     def coerce(cls, value: Any, *, argument: str = "result") -> Result:
@@ -63,12 +91,13 @@ class Result:
 
         Floats, ints and numpy scalars are losses; NaN and infinities are failures; a tuple or
         list of numbers is a multi-objective loss. Anything else is a failure naming the type.
+        This is the one place where results are validated.
         """
         if isinstance(value, Result):
-            if value.status != "failed":
+            if value.status != Status.FAILED:
                 problem = _loss_problem(value.loss)
                 if problem:
-                    return cls(None, value.cost, value.info, "failed", problem, value.curve)
+                    return cls(None, value.cost, value.info, Status.FAILED, problem, value.curve)
                 value.loss = _clean_loss(value.loss)
             return value
         problem = _loss_problem(value)
@@ -99,20 +128,41 @@ def _clean_loss(loss: Any) -> float | tuple[float, ...]:
     return tuple(float(v) for v in loss)
 
 
+def budget_reached(status: Any, budget: float, curve: Any) -> float | None:
+    """The budget an evaluation reached: its budget when it finished (``"ok"``), the last
+    reported step (at most the budget) when a stopping rule ended it, None when it failed.
+
+    Stopping rules compare reported steps with the trial's budget, so steps are on the
+    budget's scale (e.g. epochs)."""
+    if status == Status.OK:
+        return float(budget)
+    if status == Status.STOPPED:
+        steps = [float(p[0]) for p in (curve or [])]
+        return min(max(steps), float(budget)) if steps else 0.0
+    return None
+
+
 class StoppingRule:
     """Decides inside a running trial whether to stop early (``trial.should_stop()``).
 
     A rule is a small picklable object. The run loop calls :meth:`for_trial` when it submits a
     trial, giving a snapshot that travels with the trial to the worker (seeded with what is
-    known then, e.g. the incumbent); the worker calls :meth:`should_stop` with the trial, whose
-    ``curve`` holds the reported ``(step, value)`` points. The base rule never stops.
+    known then, e.g. the incumbent); the worker calls :meth:`should_stop` with the trial
+    handle, whose ``curve`` holds the reported ``(step, value)`` points. The base rule never
+    stops.
+
+    ``history`` is the optimizer's read-only :class:`lowfi.core.History`; a rule must not
+    stop a trial on a step its configuration already reached in an earlier rung
+    (:meth:`lowfi.core.History.reached` tells how far that was; the trial handle already
+    skips steps up to it).
     """
 
     #: whether :meth:`shared` reads ``history.running_curves``: the run loop then also
     #: publishes when running trials stream new points, not only when a trial finishes
     uses_running_curves: bool = False
 
-    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+    def for_trial(self, trial: TrialLike, history: Any) -> StoppingRule:
+        """The snapshot that travels with ``trial`` (the record the optimizer asked)."""
         return self
 
     def should_stop(self, trial: Trial) -> bool:
@@ -131,14 +181,12 @@ class StoppingRule:
         """Receive what :meth:`shared` published (worker side)."""
 
 
-@dataclass(eq=False)
-class Trial:
-    """One evaluation of a configuration at a budget.
+@dataclass(frozen=True)
+class TrialRecord:
+    """One evaluation of a configuration at a budget, as the optimizer asked it (immutable).
 
     ``id`` is unique in a run; ``config_id`` links the rungs of the same configuration;
-    ``info`` holds scheduler details (bracket, rung, promotion source). On the worker side a
-    trial is also the handle an objective uses: :meth:`report`, :meth:`should_stop` and
-    ``checkpoint_dir`` (a folder kept between the rungs of the same configuration).
+    ``info`` holds scheduler details (bracket, rung, promotion source).
     """
 
     id: int
@@ -146,54 +194,224 @@ class Trial:
     budget: float
     config_id: int
     info: dict[str, Any] = field(default_factory=dict)
-    checkpoint_dir: str | None = None
-    curve: list[tuple[float, float]] = field(default_factory=list)
-    _rule: StoppingRule | None = field(default=None, repr=False)
-    _channel: Any = field(default=None, repr=False)
-    _last_flush: float = field(default=0.0, repr=False)
-    _state_source: Any = field(default=None, repr=False)
-    _last_state: float = field(default=0.0, repr=False)
-    _flushed: int = field(default=0, repr=False)
-    stopped: bool = field(default=False, repr=False)
 
-    #: seconds between intermediate flushes of the reported curve to the journal
-    flush_interval: float = field(default=1.0, repr=False)
+    def __hash__(self) -> int:
+        return hash((self.id, self.config_id, self.budget))
+
+    @property
+    def record(self) -> TrialRecord:
+        return self
+
+    def detached(self) -> TrialRecord:
+        """A copy with its own ``config`` and ``info`` dicts."""
+        return TrialRecord(self.id, dict(self.config), self.budget, self.config_id,
+                           dict(self.info))
+
+    def connected(self, channel: CurveChannel | None = None,
+                  state_source: StateSource | None = None) -> Trial:
+        """A handle for this record with an executor's transport (see :meth:`Trial.connected`)."""
+        return self.handle().connected(channel, state_source)
+
+    def handle(self, **kwargs: Any) -> Trial:
+        """A worker-side handle for this record; keyword arguments as :class:`Trial`'s
+        (``checkpoint_dir``, ``rule``, ``maximize``, ...)."""
+        return Trial.from_record(self, **kwargs)
+
+
+#: ``channel(trial_id, points)``: sends reported curve points to the run loop
+CurveChannel = Callable[[int, list], None]
+#: ``state_source()``: what the run loop last published for stopping rules (or None)
+StateSource = Callable[[], "dict[str, Any] | None"]
+
+
+class Trial:
+    """The worker-side handle of one evaluation: what ``objective(trial)`` receives.
+
+    It exposes the record's ``id``, ``config``, ``budget``, ``config_id`` and ``info``, the
+    ``checkpoint_dir`` (a folder kept between the rungs of the same configuration, None where
+    the run keeps none), :meth:`report` to stream the learning curve and :meth:`should_stop`
+    to ask the run's stopping rule.
+
+    Parameters
+    ----------
+    id, config, budget, config_id, info
+        The record's fields (see :class:`TrialRecord`).
+    checkpoint_dir
+        Folder for checkpoints of this configuration.
+    rule
+        The stopping rule's snapshot for this trial (:meth:`StoppingRule.for_trial`).
+    channel
+        Callable ``channel(trial_id, points)`` receiving reported points at a bounded rate
+        (connected by the executor).
+    state_source
+        Callable returning what the run loop last published for the rule (connected by the
+        executor), read at most every ``flush_interval`` seconds.
+    flush_interval
+        Seconds between sends over ``channel`` and reads of ``state_source``.
+    maximize
+        The run maximizes (``minimize(direction="maximize")``): reported values and the
+        returned value are scores, negated into losses for the optimizer and the rule.
+    reached
+        The budget this configuration already reached in earlier evaluations (a promotion):
+        :meth:`should_stop` does not consult the rule at steps up to it.
+    """
+
+    def __init__(self, id: int, config: dict[str, Any], budget: float, config_id: int,
+                 info: dict[str, Any] | None = None, checkpoint_dir: str | None = None, *,
+                 rule: StoppingRule | None = None, channel: CurveChannel | None = None,
+                 state_source: StateSource | None = None, flush_interval: float = 1.0,
+                 maximize: bool = False, reached: float = 0.0):
+        self.record = TrialRecord(int(id), config, budget, int(config_id),
+                                  info if info is not None else {})
+        self._checkpoint_dir = checkpoint_dir
+        self.rule = rule
+        self.channel = channel
+        self.state_source = state_source
+        self.flush_interval = float(flush_interval)
+        self.maximize = bool(maximize)
+        self.reached = float(reached)
+        #: the ``(step, value)`` points reported so far
+        self.curve: list[tuple[float, float]] = []
+        #: whether the stopping rule said stop
+        self.stopped = False
+        self._flushed = 0
+        self._last_flush = 0.0
+        self._last_state = 0.0
+
+    # ------------------------------------------------------------------ the record's fields
+    @property
+    def id(self) -> int:
+        return self.record.id
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.record.config
+
+    @property
+    def budget(self) -> float:
+        return self.record.budget
+
+    @property
+    def config_id(self) -> int:
+        return self.record.config_id
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.record.info
+
+    @classmethod
+    def from_record(cls, record: TrialRecord | Trial, **kwargs: Any) -> Trial:
+        """A handle for ``record`` (keyword arguments as the constructor's)."""
+        r = record.record
+        return cls(r.id, r.config, r.budget, r.config_id, r.info, **kwargs)
+
+    def connected(self, channel: CurveChannel | None = None,
+                  state_source: StateSource | None = None) -> Trial:
+        """A copy of this handle with the executor's transport connected (what executors
+        submit): ``channel`` receives reported points, ``state_source`` gives the run's
+        shared stopping state. The copy shares nothing mutable with this handle."""
+        out = Trial.from_record(self.record, checkpoint_dir=self._checkpoint_dir, rule=self.rule,
+                                channel=channel, state_source=state_source,
+                                flush_interval=self.flush_interval, maximize=self.maximize,
+                                reached=self.reached)
+        out.curve = list(self.curve)
+        out._flushed = self._flushed
+        return out
+
+    def detached(self) -> TrialRecord:
+        """The record, without worker-side handles (what optimizers and the journal keep)."""
+        return self.record.detached()
+
+    # ------------------------------------------------------------------ worker side
+    @property
+    def checkpoint_dir(self) -> str | None:
+        """Folder for checkpoints of this configuration, the same for each of its rungs; made
+        when first asked for, so runs whose objective keeps no checkpoints leave no folders."""
+        path = self._checkpoint_dir
+        if path is not None:
+            os.makedirs(path, exist_ok=True)
+        return path
+
+    @checkpoint_dir.setter
+    def checkpoint_dir(self, path: str | None) -> None:
+        self._checkpoint_dir = path
 
     def report(self, step: float, value: float) -> None:
-        """Append ``(step, value)`` to this trial's learning curve."""
+        """Append ``(step, value)`` to this trial's learning curve (a score when the run
+        maximizes: the curve keeps it negated, on the loss scale of the run)."""
         if not _is_number(step) or not _is_number(value):
             raise TypeError(
                 f"report: got step={step!r}, value={value!r}; both must be real numbers"
             )
-        self.curve.append((float(step), float(value)))
-        if self._channel is not None:
+        self.curve.append((float(step), -float(value) if self.maximize else float(value)))
+        if self.channel is not None:
             now = time.monotonic()
             if now - self._last_flush >= self.flush_interval:
-                self._channel(self.id, self.curve[self._flushed :])
+                self.channel(self.id, self.curve[self._flushed :])
                 self._flushed = len(self.curve)
                 self._last_flush = now
 
+    def to_loss(self, result: Result) -> Result:
+        """``result`` on the run's loss scale (negated when the run maximizes)."""
+        if self.maximize and result.status != Status.FAILED and result.loss is not None:
+            loss = result.loss
+            result.loss = tuple(-v for v in loss) if isinstance(loss, tuple) else -loss
+        return result
+
+    def restore_curve(self, points: Any) -> None:
+        """Put back points an earlier rung of this configuration reported (from a checkpoint):
+        they join ``curve`` without being sent again (the journal has them)."""
+        self.curve.extend((float(a), float(b)) for a, b in points)
+        self._flushed = len(self.curve)
+
+    def _refresh_state(self) -> None:
+        if self.state_source is None or self.rule is None:
+            return
+        now = time.monotonic()
+        if now - self._last_state < self.flush_interval:
+            return
+        self._last_state = now
+        try:
+            state = self.state_source()
+        except Exception as exc:  # noqa: BLE001 - shared state is best effort
+            warnings.warn(f"trial {self.id}: the run's shared stopping state could not "
+                          f"be read ({exc!r}); the rule keeps its last state",
+                          RuntimeWarning, stacklevel=3)
+            state = None
+        if state:
+            self.rule.update(state)
+
     def should_stop(self) -> bool:
         """Whether the run's stopping rule says this trial should end now."""
-        if self._rule is None:
+        if self.rule is None:
             return False
-        if self._state_source is not None:
-            now = time.monotonic()
-            if now - self._last_state >= self.flush_interval:
-                self._last_state = now
-                try:
-                    state = self._state_source()
-                except Exception as exc:  # noqa: BLE001 - shared state is best effort
-                    warnings.warn(f"trial {self.id}: the run's shared stopping state could not "
-                                  f"be read ({exc!r}); the rule keeps its last state",
-                                  RuntimeWarning, stacklevel=2)
-                    state = None
-                if state:
-                    self._rule.update(state)
-        if self._rule.should_stop(self):
+        if self.curve and self.curve[-1][0] <= self.reached:
+            return self.stopped  # a step an earlier rung of this configuration passed
+        self._refresh_state()
+        if self.rule.should_stop(self):
             self.stopped = True
         return self.stopped
 
-    def detached(self) -> Trial:
-        """A copy without worker-side handles (what optimizers and the journal keep)."""
-        return Trial(self.id, dict(self.config), self.budget, self.config_id, dict(self.info))
+    def stop_info(self) -> dict[str, Any]:
+        """What the rule keeps with a stopped trial (:meth:`StoppingRule.describe`)."""
+        return {} if self.rule is None else dict(self.rule.describe(self))
+
+    # backwards-compatible names of the transport fields
+    @property
+    def _rule(self) -> StoppingRule | None:
+        return self.rule
+
+    @_rule.setter
+    def _rule(self, rule: StoppingRule | None) -> None:
+        self.rule = rule
+
+    def __repr__(self) -> str:
+        r = self.record
+        return (f"Trial(id={r.id}, config={r.config!r}, budget={r.budget!r}, "
+                f"config_id={r.config_id}, info={r.info!r}, checkpoint_dir={self._checkpoint_dir!r})")
+
+
+#: the worker-side handle's descriptive name
+TrialHandle = Trial
+#: what carries a trial's fields (``id``, ``config``, ``budget``, ``config_id``, ``info``)
+TrialLike = TrialRecord | Trial

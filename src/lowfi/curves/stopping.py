@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from lowfi.core.seeding import SeedLike, as_generator
-from lowfi.core.trial import StoppingRule, Trial
+from lowfi.core.trial import StoppingRule, Trial, TrialLike
 from lowfi.curves.prediction import check_direction
 
 
@@ -81,7 +81,7 @@ class _CheckSchedule(StoppingRule):
         self._next_check: float | None = None
         self._trial_id = 0
 
-    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+    def for_trial(self, trial: TrialLike, history: Any) -> StoppingRule:
         """Snapshot for ``trial``: incumbent from ``history`` and horizon ``trial.budget``."""
         snap = copy.copy(self)
         snap.last = {}
@@ -132,13 +132,18 @@ class _CheckSchedule(StoppingRule):
 class DomhanStopping(_CheckSchedule):
     """Predictive termination of Domhan, Springenberg & Hutter (IJCAI 2015).
 
-    From step ``n_min`` on, every ``every`` steps, the partial curve is extrapolated to the
-    trial's budget ``T`` (its number of steps) with :class:`lowfi.curves.DomhanExtrapolator`;
-    the trial stops when ``P(y_T better than the incumbent) < delta``. The incumbent is the
+    From step ``n_min`` on, every ``every`` steps, the partial curve the trial has reported is
+    extrapolated to the trial's budget ``T`` (its number of steps); the trial stops when
+    ``P(y_T better than the incumbent) < delta``. The extrapolation is the default curve model,
+    :class:`lowfi.curves.FastExtrapolator` (the paper's 11 families, fitted in milliseconds,
+    calibrated predictive distribution), or the paper's MCMC ensemble
+    :class:`lowfi.curves.DomhanExtrapolator` with ``method="mcmc"``. The incumbent is the
     best finished (``"ok"``) loss at the trial's budget or above, read from the history when
     the run loop calls :meth:`for_trial`; with no incumbent yet, the rule never stops (the
-    paper trains the first runs fully). :meth:`describe` gives the predicted final value and
-    the probability, kept with the stopped trial.
+    paper trains the first runs fully). :meth:`describe` says why: the rule, the method, the
+    predicted final value and its 90% interval, the probability of beating the incumbent, the
+    threshold ``delta``, the decision and the number of curve points it was made from; the run
+    keeps it in the stopped trial's info.
 
     Parameters
     ----------
@@ -153,9 +158,13 @@ class DomhanStopping(_CheckSchedule):
     bounds
         Optional range of the metric (e.g. ``(0, 1)`` for error rates).
     seed
-        Seeds the extrapolator of each check (a stream per trial and check).
+        Seeds the extrapolator of each check (a stream per trial and check; MCMC only).
+    method
+        ``"fast"`` (default: :class:`~lowfi.curves.FastExtrapolator`) or ``"mcmc"``
+        (:class:`~lowfi.curves.DomhanExtrapolator`, the paper's sampler; about a second per
+        check).
     **extrapolator
-        Further keyword arguments for :class:`~lowfi.curves.DomhanExtrapolator`.
+        Further keyword arguments for the extrapolator of ``method``.
     """
 
     def __init__(
@@ -166,45 +175,77 @@ class DomhanStopping(_CheckSchedule):
         direction: str = "minimize",
         bounds: tuple[float, float] | None = None,
         seed: SeedLike = 0,
+        method: str = "fast",
         **extrapolator: Any,
     ):
         super().__init__(n_min, every, delta, direction, seed)
+        if method not in ("fast", "mcmc"):
+            raise ValueError(f"method: got {method!r}; allowed are 'fast', 'mcmc'")
+        self.method = method
         self.bounds = bounds
         self.extrapolator = dict(extrapolator)
+        if method == "fast":
+            import inspect
+
+            from lowfi.curves.fast import FastExtrapolator
+
+            allowed = set(inspect.signature(FastExtrapolator).parameters) - {"direction", "bounds"}
+            bad = sorted(set(self.extrapolator) - allowed)
+            if bad:
+                raise ValueError(
+                    f"{bad[0]}: got {self.extrapolator[bad[0]]!r}, not a setting of the fast "
+                    f"extrapolator (allowed: {', '.join(sorted(allowed))}); MCMC settings need "
+                    "method='mcmc'"
+                )
 
     def should_stop(self, trial: Trial) -> bool:
         """Whether the extrapolated final value is unlikely (< ``delta``) to beat the incumbent."""
         if not self._due(trial):
             return False
-        from lowfi.curves.domhan import DomhanExtrapolator
-
-        steps = np.array([s for s, _ in trial.curve], dtype=float)
-        values = np.array([v for _, v in trial.curve], dtype=float)
-        if len(steps) < 3:
+        steps, values = _curve_arrays(trial.curve)
+        if len(steps) < 3 or np.any(np.diff(steps) <= 0):
             return False
-        ext = DomhanExtrapolator(
-            direction=self.direction,
-            bounds=self.bounds,
-            seed=self._trial_seed(),
-            **self.extrapolator,
-        )
-        pred = ext.fit(steps, values, horizon=max(self.horizon, float(steps[-1]))).predict(
-            self.horizon
-        )
+        horizon = max(self.horizon, float(steps[-1]))
+        if self.method == "fast":
+            from lowfi.curves.fast import FastExtrapolator
+
+            ext: Any = FastExtrapolator(
+                direction=self.direction, bounds=self.bounds, **self.extrapolator
+            )
+        else:
+            from lowfi.curves.domhan import DomhanExtrapolator
+
+            ext = DomhanExtrapolator(
+                direction=self.direction,
+                bounds=self.bounds,
+                seed=self._trial_seed(),
+                **self.extrapolator,
+            )
+        pred = ext.fit(steps, values, horizon=horizon).predict(self.horizon)
         p = float(pred.prob_better(self.incumbent))
+        lo, hi = pred.interval(0.9)
+        stop = p < self.delta
         checks = self.last.get("checks", []) + [(float(steps[-1]), p)]
         self.last = {
             "rule": "domhan",
+            "method": self.method,
+            "decision": "stop" if stop else "continue",
+            "reason": (
+                f"P(final {'<' if self._sign < 0 else '>'} incumbent {self.incumbent:.6g}) = "
+                f"{p:.3g} {'<' if stop else '>='} delta {self.delta:g}"
+            ),
             "predicted_final": float(pred.mean),
-            "predicted_q05": float(pred.quantile(0.05)),
-            "predicted_q95": float(pred.quantile(0.95)),
+            "predicted_q05": float(lo),
+            "predicted_q95": float(hi),
             "prob_better": p,
+            "threshold": self.delta,
             "incumbent": self.incumbent,
             "horizon": self.horizon,
             "checked_at": float(steps[-1]),
+            "points": int(len(steps)),
             "checks": checks,
         }
-        return p < self.delta
+        return stop
 
 
 class BakerStopping(_CheckSchedule):
@@ -261,7 +302,7 @@ class BakerStopping(_CheckSchedule):
             raise ValueError(f"curve: got {len(vals)} points; a training curve needs >= 2")
         self._curves.append((dict(config), vals))
 
-    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+    def for_trial(self, trial: TrialLike, history: Any) -> StoppingRule:
         """Snapshot: incumbent, horizon and the training curves known now."""
         snap = super().for_trial(trial, history)
         pairs = list(self._curves)
@@ -405,7 +446,7 @@ class MedianStopping(StoppingRule):
             med = np.nanmedian(avg, axis=0)
         return {"steps": grid.tolist(), "median": med.tolist(), "count": count.tolist()}
 
-    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+    def for_trial(self, trial: TrialLike, history: Any) -> StoppingRule:
         snap = copy.copy(self)
         snap.reference = self._build(history)
         snap.last = {}
@@ -441,6 +482,17 @@ class MedianStopping(StoppingRule):
 
     def describe(self, trial: Trial) -> dict[str, Any]:
         return dict(self.last)
+
+
+def passed_rungs(rungs: list[float], trial: Any, history: Any) -> list[float]:
+    """The rungs at or below the budget that ``trial``'s configuration already reached in
+    an earlier evaluation (``history.reached(config_id)``): a promoted configuration that
+    continues from its checkpoint passed them, so a rule must not judge them again."""
+    reached = getattr(history, "reached", None)
+    if reached is None or getattr(trial, "config_id", None) is None:
+        return []
+    done = float(reached(trial.config_id))
+    return [r for r in rungs if r <= done * (1 + 1e-12)]
 
 
 class RungStopping(StoppingRule):
@@ -506,12 +558,14 @@ class RungStopping(StoppingRule):
                     out[r].append((tid, float(v[k])))
         return out
 
-    def for_trial(self, trial: Trial, history: Any) -> StoppingRule:
+    def for_trial(self, trial: TrialLike, history: Any) -> StoppingRule:
         snap = copy.copy(self)
         snap.rung_values = self._build(history)
         snap.horizon = float(trial.budget)
         snap.trial_id = int(trial.id)
-        snap.passed = []
+        # rungs this configuration already passed in an earlier evaluation (a promotion that
+        # continues from a checkpoint) are not judged again
+        snap.passed = passed_rungs(self.rungs(snap.horizon), trial, history)
         snap.last = {}
         return snap
 
@@ -544,6 +598,167 @@ class RungStopping(StoppingRule):
             self.last = {"rule": "rung", "rung": r, "value": mine, "cutoff": cutoff,
                          "reference_trials": len(others)}
             if self._sign * mine < self._sign * cutoff:
+                return True
+        return False
+
+    def describe(self, trial: Trial) -> dict[str, Any]:
+        return dict(self.last)
+
+
+class PredictiveRungStopping(StoppingRule):
+    """ASHA's rung decision on *predicted final values* (a promotion rule for Hyperband/ASHA).
+
+    The rungs are those of :class:`RungStopping` (``min_step * eta**k`` steps below the
+    trial's budget), and, as there, a trial continues past a rung only if it is among the best
+    ``1/eta`` of the trials that reached the rung. The comparison is made on where each curve
+    is heading rather than where it is: every trial's curve up to the rung is extrapolated to
+    the budget with the default curve model (:class:`lowfi.curves.FastExtrapolator`, all
+    reference curves in one batched call), so a slow starter that is still improving fast is
+    promoted over a curve that has flattened. Every trial is judged from the same information,
+    its own curve up to the rung; where fewer than ``min_points`` points lie up to a rung, the
+    observed value is used for everyone (as :class:`RungStopping`). This combines the
+    successive-halving schedule of ASHA (Li et al., MLSys 2020) with the learning-curve
+    extrapolation of Domhan et al. (IJCAI 2015).
+
+    Parameters
+    ----------
+    min_step, eta, min_trials, direction
+        As in :class:`RungStopping`.
+    bounds
+        Optional range of the metric (e.g. ``(0, 1)`` for error rates).
+    min_points
+        Points needed up to a rung before predictions replace observed values (default 4).
+    **extrapolator
+        Keyword arguments for :class:`~lowfi.curves.FastExtrapolator`.
+    """
+
+    uses_running_curves = True
+
+    def __init__(self, min_step: float = 1, eta: float = 3, min_trials: int = 1,
+                 direction: str = "minimize", bounds: tuple[float, float] | None = None,
+                 min_points: int = 4, **extrapolator: Any):
+        _check_pos("min_step", min_step)
+        if isinstance(eta, bool) or not isinstance(eta, int | float) or not eta > 1:
+            raise ValueError(f"eta: got {eta!r}; allowed is a number > 1")
+        _check_pos("min_trials", min_trials, integer=True)
+        if not isinstance(min_points, int) or min_points < 3:
+            raise ValueError(f"min_points: got {min_points!r}; allowed is an int >= 3")
+        from lowfi.curves.fast import FastExtrapolator
+
+        self.min_step, self.eta, self.min_trials = float(min_step), float(eta), int(min_trials)
+        self.min_points = int(min_points)
+        self.direction = direction
+        self._sign = check_direction(direction)
+        self.bounds = bounds
+        self.extrapolator = dict(extrapolator)
+        FastExtrapolator(direction=direction, bounds=bounds, **self.extrapolator)  # validates
+        self.rung_values: dict[float, list[tuple[int, float]]] = {}
+        self.horizon: float | None = None
+        self.trial_id = -1
+        self.passed: list[float] = []
+        self.last: dict[str, Any] = {}
+        self._cache: dict[tuple[int, float, float], float] = {}
+
+    def rungs(self, horizon: float) -> list[float]:
+        """Rung steps ``min_step * eta**k`` strictly below ``horizon``."""
+        out, r = [], self.min_step
+        while r < horizon * (1 - 1e-12):
+            out.append(r)
+            r *= self.eta
+        return out
+
+    def _ext(self):
+        from lowfi.curves.fast import FastExtrapolator
+
+        return FastExtrapolator(direction=self.direction, bounds=self.bounds, **self.extrapolator)
+
+    def _at_rung(self, steps: np.ndarray, values: np.ndarray, r: float) -> int | None:
+        """Number of points up to the first report at or past ``r`` (None: not there yet)."""
+        k = int(np.searchsorted(steps, r, side="left"))
+        return k + 1 if k < len(steps) else None
+
+    def predictions(self, curves: list[tuple[np.ndarray, np.ndarray]], horizon: float
+                    ) -> np.ndarray:
+        """Predicted values at ``horizon`` of ``(steps, values)`` curves (batched); curves with
+        fewer than ``min_points`` points (or repeated steps) keep their last value."""
+        out = np.array([float(v[-1]) for _, v in curves])
+        use = [i for i, (s, _) in enumerate(curves)
+               if len(s) >= self.min_points and np.all(np.diff(s) > 0) and s[-1] < horizon]
+        if use:
+            preds = self._ext().predict_many([curves[i] for i in use], horizon)
+            out[use] = [p.mean for p in preds]
+        return out
+
+    def _build(self, history: Any) -> dict[float, list[tuple[int, float]]]:
+        horizon = max([float(getattr(history, "max_budget", 0) or 0)]
+                      + [float(r.budget) for r in getattr(history, "records", [])]
+                      + [float(t.budget) for t in getattr(history, "pending", {}).values()])
+        levels = self.rungs(max(horizon, self.min_step * self.eta))
+        out: dict[float, list[tuple[int, float]]] = {r: [] for r in levels}
+        todo, keys = [], []
+        for tid, s, v in _reference_curves(history, running=True):
+            for r in levels:
+                k = self._at_rung(s, v, r)
+                if k is None:
+                    continue
+                key = (tid, r, horizon)
+                if key not in self._cache:
+                    todo.append((s[:k], v[:k]))
+                    keys.append(key)
+                out[r].append((tid, key))
+        if todo:
+            for key, p in zip(keys, self.predictions(todo, horizon), strict=True):
+                self._cache[key] = float(p)
+        return {r: [(tid, self._cache[key]) for tid, key in vals] for r, vals in out.items()}
+
+    def for_trial(self, trial: TrialLike, history: Any) -> StoppingRule:
+        snap = copy.copy(self)
+        snap.rung_values = self._build(history)
+        snap._cache = {}
+        snap.horizon = float(trial.budget)
+        snap.trial_id = int(trial.id)
+        snap.passed = passed_rungs(self.rungs(snap.horizon), trial, history)
+        snap.last = {}
+        return snap
+
+    def shared(self, history: Any) -> dict[str, Any] | None:
+        vals = self._build(history)
+        return ({"predicted_rung_values": [[r, [[t, x] for t, x in v]] for r, v in vals.items()]}
+                if vals else None)
+
+    def update(self, state: dict[str, Any]) -> None:
+        vals = state.get("predicted_rung_values")
+        if vals:
+            self.rung_values = {float(r): [(int(t), float(x)) for t, x in v] for r, v in vals}
+
+    def should_stop(self, trial: Trial) -> bool:
+        if not trial.curve or self.horizon is None:
+            return False
+        steps, values = _curve_arrays(trial.curve)
+        for r in self.rungs(self.horizon):
+            if r in self.passed:
+                continue
+            k = self._at_rung(steps, values, r)
+            if k is None:
+                return False  # not there yet
+            self.passed.append(r)
+            others = [x for t, x in self.rung_values.get(r, []) if t != self.trial_id]
+            if len(others) < self.min_trials:
+                continue
+            mine = float(self.predictions([(steps[:k], values[:k])], self.horizon)[0])
+            q = 1.0 / self.eta if self._sign < 0 else 1.0 - 1.0 / self.eta
+            cutoff = float(np.quantile(others, q))
+            stop = bool(self._sign * mine < self._sign * cutoff)
+            self.last = {
+                "rule": "predictive-rung", "rung": r, "points": int(k),
+                "predicted_final": mine, "observed": float(values[k - 1]),
+                "threshold": cutoff, "quantile": q, "reference_trials": len(others),
+                "decision": "stop" if stop else "continue",
+                "reason": (f"predicted final {mine:.6g} "
+                           f"{'worse than' if stop else 'within'} the best 1/{self.eta:g} "
+                           f"of {len(others)} trials at rung {r:g} (cutoff {cutoff:.6g})"),
+            }
+            if stop:
                 return True
         return False
 

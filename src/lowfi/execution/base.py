@@ -3,6 +3,24 @@
 Every executor runs trials through :func:`evaluate`, which turns crashes, NaN, infinities and
 non-numbers into failed results carrying the traceback or reason: crashes are values, not
 exceptions.
+
+The executor-facing API (what a new executor implements and uses)
+-----------------------------------------------------------------
+* ``start(objective)`` once, before the first submit.
+* ``submit(trial)``: ``trial`` is a :class:`lowfi.Trial` handle made by the run loop from the
+  optimizer's immutable :class:`~lowfi.core.trial.TrialRecord`, carrying ``checkpoint_dir``
+  and the stopping rule's snapshot for this trial (``trial.rule``). The executor connects its
+  transport with ``trial.connected(channel=..., state_source=...)`` -- a fresh handle whose
+  ``report`` sends curve points through ``channel(trial_id, points)`` and whose
+  ``should_stop`` reads the run's shared stopping state from ``state_source()`` -- and runs
+  that handle on a worker through :func:`evaluate`. Executors never set private fields of a
+  handle.
+* ``wait(timeout)`` / ``wait_any``: a list of :class:`Finished` (the handle that ran, its
+  :class:`~lowfi.core.trial.Result`, start and end time, the worker's name).
+* ``drain()``: curve points streamed since the last call, ``[(trial_id, points)]``.
+* ``publish(state)``: make ``state`` (what ``StoppingRule.shared`` returned) readable by the
+  ``state_source`` of running trials.
+* ``running``, ``free``, ``now()``, ``cancel_all()``, ``close()``.
 """
 
 from __future__ import annotations
@@ -13,18 +31,18 @@ import socket
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lowfi.core.trial import Result, Trial
+from lowfi.core.trial import Result, Status, Trial, TrialRecord
 
 
 @dataclass
 class Finished:
     """A trial that came back from a worker, with when and where it ran."""
 
-    trial: Trial
+    trial: Trial | TrialRecord
     result: Result
     start: float
     end: float
@@ -74,8 +92,14 @@ def check_objective(objective: Any) -> Callable:
     return objective
 
 
-def evaluate(objective: Callable, trial: Trial, clock: Callable[[], float] = time.time) -> Finished:
-    """Run ``objective`` on ``trial`` and always return a :class:`Finished` (never raise)."""
+def evaluate(objective: Callable, trial: Trial | TrialRecord,
+             clock: Callable[[], float] = time.time) -> Finished:
+    """Run ``objective`` on ``trial`` and always return a :class:`Finished` (never raise).
+
+    A stopped trial's result gets status ``"stopped"``, the rule's description in its
+    ``info`` and ``info["budget_reached"]``, the last step it reported."""
+    if isinstance(trial, TrialRecord):
+        trial = trial.handle()
     start = clock()
     t0 = time.perf_counter()
     try:
@@ -86,7 +110,7 @@ def evaluate(objective: Callable, trial: Trial, clock: Callable[[], float] = tim
             value = objective(dict(trial.config), trial.budget, trial)
         else:
             value = objective(dict(trial.config), trial.budget)
-        result = Result.coerce(value, argument="objective returned")
+        result = trial.to_loss(Result.coerce(value, argument="objective returned"))
     except Exception:  # noqa: BLE001 - a crash is a value: keep the traceback
         result = Result.failed(traceback.format_exc())
     elapsed = time.perf_counter() - t0
@@ -94,13 +118,15 @@ def evaluate(objective: Callable, trial: Trial, clock: Callable[[], float] = tim
         result.cost = elapsed
     if trial.curve and not result.curve:
         result.curve = list(trial.curve)
-    if trial.stopped and result.status == "ok":
-        result.status = "stopped"
-        if trial._rule is not None:
-            try:
-                result.info.update(trial._rule.describe(trial))
-            except Exception:  # noqa: BLE001
-                result.info["stopping_rule_error"] = traceback.format_exc()
+    if trial.stopped and result.status == Status.OK:
+        result.status = Status.STOPPED
+        try:
+            result.info.update(trial.stop_info())
+        except Exception:  # noqa: BLE001
+            result.info["stopping_rule_error"] = traceback.format_exc()
+        if result.curve:
+            result.info["budget_reached"] = min(max(float(p[0]) for p in result.curve),
+                                                float(trial.budget))
     return Finished(trial, result, start, clock(), worker_name())
 
 
@@ -129,7 +155,7 @@ class Executor:
         raise NotImplementedError
 
     def wait_any(self, timeout: float | None = None) -> list[Finished]:
-        """The name DESIGN.md's data-flow diagram uses for :meth:`wait`."""
+        """The name docs/architecture.md's diagram uses for :meth:`wait`."""
         return self.wait(timeout)
 
     @property
@@ -144,7 +170,7 @@ class Executor:
         """The executor's clock (wall clock, or virtual time for the simulated executor)."""
         return time.time()
 
-    def cancel_all(self) -> list[Trial]:
+    def cancel_all(self) -> Sequence[Trial | TrialRecord]:
         """Stop waiting for running trials; return them (they count as unfinished)."""
         return []
 
@@ -167,7 +193,7 @@ class Executor:
 
 
 class QueueChannel:
-    """A picklable ``trial._channel`` that puts ``(trial_id, points)`` on a queue."""
+    """A picklable curve channel (``trial.connected(channel=...)``) that puts ``(trial_id, points)`` on a queue."""
 
     def __init__(self, queue: Any):
         self.queue = queue
@@ -182,7 +208,7 @@ class QueueChannel:
 
 
 class MappingSource:
-    """A picklable ``trial._state_source`` reading a shared mapping (a Manager dict proxy)."""
+    """A picklable ``state_source`` (``trial.connected(state_source=...)``) reading a shared mapping (a Manager dict proxy)."""
 
     def __init__(self, mapping: Any):
         self.mapping = mapping

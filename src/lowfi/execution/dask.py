@@ -5,22 +5,65 @@ processes; given a scheduler address or a ``distributed.Client`` it uses that cl
 run scales out on SLURM or Kubernetes through dask-jobqueue or dask-kubernetes unchanged).
 A new trial is asked the moment any worker is free. If a worker dies mid-trial, Dask's
 scheduler runs the task again on another worker (up to ``distributed.scheduler.allowed-failures``
-times); a trial that exhausts them becomes a failed result, never a lost one.
+times); a trial that exhausts them becomes a failed result, never a lost one. Results are
+fetched the moment a trial finishes, so a worker that dies later does not take them along.
+
+A run whose cluster has no worker for ``lost_workers_timeout`` seconds stops with
+:class:`WorkersLost` (its running trials run again on resume) instead of waiting forever.
+``trial_timeout`` ends a trial that runs too long: its task is cancelled, its worker process
+restarted through its nanny, and the trial recorded as failed. ``dashboard_address`` (e.g.
+``":8787"``) turns on the LocalCluster's dashboard (needs ``bokeh``); ``dashboard_link`` gives
+its address.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Any
 
 from lowfi.core.trial import Result, Trial
-from lowfi.execution.base import Executor, Finished, check_workers, evaluate
+from lowfi.execution._worker import (
+    check_trial_timeout,
+    guarded_evaluate,
+    install_sigterm_handler,
+    remove_sigterm_handler,
+)
+from lowfi.execution.base import Executor, Finished, check_workers
+
+_STARTED = "__lowfi_started__"
+
+
+class WorkersLost(RuntimeError):
+    """The cluster had no worker for ``lost_workers_timeout`` seconds."""
 
 
 def _run(objective: Callable, trial: Trial) -> Finished:
-    return evaluate(objective, trial)
+    started = getattr(trial.channel, "started", None)
+    if started is not None:
+        started(trial.id)
+    return guarded_evaluate(objective, trial)
+
+
+@contextmanager
+def _quiet_distributed():
+    """Keep distributed's shutdown chatter (killed workers, closed comms) out of the user's
+    terminal while lowfi closes a cluster it started."""
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict
+                               if n.startswith("distributed.")]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 class _DaskState:
@@ -41,23 +84,38 @@ class _DaskState:
 class _DaskChannel:
     """Sends reported curve points to the run loop through a named ``distributed.Queue``."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, timed: bool = False):
         self.name = name
+        self.timed = timed
         self._queue = None
 
     def __getstate__(self) -> dict:
-        return {"name": self.name}
+        return {"name": self.name, "timed": self.timed}
 
     def __setstate__(self, state: dict) -> None:
-        self.name, self._queue = state["name"], None
+        self.name, self.timed, self._queue = state["name"], state.get("timed", False), None
 
-    def __call__(self, trial_id: int, points: list) -> None:
+    def _put(self, item: Any) -> None:
         from distributed import Queue
 
+        if self._queue is None:
+            self._queue = Queue(self.name)
+        self._queue.put(item)
+
+    def started(self, trial_id: int) -> None:
+        """Tell the run loop when and where a trial began (for ``trial_timeout``)."""
+        if not self.timed:
+            return
+        from distributed import get_worker
+
         try:
-            if self._queue is None:
-                self._queue = Queue(self.name)
-            self._queue.put((trial_id, [list(p) for p in points]))
+            self._put((_STARTED, trial_id, get_worker().address))
+        except Exception:  # noqa: BLE001 - the trial is then timed from its submission
+            pass
+
+    def __call__(self, trial_id: int, points: list) -> None:
+        try:
+            self._put((trial_id, [list(p) for p in points]))
         except Exception:  # noqa: BLE001 - a lost progress report must never fail the trial
             pass
 
@@ -76,12 +134,24 @@ class DaskExecutor(Executor):
         Trials queued on the cluster beyond one per worker, so a worker that finishes starts
         its next trial without waiting for the round trip through this process (default
         0, asking only when a worker is free; see benchmarks/asha_utilization.py).
+    trial_timeout
+        Seconds a trial may run (from the moment a worker starts it); a longer one is ended
+        (its task cancelled, its worker process restarted by its nanny) and recorded as failed.
+    lost_workers_timeout
+        Seconds the run waits while the cluster has no worker at all (default 60) before it
+        stops with :class:`WorkersLost`; running trials stay unfinished and run again on resume.
+    dashboard_address
+        Address of the LocalCluster's dashboard, e.g. ``":8787"`` (default None: off; needs
+        ``bokeh``). See :attr:`dashboard_link`.
+    cluster_kwargs
+        Passed to ``distributed.LocalCluster``.
     """
 
     name = "dask"
 
     def __init__(self, n_workers: int | None = 2, address: Any = None, prefetch: int | None = None,
-                 **cluster_kwargs: Any):
+                 trial_timeout: float | None = None, lost_workers_timeout: float = 60.0,
+                 dashboard_address: str | None = None, **cluster_kwargs: Any):
         try:
             import distributed  # noqa: F401
         except ImportError as exc:  # pragma: no cover - dask is a core dependency
@@ -91,7 +161,23 @@ class DaskExecutor(Executor):
         if prefetch is not None and (not isinstance(prefetch, int) or prefetch < 0):
             raise ValueError(f"prefetch: got {prefetch!r}; allowed are None or an int >= 0")
         self.prefetch = prefetch
+        self.trial_timeout = check_trial_timeout(trial_timeout)
+        if isinstance(lost_workers_timeout, bool) or not isinstance(lost_workers_timeout, (int, float)) \
+                or not 0 <= lost_workers_timeout < float("inf"):
+            raise ValueError(f"lost_workers_timeout: got {lost_workers_timeout!r}; allowed is a "
+                             "number of seconds >= 0")
+        self.lost_workers_timeout = float(lost_workers_timeout)
+        if dashboard_address is not None and not isinstance(dashboard_address, str):
+            raise ValueError(f"dashboard_address: got {dashboard_address!r}; allowed are None "
+                             "or an address like ':8787' or '127.0.0.1:8787'")
+        self.dashboard_address = dashboard_address
+        self._dashboard_link: str | None = None
         self.cluster_kwargs = cluster_kwargs
+        self._started: dict[int, tuple[float, str | None]] = {}
+        self._points: list[tuple] = []
+        self._no_workers_since: float | None = None
+        self._next_health = 0.0
+        self._sigterm = False
         self._own_client = False
         self._own_cluster = None
         self._futures: dict[Any, Trial] = {}
@@ -105,16 +191,31 @@ class DaskExecutor(Executor):
         if isinstance(self.address, Client):
             self.client = self.address
         elif self.address is None:
+            if self.dashboard_address is not None:
+                try:
+                    import bokeh  # noqa: F401
+                except ImportError as exc:
+                    raise ImportError(f"dashboard_address={self.dashboard_address!r}: the Dask "
+                                      "dashboard needs bokeh: pip install 'bokeh>=3.1'") from exc
+            # lowfi reports what happens to trials itself: only Dask's errors reach the terminal
             kw = dict(n_workers=self.n_workers or 2, threads_per_worker=1, processes=True,
-                      dashboard_address=None)
+                      dashboard_address=self.dashboard_address, silence_logs=logging.ERROR)
             kw.update(self.cluster_kwargs)
             self._own_cluster = LocalCluster(**kw)
             self.client = Client(self._own_cluster)
             self._own_client = True
             self.client.wait_for_workers(kw["n_workers"], timeout=120)
+            if kw["dashboard_address"] is not None:
+                self._dashboard_link = self._own_cluster.dashboard_link
         else:
             self.client = Client(self.address)
             self._own_client = True
+        if self._dashboard_link is None and self._own_cluster is None:
+            try:
+                if "dashboard" in (self.client.scheduler_info().get("services") or {}):
+                    self._dashboard_link = self.client.dashboard_link
+            except Exception:  # noqa: BLE001 - the link is informative only
+                pass
         if self.n_workers is None:
             self.n_workers = max(sum(self.client.nthreads().values()), 1)
         from distributed import Queue
@@ -124,15 +225,23 @@ class DaskExecutor(Executor):
         self._state_name = f"lowfi-state-{self._run_key}"
         from distributed import as_completed
 
-        self._completed = as_completed([], with_results=False)
+        # results are fetched as soon as a trial finishes (a worker that dies later keeps none)
+        self._completed = as_completed([], with_results=True, raise_errors=False)
+        from distributed import Variable
+
+        # something to read before the first publish (an empty Variable makes readers time out)
+        Variable(self._state_name, client=self.client).set({})
+        self._sigterm = install_sigterm_handler()
         # sent with each task (not scattered: scattered data dies with the worker holding it)
         self._payload = objective
         self._attempts: dict[int, int] = {}
 
     def submit(self, trial: Trial) -> None:
         self._attempts[trial.id] = self._attempts.get(trial.id, 0) + 1
-        trial._channel = _DaskChannel(self._curve_name)
-        trial._state_source = _DaskState(self._state_name)
+        trial = trial.connected(channel=_DaskChannel(self._curve_name,
+                                                     timed=self.trial_timeout is not None),
+                                state_source=_DaskState(self._state_name))
+        self._started.pop(trial.id, None)
         fut = self.client.submit(_run, self._payload, trial, pure=False,
                                  key=f"lowfi-{self._run_key}-trial-{trial.id}-{uuid.uuid4().hex[:6]}")
         self._futures[fut] = trial
@@ -142,25 +251,108 @@ class DaskExecutor(Executor):
         if not self._futures:
             return []
         deadline = None if timeout is None else time.monotonic() + timeout
+        out: list[Finished] = []
+        next_poll = 0.0
         while not self._completed.has_ready():  # as_completed collects finishes as they happen
-            if deadline is not None and time.monotonic() >= deadline:
-                return []
+            now = time.monotonic()
+            if self.trial_timeout is not None and now >= next_poll:
+                self._poll()
+                out.extend(self._expire())
+                next_poll = now + 0.1
+                if out:
+                    return out
+            if now >= self._next_health:
+                self._check_workers(now)
+            if deadline is not None and now >= deadline:
+                return out
             time.sleep(0.002)
-        out = []
-        for fut in self._completed.next_batch(block=False):
+        self._no_workers_since = None
+        for fut, value in self._completed.next_batch(block=False):
             trial = self._futures.pop(fut, None)
             if trial is None:  # cancelled earlier
                 continue
-            try:
-                out.append(fut.result())
-            except Exception as exc:  # noqa: BLE001 - KilledWorker, unpicklable results...
-                if "Cancelled" in type(exc).__name__ and self._attempts.get(trial.id, 0) < 3:
-                    self.submit(trial)  # lost with a worker before it could be retried: run again
-                    continue
-                now = time.time()
-                out.append(Finished(trial, Result.failed(f"dask: {type(exc).__name__}: {exc}"),
-                                    now, now, "lost"))
+            if fut.status == "finished":
+                self._started.pop(trial.id, None)
+                out.append(value)
+                fut.release()
+                continue
+            exc = value[1] if isinstance(value, tuple) and len(value) == 3 else value
+            if fut.status == "cancelled" and self._attempts.get(trial.id, 0) < 3:
+                self.submit(trial)  # lost with a worker before it could be retried: run again
+                continue
+            now = time.time()
+            name = type(exc).__name__
+            if name == "KilledWorker":
+                why = (f"dask: the worker process running this trial died every time the "
+                       f"scheduler ran it (allowed-failures={_allowed_failures()}; KilledWorker): "
+                       f"{exc}")
+            else:
+                why = f"dask: {name}: {exc}"
+            out.append(Finished(trial, Result.failed(why), now, now, "lost"))
         return out
+
+    def _poll(self) -> None:
+        """Move what running trials sent (curve points, start marks) out of the queue."""
+        try:
+            if self._curves is None or self._curves.qsize() == 0:
+                return
+            items = self._curves.get(batch=True)
+        except Exception:  # noqa: BLE001 - progress reports are best effort
+            return
+        for x in items:
+            if x[0] == _STARTED:
+                self._started[x[1]] = (time.monotonic(), x[2])
+            else:
+                self._points.append(tuple(x))
+
+    def _expire(self) -> list[Finished]:
+        """End trials running longer than ``trial_timeout``; return them as failed."""
+        now = time.monotonic()
+        out = []
+        for fut, trial in list(self._futures.items()):
+            began, addr = self._started.get(trial.id, (None, None))
+            if began is None or now - began < self.trial_timeout:
+                continue
+            del self._futures[fut]
+            self._started.pop(trial.id, None)
+            self.client.cancel([fut])  # forgotten by the scheduler: never run again
+            ended = self._restart_worker(addr)
+            end = time.time()
+            msg = (f"trial_timeout: the trial ran longer than {self.trial_timeout:g} s and was "
+                   "ended" + (" (its worker process was restarted)" if ended else
+                              "; its worker could not be restarted, so the objective may go on "
+                              "running there until it returns"))
+            out.append(Finished(trial, Result.failed(msg), end - (now - began), end, addr or "timeout"))
+        return out
+
+    def _restart_worker(self, addr: str | None) -> bool:
+        if addr is None:
+            return False
+        try:
+            with _quiet_distributed():
+                self.client.restart_workers([addr], timeout=60, raise_for_error=True)
+            return True
+        except Exception:  # noqa: BLE001 - no nanny, or the worker is already gone
+            return False
+
+    def _check_workers(self, now: float) -> None:
+        """Raise :class:`WorkersLost` once the cluster had no worker for lost_workers_timeout."""
+        self._next_health = now + 1.0
+        try:
+            n = len(self.client.nthreads())
+        except Exception:  # noqa: BLE001 - the scheduler itself is unreachable: no workers either
+            n = 0
+        if n:
+            self._no_workers_since = None
+            return
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+        if now - self._no_workers_since >= self.lost_workers_timeout:
+            raise WorkersLost(
+                f"dask: the cluster has had no worker for {now - self._no_workers_since:.0f} s "
+                f"(lost_workers_timeout={self.lost_workers_timeout:g}); the run stops here. "
+                f"{len(self._futures)} running trials stay unfinished in the journal and run "
+                "again when the run is resumed")
 
     @property
     def running(self) -> int:
@@ -174,7 +366,10 @@ class DaskExecutor(Executor):
     def cancel_all(self) -> list[Trial]:
         out = list(self._futures.values())
         if self._futures:
-            self.client.cancel(list(self._futures))
+            try:
+                self.client.cancel(list(self._futures))
+            except Exception:  # noqa: BLE001 - the scheduler is gone: nothing left to cancel
+                pass
         self._futures.clear()
         return out
 
@@ -184,16 +379,32 @@ class DaskExecutor(Executor):
         Variable(self._state_name, client=self.client).set(dict(state))
 
     def drain(self) -> list[tuple[int, list]]:
-        try:
-            if self._curves is None or self._curves.qsize() == 0:
-                return []
-            return [tuple(x) for x in self._curves.get(batch=True)]
-        except Exception:  # noqa: BLE001 - progress reports are best effort
-            return []
+        self._poll()
+        out, self._points = self._points, []
+        return out
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The URL of the cluster's dashboard, if one runs (None otherwise)."""
+        return self._dashboard_link
 
     def close(self) -> None:
-        if getattr(self, "client", None) is not None and self._own_client:
-            self.client.close()
-        if self._own_cluster is not None:
-            self._own_cluster.close()
-        self.client = None
+        try:
+            with _quiet_distributed(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if getattr(self, "client", None) is not None and self._own_client:
+                    self.client.close()
+                if self._own_cluster is not None:
+                    self._own_cluster.close()
+                    self._own_cluster = None
+        finally:
+            self.client = None
+            if self._sigterm:
+                remove_sigterm_handler()
+                self._sigterm = False
+
+
+def _allowed_failures() -> int:
+    import dask
+
+    return int(dask.config.get("distributed.scheduler.allowed-failures", 3))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from lowfi.core.trial import Trial
-from lowfi.execution.base import Executor, Finished, evaluate
+from lowfi.core.trial import CurveChannel, Trial
+from lowfi.execution._worker import guarded_evaluate
+from lowfi.execution.base import Executor, Finished
 
 
 class InlineExecutor(Executor):
@@ -16,16 +17,17 @@ class InlineExecutor(Executor):
     def __init__(self, n_workers: int = 1):
         self.n_workers = 1
         self._queue: deque[Trial] = deque()
-        self.channel = None  # set by the run loop: callable(trial_id, points)
+        #: set by the run loop: ``channel(trial_id, points)`` (curves go straight to the journal)
+        self.channel: CurveChannel | None = None
 
     def submit(self, trial: Trial) -> None:
-        trial._channel = self.channel
-        self._queue.append(trial)
+        self._queue.append(trial.connected(channel=self.channel))
 
     def wait(self, timeout: float | None = None) -> list[Finished]:
         if not self._queue:
             return []
-        return [evaluate(self.objective, self._queue.popleft())]
+        # SystemExit from the objective fails its trial; KeyboardInterrupt (Ctrl-C) stops the run
+        return [guarded_evaluate(self.objective, self._queue.popleft(), catch=(SystemExit,))]
 
     @property
     def running(self) -> int:

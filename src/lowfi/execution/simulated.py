@@ -9,8 +9,9 @@ in seconds and deterministically; tests of asynchronous behaviour use it instead
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 
-from lowfi.core.trial import Trial
+from lowfi.core.trial import Trial, TrialRecord
 from lowfi.execution.base import Executor, Finished, check_workers, evaluate
 
 
@@ -59,7 +60,7 @@ class SimulatedExecutor(Executor):
     def running(self) -> int:
         return len(self._events)
 
-    def cancel_all(self) -> list[Trial]:
+    def cancel_all(self) -> Sequence[Trial | TrialRecord]:
         out = [e[2].trial for e in self._events]
         self._events.clear()
         self._free_workers = list(range(self.n_workers))

@@ -1,149 +1,479 @@
-"""``LowfiSearchCV``: multi-fidelity hyperparameter search as a scikit-learn estimator.
+"""``SearchCV``: multi-fidelity hyperparameter search as a scikit-learn search estimator.
 
-Like scikit-learn's ``HalvingRandomSearchCV``, but any lowfi optimizer (BOHB by default)
-decides which configuration gets which resource, and runs go through lowfi's run loop
-(executors, journal, resume).
+A drop-in for scikit-learn's ``HalvingRandomSearchCV``: same fit signature, same fitted
+attributes (``cv_results_``, ``best_index_``, ``best_params_``, ``best_score_``,
+``best_estimator_``, ``n_resources_``, ...), same delegation (``predict``, ``predict_proba``,
+``decision_function``, ``transform``, ``score``). What differs is who decides which
+configuration gets which resource: a lowfi optimizer (``lowfi.optimizers.DEFAULT`` unless
+named), run through lowfi's run loop, so executors, journals and resume work as in
+:func:`lowfi.minimize`.
+
+Every evaluation is one configuration at one resource, cross-validated on the same folds
+(computed once, with ``groups``); each fold is fitted and scored by scikit-learn's own
+``_fit_and_score``, so scoring, ``error_score``, fit parameters and failures behave as in
+scikit-learn's searches.
 """
 
 from __future__ import annotations
 
+import inspect
+import numbers
+import time
+import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
-from sklearn.model_selection import cross_val_score
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.model_selection._split import check_cv
+from sklearn.model_selection._validation import (
+    _fit_and_score,
+    _insert_error_scores,
+    _warn_or_raise_about_fit_failures,
+)
+from sklearn.utils import indexable
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_method_params, _num_samples
+
+_FIT_AND_SCORE_ARGS = set(inspect.signature(_fit_and_score).parameters)
 
 
 class _CVObjective:
-    """Cross-validated loss (negated score) of ``estimator`` with a configuration (picklable)."""
+    """Cross-validated evaluation of one configuration at one resource (picklable).
 
-    def __init__(self, estimator, X, y, resource, cv, scoring, seed):
+    Returns ``Result(-score, info={"sklearn": ...})`` with the per-fold outputs of
+    ``_fit_and_score``; the search rebuilds ``cv_results_`` from them.
+    """
+
+    def __init__(self, estimator: Any, X: Any, y: Any, splits: list, orders: list,
+                 resource: str, n_samples: int, fit_kwargs: dict[str, Any], metric: str | None):
         self.estimator, self.X, self.y = estimator, X, y
-        self.resource, self.cv, self.scoring = resource, cv, scoring
-        self.order = np.random.default_rng(seed).permutation(len(X))
+        self.splits, self.orders = splits, orders
+        self.resource, self.n_samples = resource, n_samples
+        self.fit_kwargs, self.metric = fit_kwargs, metric
+        #: the exception of the first failed fit when error_score="raise" (in-process runs)
+        self.raised: BaseException | None = None
 
-    def __call__(self, config: dict[str, Any], budget: float) -> float:
-        est = clone(self.estimator).set_params(**config)
-        X, y = self.X, self.y
-        if self.resource == "n_samples":
-            idx = self.order[: max(int(round(budget)), 2)]
-            X, y = X[idx], y[idx]
-        else:
-            est.set_params(**{self.resource: int(round(budget))})
-        return -float(np.mean(cross_val_score(est, X, y, cv=self.cv, scoring=self.scoring)))
+    def folds(self, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The folds at resource ``n``: each fold's train and test parts subsampled to the
+        fraction ``n / n_samples`` (nested: a larger resource keeps the smaller's samples)."""
+        if self.resource != "n_samples" or n >= self.n_samples:
+            return self.splits
+        fraction = n / self.n_samples
+        out = []
+        for (train, test), (otr, ote) in zip(self.splits, self.orders):
+            k_tr = max(int(fraction * len(train)), 1)
+            k_te = max(int(fraction * len(test)), 1)
+            out.append((np.sort(train[otr[:k_tr]]), np.sort(test[ote[:k_te]])))
+        return out
+
+    def __call__(self, config: dict[str, Any], budget: float) -> Any:
+        from lowfi.core.trial import Result
+
+        n = int(round(budget))
+        params = dict(config)
+        if self.resource != "n_samples":
+            params[self.resource] = n
+        folds = self.folds(n)
+        outs = []
+        for i, (train, test) in enumerate(folds):
+            try:
+                out = _fit_and_score(clone(self.estimator), self.X, self.y, train=train, test=test,
+                                     parameters=params, split_progress=(i, len(folds)),
+                                     **self.fit_kwargs)
+            except Exception as exc:  # error_score="raise"
+                if self.raised is None:
+                    self.raised = exc
+                raise
+            outs.append(_plain_out(out))
+        info = {"sklearn": {"params": params, "n_resources": n, "out": outs}}
+        scores = [_metric(o["test_scores"], self.metric) for o in outs]
+        mean = float(np.mean(scores)) if scores else float("nan")
+        if not np.isfinite(mean):
+            errors = [o["fit_error"] for o in outs if o["fit_error"]]
+            return Result.failed(errors[0] if errors else f"mean test score is {mean}", info=info)
+        return Result(-mean, info=info)
 
 
-class LowfiSearchCV(MetaEstimatorMixin, BaseEstimator):
+def _order(idx: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """A random order of the positions of ``idx`` whose prefixes are the subsamples.
+
+    For a classifier (``labels`` given) the order is stratified: the first positions hold
+    one sample of every class present, and every prefix holds the classes in about their
+    proportions in ``idx``, so small resources do not lose a class by chance.
+    """
+    perm = rng.permutation(len(idx))
+    if labels is None or len(idx) == 0:
+        return perm
+    lab = labels[idx[perm]]
+    key = np.empty(len(idx))
+    for c in np.unique(lab):
+        where = np.flatnonzero(lab == c)
+        key[where] = np.arange(len(where)) / len(where)
+    return perm[np.argsort(key, kind="stable")]
+
+
+def _metric(scores: Any, metric: str | None) -> float:
+    if isinstance(scores, dict):
+        return float(scores[metric] if metric in scores else next(iter(scores.values())))
+    return float(scores)
+
+
+def _plain_out(out: dict[str, Any]) -> dict[str, Any]:
+    """``_fit_and_score``'s output with plain Python numbers (it travels in Result.info)."""
+    def num(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: float(x) for k, x in v.items()}
+        return float(v)
+
+    plain = {"test_scores": num(out["test_scores"]), "n_test_samples": int(out["n_test_samples"]),
+             "fit_time": float(out["fit_time"]), "score_time": float(out["score_time"]),
+             "fit_error": out.get("fit_error")}
+    if "train_scores" in out:
+        plain["train_scores"] = num(out["train_scores"])
+    return plain
+
+
+class SearchCV(BaseSearchCV):
     """Multi-fidelity search over ``space`` for ``estimator`` with cross-validation.
+
+    Like ``HalvingRandomSearchCV`` (and with its fitted attributes), but a lowfi optimizer
+    decides which configuration is evaluated at which resource, asynchronously and
+    model-based where the optimizer is (BOHB, the default optimizer, ...).
 
     Parameters
     ----------
     estimator
         A scikit-learn estimator.
     space
-        A ConfigSpace space (or dict shorthand) over the estimator's parameters.
+        A ConfigSpace ``ConfigurationSpace`` (or its dict shorthand) over the estimator's
+        parameters, e.g. ``ConfigurationSpace({"C": Float("C", (1e-3, 1e3), log=True)})``.
     resource
-        The budget: ``"n_samples"`` (training-set size; the data are shuffled once) or the
-        name of an integer estimator parameter such as ``"max_iter"`` or ``"n_estimators"``.
-    min_resource, max_resource
-        Budget range (defaults for ``n_samples``: ``len(X) // 27`` (at least 20 per CV fold)
-        to ``len(X)``; required for a parameter resource).
-    optimizer, eta, max_evaluations, total_budget, n_workers, executor, storage
+        What the budget is: ``"n_samples"`` (the number of training samples: each fold's
+        train and test parts are subsampled to that fraction, as in
+        ``HalvingRandomSearchCV``) or the name of an integer estimator parameter
+        (``"n_estimators"``, ``"max_iter"``). Budgets are always whole numbers.
+    min_resources
+        ``"smallest"`` (default; as ``HalvingRandomSearchCV``: ``2 * n_splits`` samples,
+        times the number of classes for a classifier, or 1 for a parameter resource) or
+        an int.
+    max_resources
+        ``"auto"`` (the number of samples; only for ``resource="n_samples"``) or an int.
+    factor
+        The reduction factor (``eta``): rungs are ``max_resources * factor**-k`` rounded,
+        ``k = 0 .. floor(log_factor(max_resources / min_resources))`` -- at least as many
+        rungs as ``HalvingRandomSearchCV`` uses for the same resources.
+    optimizer
+        A registered lowfi optimizer name or an optimizer; None: ``lowfi.optimizers.DEFAULT``.
+    scoring, refit, cv, error_score, return_train_score, verbose
+        As in ``HalvingRandomSearchCV`` (``scoring`` may be a list or dict of metrics; then
+        ``refit`` names the one the search optimizes and the best model is chosen by, and
+        with ``refit=False`` the first metric is optimized).
+    max_evaluations, total_budget, walltime
+        When to stop (as in :func:`lowfi.minimize`); with none of them given,
+        ``total_budget = 20 * max_resources``.
+    n_workers, executor, storage, progress
         As in :func:`lowfi.minimize`.
-    scoring, cv
-        As in :func:`sklearn.model_selection.cross_val_score` (higher scores are better).
-    refit
-        Refit the best configuration on all data at the full resource.
     random_state
-        Seed of the optimizer and of the shuffle for ``n_samples``.
+        Seed of the optimizer and of the subsampling (None: not reproducible).
 
     Attributes
     ----------
-    best_params_, best_score_, best_resource_ (the resource best_score_ was measured at),
-    best_estimator_, cv_results_ (a DataFrame of all trials), run_ (the
-    :class:`lowfi.run.RunResult`).
+    cv_results_
+        A dict of numpy arrays, one entry per evaluation (configuration x resource):
+        ``params``, ``param_<name>`` (masked arrays), ``split<k>_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score`` (per metric when
+        several), fit and score times, ``iter`` (the rung), ``n_resources``, ``config_id``.
+    best_index_, best_params_, best_score_, best_estimator_
+        The best evaluation at the highest resource any evaluation reached (the best
+        model is refit on all data with ``best_params_``).
+    n_resources_, n_candidates_, n_iterations_
+        Resources of the rungs used, evaluations at each, and how many rungs were used.
+    min_resources_, max_resources_, n_possible_iterations_
+        The resources range and the number of rungs it allows.
+    n_splits_, refit_time_, scorer_, multimetric_, classes_, n_features_in_, feature_names_in_
+        As in scikit-learn's searches.
+    run_
+        The :class:`lowfi.run.RunResult` of the search (its ``trials`` DataFrame, optimizer).
     """
 
     def __init__(self, estimator: Any, space: Any, *, resource: str = "n_samples",
-                 min_resource: float | None = None, max_resource: float | None = None,
-                 optimizer: str = "bohb", eta: float = 3, scoring: Any = None, cv: Any = 3,
-                 max_evaluations: int | None = None, total_budget: float | None = None,
+                 min_resources: Any = "smallest", max_resources: Any = "auto",
+                 factor: float = 3, optimizer: Any = None, scoring: Any = None,
+                 refit: Any = True, cv: Any = 5, error_score: Any = np.nan,
+                 return_train_score: bool = False, max_evaluations: int | None = None,
+                 total_budget: float | None = None, walltime: float | None = None,
                  n_workers: int = 1, executor: Any = None, storage: Any = None,
-                 refit: bool = True, random_state: int | None = 0, progress: bool = False):
+                 random_state: Any = None, verbose: int = 0, progress: bool = False):
         self.estimator, self.space, self.resource = estimator, space, resource
-        self.min_resource, self.max_resource = min_resource, max_resource
-        self.optimizer, self.eta, self.scoring, self.cv = optimizer, eta, scoring, cv
-        self.max_evaluations, self.total_budget = max_evaluations, total_budget
+        self.min_resources, self.max_resources, self.factor = min_resources, max_resources, factor
+        self.optimizer, self.scoring, self.refit, self.cv = optimizer, scoring, refit, cv
+        self.error_score, self.return_train_score = error_score, return_train_score
+        self.max_evaluations, self.total_budget, self.walltime = (max_evaluations, total_budget,
+                                                                  walltime)
         self.n_workers, self.executor, self.storage = n_workers, executor, storage
-        self.refit, self.random_state, self.progress = refit, random_state, progress
+        self.random_state, self.verbose, self.progress = random_state, verbose, progress
 
-    def _budgets(self, n: int) -> tuple[float, float]:
-        if self.resource == "n_samples":
-            folds = self.cv if isinstance(self.cv, int) else 5
-            lo = self.min_resource if self.min_resource is not None else max(n // 27, 20 * folds)
-            hi = self.max_resource if self.max_resource is not None else n
-            if hi > n:
-                raise ValueError(f"max_resource: got {hi}; with resource='n_samples' it must be <= len(X) = {n}")
-            return float(min(lo, hi)), float(hi)
-        if self.min_resource is None or self.max_resource is None:
-            raise ValueError(f"min_resource/max_resource: required when resource={self.resource!r} "
-                             "(an estimator parameter)")
-        if self.resource not in self.estimator.get_params():
-            raise ValueError(f"resource: got {self.resource!r}; allowed are 'n_samples' or a parameter "
-                             f"of {type(self.estimator).__name__}")
-        return float(self.min_resource), float(self.max_resource)
+    # ------------------------------------------------------------------ checks
+    def _resources(self, n_samples: int, n_splits: int, y: Any) -> tuple[int, int]:
+        if self.resource != "n_samples":
+            if not isinstance(self.resource, str) or self.resource not in self.estimator.get_params():
+                raise ValueError(f"resource: got {self.resource!r}; allowed are 'n_samples' or an "
+                                 f"integer parameter of {type(self.estimator).__name__}")
+        if self.min_resources == "smallest":
+            lo = 1
+            if self.resource == "n_samples":
+                lo = 2 * n_splits
+                if is_classifier(self.estimator) and y is not None:
+                    lo *= max(len(np.unique(np.asarray(y))), 1)
+        elif isinstance(self.min_resources, numbers.Integral) and not isinstance(self.min_resources, bool) \
+                and self.min_resources >= 1:
+            lo = int(self.min_resources)
+        else:
+            raise ValueError(f"min_resources: got {self.min_resources!r}; allowed are 'smallest' "
+                             "or an int >= 1")
+        if self.max_resources == "auto":
+            if self.resource != "n_samples":
+                raise ValueError(f"max_resources: got 'auto' with resource={self.resource!r}; "
+                                 "'auto' (the number of samples) needs resource='n_samples': "
+                                 "pass an int")
+            hi = n_samples
+        elif isinstance(self.max_resources, numbers.Integral) and not isinstance(self.max_resources, bool) \
+                and self.max_resources >= 1:
+            hi = int(self.max_resources)
+            if self.resource == "n_samples" and hi > n_samples:
+                raise ValueError(f"max_resources: got {hi}; with resource='n_samples' it must be "
+                                 f"<= the number of samples, {n_samples}")
+        else:
+            raise ValueError(f"max_resources: got {self.max_resources!r}; allowed are 'auto' or "
+                             "an int >= 1")
+        if lo > hi:
+            raise ValueError(f"min_resources: got {self.min_resources!r} (= {lo}) > max_resources "
+                             f"= {hi}; with {n_samples} samples pass a smaller min_resources")
+        if not isinstance(self.factor, numbers.Real) or isinstance(self.factor, bool) or not self.factor >= 2:
+            raise ValueError(f"factor: got {self.factor!r}; allowed is a number >= 2")
+        return lo, hi
 
-    def fit(self, X: Any, y: Any) -> LowfiSearchCV:
-        import lowfi
+    def _space_names(self) -> list[str]:
         from lowfi.space import Space
 
-        X, y = np.asarray(X), np.asarray(y)
-        lo, hi = self._budgets(len(X))
         names = Space.from_any(self.space).names
         params = self.estimator.get_params()
         unknown = [n for n in names if n not in params]
         if unknown:
             raise ValueError(f"space: parameters {unknown} are not parameters of "
                              f"{type(self.estimator).__name__}; allowed are {sorted(params)}")
-        objective = _CVObjective(self.estimator, X, y, self.resource, self.cv, self.scoring,
-                                 self.random_state)
-        limits = {"max_evaluations": self.max_evaluations, "total_budget": self.total_budget}
+        if self.resource in names:
+            raise ValueError(f"space: {self.resource!r} is the resource; it cannot also be "
+                             "searched (remove it from the space or choose another resource)")
+        return names
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any = None, **params: Any) -> SearchCV:
+        """Search, then refit the best configuration on all data (``refit``).
+
+        ``params`` go where scikit-learn's searches send them: ``groups`` to the CV
+        splitter, ``sample_weight`` and other fit parameters to the estimator's ``fit``
+        (indexed per fold), and ``sample_weight`` to scorers that accept it.
+        """
+        import lowfi
+        from lowfi import optimizers as _opts
+
+        self._space_names()
+        scorers, refit_metric = self._get_scorers()
+        X, y = indexable(X, y)
+        if is_classifier(self.estimator) and y is not None:
+            check_classification_targets(y)
+        params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(params)
+        n_samples = _num_samples(X)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        splits = [(np.asarray(tr), np.asarray(te))
+                  for tr, te in cv.split(X, y, **routed.splitter.split)]
+        if not splits:
+            raise ValueError(f"cv: got {self.cv!r}, which yields no splits")
+        self.n_splits_ = len(splits)
+        lo, hi = self._resources(n_samples, self.n_splits_, y)
+        self.min_resources_, self.max_resources_ = lo, hi
+        from lowfi.optimizers.base import n_rungs
+
+        self.n_possible_iterations_ = n_rungs(lo, hi, float(self.factor)) + 1
+
+        seed = self.random_state
+        if isinstance(seed, np.random.RandomState):
+            seed = int(seed.randint(2**31 - 1))
+        rng = np.random.default_rng(seed)
+        labels = None
+        if is_classifier(self.estimator) and y is not None and np.ndim(y) == 1:
+            labels = np.unique(np.asarray(y), return_inverse=True)[1]
+        orders = [(_order(tr, labels, rng), _order(te, labels, rng)) for tr, te in splits]
+        metric = None
+        if not callable(self.scoring) and isinstance(self.scoring, list | tuple | set | dict):
+            metric = self.refit if isinstance(self.refit, str) else None
+        fit_kwargs = dict(scorer=scorers, fit_params=routed.estimator.fit,
+                          score_params=routed.scorer.score,
+                          return_train_score=self.return_train_score, return_n_test_samples=True,
+                          return_times=True, return_parameters=False,
+                          error_score=self.error_score, verbose=self.verbose)
+        if "candidate_progress" in _FIT_AND_SCORE_ARGS:
+            fit_kwargs["candidate_progress"] = None
+        objective = _CVObjective(clone(self.estimator), X, y, splits, orders, self.resource,
+                                 n_samples, fit_kwargs, metric)
+
+        optimizer = self.optimizer if self.optimizer is not None else _opts.DEFAULT
+        limits = {"max_evaluations": self.max_evaluations, "total_budget": self.total_budget,
+                  "walltime": self.walltime}
         if all(v is None for v in limits.values()):
             limits["total_budget"] = 20 * hi
-        self.run_ = lowfi.minimize(objective, self.space, self.optimizer, min_budget=lo,
-                                   max_budget=hi, eta=self.eta, n_workers=self.n_workers,
-                                   executor=self.executor, storage=self.storage,
-                                   seed=self.random_state, progress=self.progress, **limits)
-        self.cv_results_ = self.run_.trials
-        if self.run_.best_config is None:
-            errors = self.cv_results_["error"].dropna() if len(self.cv_results_) else []
-            last = str(errors.iloc[-1]).strip().splitlines()[-1] if len(errors) else ""
-            raise RuntimeError("LowfiSearchCV: every evaluation failed; see cv_results_['error']"
-                               + (f" (last: {last})" if last else ""))
-        self.best_params_ = dict(self.run_.best_config)
-        self.best_score_ = -float(self.run_.best_loss)
-        done = self.cv_results_[self.cv_results_["status"] == "ok"]
-        #: the resource at which best_score_ was measured
-        self.best_resource_ = float(done["budget"].max())
-        if self.best_resource_ < hi:
-            import warnings
+        kwargs: dict[str, Any] = {}
+        from lowfi.run.loop import minimize as _minimize
 
-            warnings.warn(f"LowfiSearchCV: no evaluation reached max_resource={hi:g} within the "
-                          f"limits (highest: {self.best_resource_:g}); best_score_ is measured at "
-                          f"{self.resource}={self.best_resource_:g}. Raise max_evaluations or "
-                          "total_budget", stacklevel=2)
+        run_args = inspect.signature(_minimize).parameters
+        if "error_on_all_failed" in run_args:
+            kwargs["error_on_all_failed"] = False
+        if self.error_score == "raise":
+            kwargs["max_failures"] = 1
+        if isinstance(optimizer, str) and _accepts(optimizer, "budget_type"):
+            kwargs["optimizer_kwargs"] = {"budget_type": int}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"minimize: all")
+            # SearchCV says itself when max_resources was never reached
+            warnings.filterwarnings("ignore", message=r"minimize: no trial was evaluated at")
+            self.run_ = lowfi.minimize(objective, self.space, optimizer, min_budget=lo,
+                                       max_budget=hi, eta=self.factor, n_workers=self.n_workers,
+                                       executor=self.executor, storage=self.storage,
+                                       seed=seed, progress=self.progress, **limits, **kwargs)
+        records = sorted((r for r in self.run_.optimizer.history.records if r.trial_id >= 0),
+                         key=lambda r: r.trial_id)  # (warm-start priors have ids < 0)
+        trials = self.run_.trials
+        errors = (dict(zip(trials["trial_id"], trials["error"]))
+                  if "error" in trials.columns and "trial_id" in trials.columns else {})
+        if self.error_score == "raise":
+            if objective.raised is not None:
+                raise objective.raised
+            failed = [r for r in records if r.failed]
+            if failed:
+                raise ValueError("SearchCV: a fit failed (error_score='raise'):\n"
+                                 f"{errors.get(failed[0].trial_id)}")
+        self._collect(records, refit_metric, errors)
         if self.refit:
-            est = clone(self.estimator).set_params(**self.best_params_)
-            if self.resource != "n_samples":
-                est.set_params(**{self.resource: int(round(hi))})
-            self.best_estimator_ = est.fit(X, y)
+            self._refit(X, y, routed)
+        self.scorer_ = scorers._scorers if hasattr(scorers, "_scorers") else scorers
         return self
 
-    def predict(self, X: Any) -> Any:
-        return self.best_estimator_.predict(X)
+    def _collect(self, records: list, refit_metric: str, errors: dict[int, Any]) -> None:
+        candidates, outs = [], []
+        more: dict[str, list] = {"iter": [], "n_resources": [], "config_id": []}
+        for rec in records:
+            data = (rec.result_info or {}).get("sklearn") if hasattr(rec, "result_info") else None
+            if data is None:  # failed before scoring (a crash outside the folds, a timeout)
+                params = dict(rec.config)
+                n = int(round(rec.budget))
+                if self.resource != "n_samples":
+                    params[self.resource] = n
+                err = errors.get(rec.trial_id) or f"evaluation {rec.status}"
+                score = self.error_score if isinstance(self.error_score, numbers.Number) else np.nan
+                outs.extend({"test_scores": score, "n_test_samples": 0, "fit_time": 0.0,
+                             "score_time": 0.0, "fit_error": str(err),
+                             **({"train_scores": score} if self.return_train_score else {})}
+                            for _ in range(self.n_splits_))
+            else:
+                params, n = data["params"], int(data["n_resources"])
+                outs.extend(dict(o) for o in data["out"])
+            candidates.append(params)
+            more["n_resources"].append(n)
+            more["config_id"].append(int(rec.config_id))
+        if not candidates:
+            raise ValueError("SearchCV: no evaluation finished; raise max_evaluations, "
+                             "total_budget or walltime")
+        rungs = sorted(set(more["n_resources"]))
+        more["iter"] = [rungs.index(n) for n in more["n_resources"]]
+        self.n_resources_ = rungs
+        self.n_candidates_ = [more["n_resources"].count(n) for n in rungs]
+        self.n_iterations_ = len(rungs)
+        if callable(self.scoring):
+            _insert_error_scores(outs, self.error_score)
+        # dict test scores with a placeholder number where a fit failed
+        first = next((o["test_scores"] for o in outs if isinstance(o["test_scores"], dict)), None)
+        if first is not None:
+            for o in outs:
+                for key in ("test_scores", "train_scores"):
+                    if key in o and not isinstance(o[key], dict):
+                        o[key] = {name: o[key] for name in first}
+        self.multimetric_ = first is not None
+        if callable(self.scoring) and self.multimetric_:
+            self._check_refit_for_multimetric(first)
+            refit_metric = self.refit
+        self.cv_results_ = self._format_results(candidates, self.n_splits_, outs, more)
+        _warn_or_raise_about_fit_failures(outs, self.error_score)
+        if self.refit or not self.multimetric_:
+            self.best_index_ = int(self._select_best_index(self.refit, refit_metric,
+                                                           self.cv_results_))
+            if not callable(self.refit):
+                self.best_score_ = float(self.cv_results_[f"mean_test_{refit_metric}"][self.best_index_])
+            self.best_params_ = self.cv_results_["params"][self.best_index_]
+            reached = int(self.cv_results_["n_resources"][self.best_index_])
+            if reached < self.max_resources_:
+                warnings.warn(f"SearchCV: no evaluation reached max_resources="
+                              f"{self.max_resources_} within the limits (highest: {max(rungs)}); "
+                              f"best_score_ is measured at {self.resource}={reached}. Raise "
+                              "max_evaluations or total_budget", stacklevel=3)
 
-    def predict_proba(self, X: Any) -> Any:
-        return self.best_estimator_.predict_proba(X)
+    def _refit(self, X: Any, y: Any, routed: Any) -> None:
+        self.best_estimator_ = clone(self.estimator).set_params(
+            **clone(self.best_params_, safe=False))
+        t0 = time.time()
+        if y is not None:
+            self.best_estimator_.fit(X, y, **routed.estimator.fit)
+        else:
+            self.best_estimator_.fit(X, **routed.estimator.fit)
+        self.refit_time_ = time.time() - t0
+        if hasattr(self.best_estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.feature_names_in_
 
-    def score(self, X: Any, y: Any) -> float:
-        return self.best_estimator_.score(X, y)
+    @staticmethod
+    def _select_best_index(refit: Any, refit_metric: str, results: dict[str, Any]) -> int:
+        """The best evaluation at the highest resource reached (a callable ``refit`` gets
+        the whole ``cv_results_`` and returns an index, as in scikit-learn)."""
+        if callable(refit):
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        top = np.flatnonzero(results["n_resources"] == np.max(results["n_resources"]))
+        scores = np.asarray(results[f"mean_test_{refit_metric}"], dtype=float)[top]
+        if np.isnan(scores).all():
+            return int(top[0])
+        return int(top[np.nanargmax(scores)])
+
+    def _run_search(self, evaluate_candidates: Any, **kwargs: Any) -> None:  # pragma: no cover
+        raise NotImplementedError("SearchCV runs its search through lowfi.minimize")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = False
+        return tags
+
+
+def _accepts(name: str, arg: str) -> bool:
+    """Whether the registered optimizer ``name`` takes the keyword ``arg``."""
+    from lowfi.optimizers import ALIASES, REGISTRY, _load
+
+    key = ALIASES.get(name, name)
+    if key not in REGISTRY:
+        return False
+    try:
+        cls = _load(key)
+    except ValueError:
+        return False
+    params = inspect.signature(cls.__init__).parameters
+    if arg in params:
+        return True
+    # **kwargs handed on to a scheduler that takes it (Auto, BOHB-like subclasses)
+    from lowfi.optimizers.asha import ASHA
+    from lowfi.optimizers.hyperband import _SynchronousBrackets
+
+    return (any(p.kind == p.VAR_KEYWORD for p in params.values())
+            and issubclass(cls, _SynchronousBrackets | ASHA)
+            and arg in inspect.signature(_SynchronousBrackets.__init__).parameters)
+
+
+#: the name this class had first
+LowfiSearchCV = SearchCV

@@ -92,8 +92,7 @@ class TorchCheckpoint:
         self.epoch = self.resumed_from = int(state["epoch"])
         self.last_value = state.get("last_value")
         if not self.trial.curve:  # earlier rungs' points: the journal keeps the whole curve
-            self.trial.curve.extend((float(a), float(b)) for a, b in state.get("curve", []))
-            self.trial._flushed = len(self.trial.curve)
+            self.trial.restore_curve(state.get("curve", []))
 
     def save(self) -> None:
         """Write the objects' states, the finished epoch and the curve (atomic replace)."""

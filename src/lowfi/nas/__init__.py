@@ -1,6 +1,7 @@
 """Neural architecture search: the NAS-Bench-101 cell space and tools.
 
-Importing :mod:`lowfi.nas` does not import torch. ``Network`` (:mod:`lowfi.nas.network`),
+Importing :mod:`lowfi.nas` imports nothing heavy (no torch, no ConfigSpace); every name loads
+on first access. ``Network`` (:mod:`lowfi.nas.network`),
 ``morphisms`` (:mod:`lowfi.nas.morphisms`), ``build_network`` and ``NASBench101Network``
 (:mod:`lowfi.nas.nasbench101.builder`) are loaded on first access.
 """
@@ -8,25 +9,26 @@ Importing :mod:`lowfi.nas` does not import torch. ``Network`` (:mod:`lowfi.nas.n
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lowfi.nas.nasbench101 import (
-    OPS,
-    Enumeration,
-    ModelSpec,
-    NASBench101Benchmark,
-    NASBench101Table,
-    OutOfDomainError,
-    config_space,
-    count_cells,
-    decode,
-    encode,
-    enumerate_cells,
-    mini_benchmark,
-    mutate_spec,
-    random_spec,
-    regret_curve,
-)
+if TYPE_CHECKING:
+    from lowfi.nas.nasbench101 import (
+        OPS,
+        Enumeration,
+        ModelSpec,
+        NASBench101Benchmark,
+        NASBench101Table,
+        OutOfDomainError,
+        config_space,
+        count_cells,
+        decode,
+        encode,
+        enumerate_cells,
+        mini_benchmark,
+        mutate_spec,
+        random_spec,
+        regret_curve,
+    )
 
 __all__ = [
     "OPS", "Enumeration", "ModelSpec", "NASBench101Benchmark", "NASBench101Network",
@@ -36,6 +38,21 @@ __all__ = [
 ]
 
 _LAZY = {
+    "OPS": ("lowfi.nas.nasbench101", "OPS"),
+    "Enumeration": ("lowfi.nas.nasbench101", "Enumeration"),
+    "ModelSpec": ("lowfi.nas.nasbench101", "ModelSpec"),
+    "NASBench101Benchmark": ("lowfi.nas.nasbench101", "NASBench101Benchmark"),
+    "NASBench101Table": ("lowfi.nas.nasbench101", "NASBench101Table"),
+    "OutOfDomainError": ("lowfi.nas.nasbench101", "OutOfDomainError"),
+    "config_space": ("lowfi.nas.nasbench101", "config_space"),
+    "count_cells": ("lowfi.nas.nasbench101", "count_cells"),
+    "decode": ("lowfi.nas.nasbench101", "decode"),
+    "encode": ("lowfi.nas.nasbench101", "encode"),
+    "enumerate_cells": ("lowfi.nas.nasbench101", "enumerate_cells"),
+    "mini_benchmark": ("lowfi.nas.nasbench101", "mini_benchmark"),
+    "mutate_spec": ("lowfi.nas.nasbench101", "mutate_spec"),
+    "random_spec": ("lowfi.nas.nasbench101", "random_spec"),
+    "regret_curve": ("lowfi.nas.nasbench101", "regret_curve"),
     "Network": ("lowfi.nas.network", "Network"),
     "morphisms": ("lowfi.nas.morphisms", None),
     "build_network": ("lowfi.nas.nasbench101.builder", "build_network"),

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lowfi.optimizers.asha import ASHA
 from lowfi.optimizers.base import (
@@ -27,12 +27,25 @@ from lowfi.optimizers.hyperband import (
 )
 from lowfi.optimizers.tpe import TPE, TPEProposer
 
+if TYPE_CHECKING:  # the lazily loaded classes, for type checkers and IDEs
+    from lowfi.optimizers.auto import Auto
+    from lowfi.optimizers.bnn_bo import BNNBO, BNNMFBO
+    from lowfi.optimizers.evolution import RegularizedEvolution
+    from lowfi.optimizers.freeze_thaw import FreezeThaw
+    from lowfi.optimizers.gp import GPBO
+    from lowfi.optimizers.lemonade import LEMONADE
+    from lowfi.optimizers.mfbo import MFBO
+    from lowfi.optimizers.pbt import PBT
+    from lowfi.optimizers.reinforce import REINFORCE
+    from lowfi.optimizers.smac import SMAC
+
 #: name -> "module:attribute"; modules are imported only when the name is used
 REGISTRY: dict[str, str] = {
     "random": "lowfi.optimizers.base:RandomSearch",
     "sh": "lowfi.optimizers.hyperband:SuccessiveHalving",
     "hyperband": "lowfi.optimizers.hyperband:Hyperband",
     "asha": "lowfi.optimizers.asha:ASHA",
+    "auto": "lowfi.optimizers.auto:Auto",
     "bohb": "lowfi.optimizers.bohb:BOHB",
     "tpe": "lowfi.optimizers.tpe:TPE",
     "smac": "lowfi.optimizers.smac:SMAC",
@@ -43,15 +56,23 @@ REGISTRY: dict[str, str] = {
     "reinforce": "lowfi.optimizers.reinforce:REINFORCE",
     "lemonade": "lowfi.optimizers.lemonade:LEMONADE",
     "pbt": "lowfi.optimizers.pbt:PBT",
+    "bnn-bo": "lowfi.optimizers.bnn_bo:BNNBO",
+    "bnn-mfbo": "lowfi.optimizers.bnn_bo:BNNMFBO",
+    "multi-hyperband": "lowfi.optimizers.multi_fidelity:PathHyperband",
+    "multi-mfbo": "lowfi.optimizers.multi_fidelity:MultiFidelityGP",
 }
-ALIASES = {"hb": "hyperband", "rs": "random", "random_search": "random",
+#: the optimizer used when none is named (lowfi.minimize, Study, SearchCV, ``lowfi demo``)
+DEFAULT = "auto"
+
+ALIASES = {"default": DEFAULT, "hb": "hyperband", "rs": "random", "random_search": "random",
            "successive_halving": "sh", "regularized_evolution": "re", "freeze_thaw": "freeze-thaw",
            "population_based_training": "pbt"}
 
 
 def __getattr__(name: str):  # heavy optimizers (torch) load only when asked for
-    lazy = {"LEMONADE": "lemonade", "SMAC": "smac", "GPBO": "gp", "MFBO": "mfbo",
-            "FreezeThaw": "freeze-thaw", "RegularizedEvolution": "re", "REINFORCE": "reinforce", "PBT": "pbt"}
+    lazy = {"Auto": "auto", "LEMONADE": "lemonade", "SMAC": "smac", "GPBO": "gp", "MFBO": "mfbo",
+            "FreezeThaw": "freeze-thaw", "RegularizedEvolution": "re", "REINFORCE": "reinforce", "PBT": "pbt",
+            "BNNBO": "bnn-bo", "BNNMFBO": "bnn-mfbo"}
     if name in lazy:
         return _load(lazy[name])
     raise AttributeError(f"module 'lowfi.optimizers' has no attribute {name!r}")
@@ -110,8 +131,8 @@ def get(name: str, space: Any, **kwargs: Any) -> Optimizer:
 
 
 __all__ = [
-    "ASHA", "BOHB", "KDEProposer", "TPE", "TPEProposer", "BlackBox", "Hyperband", "Optimizer", "Proposer", "RandomProposer", "RandomSearch",
+    "ASHA", "Auto", "BOHB", "DEFAULT", "KDEProposer", "TPE", "TPEProposer", "BlackBox", "Hyperband", "Optimizer", "Proposer", "RandomProposer", "RandomSearch",
     "SuccessiveHalving", "available", "bracket_schedule", "check_budgets", "get",
     "hyperband_schedule", "n_rungs", "REGISTRY", "LEMONADE", "SMAC", "GPBO", "MFBO", "FreezeThaw",
-    "RegularizedEvolution", "REINFORCE", "PBT",
+    "RegularizedEvolution", "REINFORCE", "PBT", "BNNBO", "BNNMFBO",
 ]

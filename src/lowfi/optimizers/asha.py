@@ -5,6 +5,10 @@ Rungs ``k = 0..K`` with budgets ``max_budget * eta**(k - K)``. Whenever a worker
 ASHA promotes a configuration that is in the top ``1/eta`` of its rung and has not been
 promoted yet (highest rung first); if there is none, it starts a new configuration at the
 bottom rung. It therefore never returns None: no worker ever idles.
+
+With integer budgets (``budget_type=int``, or inferred: see
+:func:`~lowfi.optimizers.base.budget_kind`) every rung budget is rounded to the nearest
+whole number and trials carry ``int`` budgets.
 """
 
 from __future__ import annotations
@@ -15,7 +19,14 @@ from typing import Any
 
 from lowfi.core.seeding import SeedLike
 from lowfi.core.trial import Result, Trial
-from lowfi.optimizers.base import Optimizer, Proposer, check_budgets, n_rungs
+from lowfi.optimizers.base import (
+    Optimizer,
+    Proposer,
+    budget_kind,
+    check_budgets,
+    int_budget,
+    n_rungs,
+)
 
 
 class _Rung:
@@ -43,9 +54,11 @@ class ASHA(Optimizer):
 
     def __init__(self, space: Any, min_budget: float, max_budget: float, eta: float = 3,
                  proposer: Proposer | None = None, seed: SeedLike = None,
-                 min_early_stopping_rate: int = 0, max_trials: int | None = None):
+                 min_early_stopping_rate: int = 0, max_trials: int | None = None,
+                 budget_type: Any = None):
         super().__init__(space, seed)
         self.min_budget, self.max_budget, self.eta = check_budgets(min_budget, max_budget, eta)
+        self.budget_type = budget_kind(budget_type, min_budget, max_budget, eta)
         s_max = n_rungs(self.min_budget, self.max_budget, self.eta)
         if not isinstance(min_early_stopping_rate, int) or not 0 <= min_early_stopping_rate <= s_max:
             raise ValueError(
@@ -53,6 +66,8 @@ class ASHA(Optimizer):
             )
         self.K = s_max - min_early_stopping_rate
         self.budgets = [self.max_budget * self.eta ** (k - self.K) for k in range(self.K + 1)]
+        if self.budget_type is int:
+            self.budgets = [int_budget(b) for b in self.budgets]
         self.rungs = [_Rung() for _ in range(self.K + 1)]
         self.proposer = self._bind(proposer)
         self.max_trials = max_trials

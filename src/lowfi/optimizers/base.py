@@ -18,7 +18,7 @@ import numpy as np
 
 from lowfi.core.history import History, Record
 from lowfi.core.seeding import SeedLike, as_generator, spawn
-from lowfi.core.trial import Result, Trial
+from lowfi.core.trial import Result, Trial, TrialRecord
 from lowfi.space import Space
 
 
@@ -94,19 +94,22 @@ class Optimizer:
         self._next_trial_id = 0
         self._next_config_id = 0
         self.max_budget: float | None = None
+        #: ``int`` or ``float``: the type of the budgets trials carry (see :func:`budget_kind`)
+        self.budget_type: type = float
 
     # ------------------------------------------------------------------ public API
-    def ask(self) -> Trial | None:
-        """The next trial to evaluate, or None if the optimizer must wait for results."""
+    def ask(self) -> TrialRecord | None:
+        """The next trial to evaluate (an immutable :class:`~lowfi.core.trial.TrialRecord`),
+        or None if the optimizer must wait for results."""
         trial = self._ask()
         if trial is not None:
             self.history.add_pending(trial)
         return trial
 
-    def tell(self, trial: Trial, result: Any) -> Record:
+    def tell(self, trial: TrialRecord | Trial, result: Any) -> Record:
         """Report the outcome of ``trial`` (a float loss, a :class:`Result`, or
-        ``Result.failed(...)``)."""
-        if not isinstance(trial, Trial):
+        ``Result.failed(...)``); ``trial`` is the record ``ask()`` returned or its handle."""
+        if not isinstance(trial, TrialRecord | Trial):
             raise TypeError(f"trial: got {type(trial).__name__}; pass the lowfi.Trial that ask() returned")
         if trial.id not in self.history.pending:
             raise ValueError(
@@ -124,7 +127,7 @@ class Optimizer:
         self._tell(known, result)
         return record
 
-    def incumbent(self) -> tuple[dict[str, Any], float] | None:
+    def incumbent(self) -> tuple[dict[str, Any], Any] | None:
         """Best ``(config, loss)`` at the highest budget seen (the max budget once reached)."""
         rec = self.history.incumbent(self.max_budget)
         return None if rec is None else (dict(rec.config), rec.loss)
@@ -163,24 +166,49 @@ class Optimizer:
         proposer.queue.append(config)
 
     @property
-    def pending(self) -> list[Trial]:
+    def pending(self) -> list[TrialRecord]:
         return list(self.history.pending.values())
 
+    def pending_trials(self) -> list[TrialRecord]:
+        """Trials asked and not yet told, in the order they were asked."""
+        return list(self.history.pending.values())
+
+    def is_pending(self, trial_id: int) -> bool:
+        """Whether the trial with this id was asked and not yet told."""
+        return trial_id in self.history.pending
+
+    def budget_reached(self, config_id: int) -> float:
+        """The highest budget an evaluation of ``config_id`` reached so far (0 if none)."""
+        return self.history.reached(config_id)
+
+    def report_curve(self, trial_id: int, points: list[tuple[float, float]]) -> None:
+        """Points a running trial reported (streamed by the run loop before its result):
+        readable by stopping rules as ``history.running_curves``; ignored for trials not
+        pending."""
+        self.history.add_running_points(trial_id, points)
+
     # ------------------------------------------------------------------ for subclasses
-    def _ask(self) -> Trial | None:
+    def _ask(self) -> TrialRecord | None:
         raise NotImplementedError
 
-    def _tell(self, trial: Trial, result: Result) -> None:
+    def _tell(self, trial: TrialRecord, result: Result) -> None:
         pass
 
     def _new_trial(self, config: dict[str, Any], budget: float, config_id: int | None = None,
-                   **info: Any) -> Trial:
+                   **info: Any) -> TrialRecord:
         if config_id is None:
             config_id = self._next_config_id
             self._next_config_id += 1
-        trial = Trial(self._next_trial_id, config, float(budget), config_id, info)
+        trial = TrialRecord(self._next_trial_id, config, self._budget_value(budget), config_id,
+                            info)
         self._next_trial_id += 1
         return trial
+
+    def _budget_value(self, budget: float) -> float:
+        """``budget`` as the trial carries it: an int (rounded) when ``budget_type`` is int."""
+        if getattr(self, "budget_type", float) is int:
+            return int_budget(budget)
+        return float(budget)
 
     def _bind(self, proposer: Proposer | None) -> Proposer:
         proposer = RandomProposer() if proposer is None else proposer
@@ -262,6 +290,49 @@ def check_budgets(min_budget: Any, max_budget: Any, eta: Any = None) -> tuple[fl
     return float(min_budget), float(max_budget), eta
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def int_budget(x: float) -> int:
+    """``x`` rounded half up to an integer (at least 1): how integer rungs are rounded."""
+    return max(int(math.floor(float(x) + 0.5)), 1)
+
+
+def budget_kind(budget_type: Any, min_budget: float, max_budget: float,
+                eta: float | None = None) -> type:
+    """The budget type of a run: ``int`` or ``float``.
+
+    ``budget_type`` is ``int``, ``float`` (or their names) or None. None infers ``int`` when
+    ``min_budget`` and ``max_budget`` are Python/numpy integers and every rung budget
+    ``max_budget * eta**-k`` (``k = 0 .. floor(log_eta(max_budget / min_budget))``) is a
+    whole number, e.g. ``(1, 81, eta=3)`` or ``(2, 32, eta=2)``; otherwise ``float``
+    (``(1, 100, eta=3)`` has rungs 100/27, 100/9, ... and stays float unless
+    ``budget_type=int`` is given). With ``int``, rungs are rounded to the nearest integer
+    (Hyperband's ``r_i = r * eta**i`` made whole, as for integer resources such as
+    iterations, trees or epochs) and budgets must be whole numbers >= 1.
+    """
+    if budget_type in (int, "int"):
+        for name, v in (("min_budget", min_budget), ("max_budget", max_budget)):
+            if not float(v).is_integer() or v < 1:
+                raise ValueError(f"{name}: got {v!r}; with budget_type=int budgets must be whole "
+                                 "numbers >= 1")
+        return int
+    if budget_type in (float, "float"):
+        return float
+    if budget_type is not None:
+        raise ValueError(f"budget_type: got {budget_type!r}; allowed are int, float or None "
+                         "(None: int when min_budget and max_budget are ints and every rung is "
+                         "a whole number)")
+    if not (_is_int(min_budget) and _is_int(max_budget)):
+        return float
+    if eta is None:
+        return int
+    k = n_rungs(float(min_budget), float(max_budget), float(eta))
+    rungs = [float(max_budget) * float(eta) ** -i for i in range(k + 1)]
+    return int if all(abs(r - round(r)) < 1e-9 * max(r, 1.0) for r in rungs) else float
+
+
 def n_rungs(min_budget: float, max_budget: float, eta: float) -> int:
     """``floor(log_eta(max_budget / min_budget))`` computed exactly, without the floating-point
     trap of ``math.log(243, 3) == 4.999...`` (which builds one bracket too few)."""
@@ -282,7 +353,8 @@ class BlackBox(Optimizer):
     """
 
     def __init__(self, space: Any, proposer: Proposer | None = None, budget: float = 1.0,
-                 max_trials: int | None = None, seed: SeedLike = None, **kwargs: Any):
+                 max_trials: int | None = None, seed: SeedLike = None,
+                 budget_type: Any = None, **kwargs: Any):
         super().__init__(space, seed)
         if "max_budget" in kwargs and kwargs["max_budget"] is not None:
             budget = kwargs.pop("max_budget")
@@ -292,12 +364,14 @@ class BlackBox(Optimizer):
             raise TypeError(unexpected_arguments(type(self), kwargs))
         if not isinstance(budget, numbers.Real) or not budget > 0:
             raise ValueError(f"budget: got {budget!r}; it must be a number > 0")
-        self.budget = float(budget)
+        # an int budget (max_budget=100) reaches the objective as an int
+        self.budget_type = budget_kind(budget_type, budget, budget)
+        self.budget = self._budget_value(budget)
         self.max_budget = self.budget
         self.max_trials = max_trials
         self.proposer = self._bind(proposer)
 
-    def _ask(self) -> Trial | None:
+    def _ask(self) -> TrialRecord | None:
         if self.max_trials is not None and self._next_trial_id >= self.max_trials:
             return None
         config = self.proposer.propose_new(self.history, self.budget)

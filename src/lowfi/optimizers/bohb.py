@@ -210,6 +210,8 @@ class BOHB(Hyperband):
         The paper's KDE parameters, see :class:`KDEProposer`.
     max_brackets
         Stop after this many brackets (None: run until the caller stops asking).
+    budget_type
+        ``int``, ``float`` or None (inferred): see :func:`lowfi.optimizers.base.budget_kind`.
 
     Examples
     --------
@@ -224,9 +226,9 @@ class BOHB(Hyperband):
                  seed: SeedLike = None, random_fraction: float = 1 / 3, top_n_percent: float = 15,
                  num_samples: int = 64, min_points_in_model: int | None = None,
                  bandwidth_factor: float = 3.0, min_bandwidth: float = 1e-3,
-                 max_brackets: int | None = None):
+                 max_brackets: int | None = None, budget_type: Any = None):
         proposer = KDEProposer(random_fraction=random_fraction, top_n_percent=top_n_percent,
                                num_samples=num_samples, min_points_in_model=min_points_in_model,
                                bandwidth_factor=bandwidth_factor, min_bandwidth=min_bandwidth)
         super().__init__(space, min_budget, max_budget, eta, proposer=proposer, seed=seed,
-                         max_brackets=max_brackets)
+                         max_brackets=max_brackets, budget_type=budget_type)

@@ -9,6 +9,10 @@ configurations at budget ``max_budget * eta**-s`` (the schedule of the paper's p
 Parallel workers are kept busy the way HpBandSter does it: while every open bracket waits for
 results, the next bracket starts. Which configurations enter a bracket is decided by a
 pluggable :class:`~lowfi.optimizers.base.Proposer` (random by default; BOHB passes a KDE one).
+
+Integer budgets (``budget_type=int``, or inferred: see :func:`~lowfi.optimizers.base.budget_kind`)
+round every rung ``r_i = r * eta**i`` to the nearest whole number, so objectives receive
+``int`` budgets (trees, iterations, epochs).
 """
 
 from __future__ import annotations
@@ -18,14 +22,23 @@ from typing import Any
 
 from lowfi.core.seeding import SeedLike
 from lowfi.core.trial import Result, Trial
-from lowfi.optimizers.base import Optimizer, Proposer, check_budgets, n_rungs
+from lowfi.optimizers.base import (
+    Optimizer,
+    Proposer,
+    budget_kind,
+    check_budgets,
+    int_budget,
+    n_rungs,
+)
 
 
-def bracket_schedule(min_budget: float, max_budget: float, eta: float, s: int, n0: int | None = None
-                     ) -> tuple[list[int], list[float]]:
+def bracket_schedule(min_budget: float, max_budget: float, eta: float, s: int, n0: int | None = None,
+                     budget_type: type = float) -> tuple[list[int], list[float]]:
     """Rung sizes and budgets of one bracket with ``s + 1`` rungs.
 
-    ``n0`` defaults to Hyperband's ``ceil((s_max + 1) / (s + 1) * eta**s)``.
+    ``n0`` defaults to Hyperband's ``ceil((s_max + 1) / (s + 1) * eta**s)``. With
+    ``budget_type=int`` the budgets are ``max_budget * eta**(i - s)`` rounded to the nearest
+    integer (ints).
     """
     s_max = n_rungs(min_budget, max_budget, eta)
     if not 0 <= s <= s_max:
@@ -34,13 +47,17 @@ def bracket_schedule(min_budget: float, max_budget: float, eta: float, s: int, n
         n0 = math.ceil((s_max + 1) / (s + 1) * eta**s - 1e-9)
     sizes = [max(int(math.floor(n0 / eta**i + 1e-9)), 0) for i in range(s + 1)]
     budgets = [max_budget * eta ** (i - s) for i in range(s + 1)]
+    if budget_type is int:
+        budgets = [int_budget(b) for b in budgets]
     return sizes, budgets
 
 
-def hyperband_schedule(min_budget: float, max_budget: float, eta: float) -> list[tuple[list[int], list[float]]]:
+def hyperband_schedule(min_budget: float, max_budget: float, eta: float, budget_type: type = float
+                       ) -> list[tuple[list[int], list[float]]]:
     """All brackets of one Hyperband iteration, most aggressive first."""
     s_max = n_rungs(min_budget, max_budget, eta)
-    return [bracket_schedule(min_budget, max_budget, eta, s) for s in range(s_max, -1, -1)]
+    return [bracket_schedule(min_budget, max_budget, eta, s, budget_type=budget_type)
+            for s in range(s_max, -1, -1)]
 
 
 class _Bracket:
@@ -82,9 +99,10 @@ class _SynchronousBrackets(Optimizer):
 
     def __init__(self, space: Any, min_budget: float, max_budget: float, eta: float = 3,
                  proposer: Proposer | None = None, seed: SeedLike = None,
-                 max_brackets: int | None = None):
+                 max_brackets: int | None = None, budget_type: Any = None):
         super().__init__(space, seed)
         self.min_budget, self.max_budget, self.eta = check_budgets(min_budget, max_budget, eta)
+        self.budget_type = budget_kind(budget_type, min_budget, max_budget, eta)
         if max_brackets is not None and (not isinstance(max_brackets, int) or max_brackets < 1):
             raise ValueError(f"max_brackets: got {max_brackets!r}; allowed are None or an int >= 1")
         self.s_max = n_rungs(self.min_budget, self.max_budget, self.eta)
@@ -95,6 +113,9 @@ class _SynchronousBrackets(Optimizer):
 
     def _plan(self, k: int) -> tuple[int, list[int], list[float]]:
         raise NotImplementedError
+
+    def _budget_type(self) -> type:
+        return getattr(self, "budget_type", float)  # runs pickled before budget types: float
 
     def _ask(self) -> Trial | None:
         for br in self.brackets.values():
@@ -141,15 +162,18 @@ class SuccessiveHalving(_SynchronousBrackets):
 
     def __init__(self, space: Any, min_budget: float, max_budget: float, eta: float = 3,
                  n_configs: int | None = None, proposer: Proposer | None = None,
-                 seed: SeedLike = None, max_brackets: int | None = None):
-        super().__init__(space, min_budget, max_budget, eta, proposer, seed, max_brackets)
+                 seed: SeedLike = None, max_brackets: int | None = None,
+                 budget_type: Any = None):
+        super().__init__(space, min_budget, max_budget, eta, proposer, seed, max_brackets,
+                         budget_type)
         if n_configs is not None and (not isinstance(n_configs, int) or n_configs < 1):
             raise ValueError(f"n_configs: got {n_configs!r}; allowed are None or an int >= 1")
         self.n_configs = n_configs
 
     def _plan(self, k: int):
         n0 = self.n_configs if self.n_configs is not None else round(self.eta**self.s_max)
-        sizes, budgets = bracket_schedule(self.min_budget, self.max_budget, self.eta, self.s_max, n0)
+        sizes, budgets = bracket_schedule(self.min_budget, self.max_budget, self.eta, self.s_max, n0,
+                                          self._budget_type())
         return self.s_max, sizes, budgets
 
 
@@ -163,5 +187,6 @@ class Hyperband(_SynchronousBrackets):
 
     def _plan(self, k: int):
         s = self.s_max - (k % (self.s_max + 1))
-        sizes, budgets = bracket_schedule(self.min_budget, self.max_budget, self.eta, s)
+        sizes, budgets = bracket_schedule(self.min_budget, self.max_budget, self.eta, s,
+                                          budget_type=self._budget_type())
         return s, sizes, budgets

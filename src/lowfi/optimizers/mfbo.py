@@ -53,6 +53,17 @@ Acquisitions (``acquisition=``):
 :meth:`MFBO.recommend` returns the evaluated configuration with the lowest predicted loss at
 ``max_budget`` (the recommendation rule of FABOLAS and cfKG); :meth:`incumbent` keeps lowfi's
 rule (best observed at ``max_budget``).
+
+Verified incumbent. The acquisitions above can spend a whole run at cheap budgets (they learn
+about the target fidelity through the model), which leaves :meth:`incumbent` with nothing
+measured at ``max_budget``. So the recommendation is **evaluated at max_budget** (a trial with
+``info["verification"] = True``) whenever it has not been measured there and the cost share
+allows it: when ``verify_cost + c_full <= verify_share * (spent + c_full)``, with ``spent`` the
+cost of all finished trials, ``verify_cost`` that of the earlier verifications and ``c_full`` the
+predicted cost of the full-budget evaluation; the last trial before ``max_trials`` is always a
+verification if one is needed, and :meth:`MFBO.ask_verification` asks for one on demand (call it
+before ending a run of your own). With the default ``verify_share=0.2`` the first verification
+comes after about four full-budget costs.
 """
 
 from __future__ import annotations
@@ -78,6 +89,20 @@ ACQUISITIONS = ("es", "mf-gp-ucb", "mf-mes", "mf-kg")
 FIDELITY_KERNELS = ("fabolas", "expdecay")
 BUDGET_SCALES = ("log", "linear")
 LOSS_TRANSFORMS = (None, "log")
+
+
+def verification_due(spent: float, verify_cost: float, full_cost: float, share: float) -> bool:
+    """Whether a verification costing ``full_cost`` keeps verifications within ``share`` of
+    all cost: ``verify_cost + full_cost <= share * (spent + full_cost)``."""
+    return share > 0 and verify_cost + full_cost <= share * (spent + full_cost)
+
+
+def _check_share(verify_share: Any) -> float:
+    if (isinstance(verify_share, bool) or not isinstance(verify_share, int | float)
+            or not 0 <= verify_share < 1):
+        raise ValueError(f"verify_share: got {verify_share!r}; it must be a number in [0, 1) "
+                         "(0: verify only at max_trials or on ask_verification())")
+    return float(verify_share)
 
 
 def _entropy_rows(counts: np.ndarray) -> np.ndarray:
@@ -134,6 +159,10 @@ class MFBO(Optimizer):
         and ranks configurations by how steeply they improve rather than where they end.
     loss_offset
         Offset of ``loss_transform="log"`` (default 1e-3).
+    verify_share
+        Largest share of the cost spent evaluating the recommendation at ``max_budget`` when it
+        has no measurement there (default 0.2; 0 verifies only for the last of ``max_trials``
+        and on :meth:`ask_verification`). See "Verified incumbent" in the module docstring.
     gp_kwargs
         Passed to both :class:`lowfi.models.gp.GP` models.
     """
@@ -145,8 +174,10 @@ class MFBO(Optimizer):
                  n_candidates: int = 200, n_representers: int = 32, n_samples: int = 100, n_max_samples: int = 10,
                  fidelity_kernel: str = "fabolas", max_trials: int | None = None,
                  budget_scale: str = "log", loss_transform: str | None = None,
-                 loss_offset: float = 1e-3, gp_kwargs: dict[str, Any] | None = None):
+                 loss_offset: float = 1e-3, verify_share: float = 0.2,
+                 gp_kwargs: dict[str, Any] | None = None):
         super().__init__(space, seed)
+        self.verify_share = _check_share(verify_share)
         min_budget, max_budget, eta = check_budgets(min_budget, max_budget, eta)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition: got {acquisition!r}; allowed are {', '.join(ACQUISITIONS)}")
@@ -206,15 +237,85 @@ class MFBO(Optimizer):
     def _ask(self) -> Trial | None:
         if self.max_trials is not None and self._next_trial_id >= self.max_trials:
             return None
+        verify = False
         if self._init_queue:
             config, budget = self._init_queue.pop()
         else:
             with blas_single_thread():
-                config, budget = self._select()
+                if not self.fit_models():
+                    config, budget = self.space.sample(self.rng), self.budgets[0]
+                else:
+                    rec = self._verification_config()
+                    if rec is not None:
+                        config, budget, verify = rec, self.max_budget, True
+                    else:
+                        config, budget = self._select()
+        return self._make_trial(config, budget, verify)
+
+    def _make_trial(self, config: dict[str, Any], budget: float, verify: bool) -> Trial:
         key = self.space.key(config)
         cid = self._config_ids.get(key)
-        trial = self._new_trial(config, budget, cid, acquisition=self.acquisition)
+        info: dict[str, Any] = {"acquisition": self.acquisition}
+        if verify:
+            info["verification"] = True
+        trial = self._new_trial(config, budget, cid, **info)
         self._config_ids.setdefault(key, trial.config_id)
+        return trial
+
+    # ------------------------------------------------------------------ verified incumbent
+    def _full_budget_keys(self) -> set:
+        """Configurations measured (or being measured, or failed) at ``max_budget``."""
+        top = float(self.max_budget)
+        keys = {self.space.key(r.config) for r in self.history.records
+                if r.trial_id >= 0 and float(r.budget) == top}
+        keys |= {self.space.key(t.config) for t in self.history.pending.values()
+                 if float(t.budget) == top}
+        return keys
+
+    def _costs(self) -> tuple[float, float]:
+        """Cost of all finished trials of this run and of its verifications."""
+        spent = verify = 0.0
+        for r in self.history.records:
+            if r.trial_id < 0:
+                continue
+            c = r.cost if r.cost is not None and r.cost > 0 else r.budget
+            spent += c
+            if r.info.get("verification"):
+                verify += c
+        return spent, verify
+
+    def _verification_config(self, force: bool = False) -> dict[str, Any] | None:
+        """The recommendation if it should be evaluated at ``max_budget`` now (fitted models)."""
+        if any(t.info.get("verification") for t in self.history.pending.values()):
+            return None
+        last = self.max_trials is not None and self._next_trial_id >= self.max_trials - 1
+        if not (force or last or self.verify_share > 0):
+            return None
+        X = self._X_eval
+        X = np.unique(X, axis=0) if not np.isnan(X).any() else X
+        mean, _ = self.model.predict(self._inputs(X, 1.0))
+        i = int(np.argmin(mean))
+        config = self.space.to_dicts(X[i][None, :])[0]
+        if self.space.key(config) in self._full_budget_keys():
+            return None
+        if force or last:
+            return config
+        spent, verify = self._costs()
+        full = float(self.predicted_cost(X[i][None, :], self.max_budget)[0])
+        return config if verification_due(spent, verify, full, self.verify_share) else None
+
+    def ask_verification(self) -> Trial | None:
+        """A trial evaluating the recommendation at ``max_budget`` if it has no measurement
+        there (None otherwise, or before the model can be fit): ask it before a run of your
+        own ends so that :meth:`incumbent` has a full-budget measurement."""
+        with blas_single_thread():
+            if not self.fit_models():
+                return None
+            config = self._verification_config(force=True)
+        if config is None:
+            return None
+        trial = self._make_trial(config, self.max_budget, True)
+        self.history.add_pending(trial)
         return trial
 
     def _tell(self, trial: Trial, result: Result) -> None:
@@ -311,8 +412,7 @@ class MFBO(Optimizer):
                           local_candidates(self.space, top, self.rng, self.n_candidates // 2), top])
 
     def _select(self) -> tuple[dict[str, Any], float]:
-        if not self.fit_models():
-            return self.space.sample(self.rng), self.budgets[0]
+        """Pool and acquisition (the models are fitted)."""
         pool = self._pool()
         nb = len(self.budgets)
         W = [self._inputs(pool, f) for f in self.fractions]  # one input block per budget

@@ -370,6 +370,7 @@ class SMAC(BlackBox):
         max_trials: int | None = None,
         min_budget: Any = None,
         eta: Any = None,
+        budget_type: Any = None,
         **proposer_kwargs: Any,
     ):
         if proposer is None:
@@ -381,7 +382,8 @@ class SMAC(BlackBox):
         if not isinstance(proposer, RFProposer):
             raise TypeError(f"proposer: got {type(proposer).__name__}; SMAC needs an RFProposer")
         super().__init__(
-            space, proposer=proposer, budget=max_budget, max_trials=max_trials, seed=seed
+            space, proposer=proposer, budget=max_budget, max_trials=max_trials, seed=seed,
+            budget_type=budget_type,
         )
 
     def _ask(self) -> Trial | None:

@@ -1,42 +1,76 @@
 """The run loop: the only place that joins optimizer, executor and journal.
 
-``ask -> journal -> submit -> wait -> journal -> tell``, until a stop condition holds. Every
-event reaches the journal before it is acted on, so ``resume`` can replay the journal through
-a fresh copy of the optimizer and continue exactly where the run stopped: no finished
-evaluation is lost or run twice, unfinished ones run again.
+``ask -> journal -> submit -> wait -> journal -> tell``, until a stop condition holds (the
+parts are in :mod:`lowfi.run.runner`). Every event reaches the journal before it is acted on,
+so ``resume`` can rebuild the optimizer from the journal and continue exactly where the run
+stopped: no finished evaluation is lost or run twice, unfinished ones run again.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import numbers
 import os
 import shutil
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from lowfi.core.trial import Result, StoppingRule, Trial
+from lowfi.core.trial import Result, Status, StoppingRule
 from lowfi.execution import make_executor
 from lowfi.execution.base import call_style, check_objective
-from lowfi.execution.inline import InlineExecutor
 from lowfi.optimizers import Optimizer
-from lowfi.optimizers import get as get_optimizer
-from lowfi.storage.journal import Journal, result_from_event, trial_from_event, trials_frame
+from lowfi.run.callbacks import LogTrials, OverheadTimer, ProgressBar, PublishStoppingState
+from lowfi.run.resume import (  # noqa: F401 - re-exported: they lived here before
+    _check_settings,
+    _jsonable_seed,
+    _new_optimizer,
+    _objective_ref,
+    _opt_name,
+    _preparer,
+    _resolve_ref,
+    open_run,
+    record_limits,
+    resume,
+)
+from lowfi.run.runner import (  # noqa: F401 - CURVE_FLUSH_SECONDS: re-exported
+    CURVE_FLUSH_SECONDS,
+    Limits,
+    Runner,
+    RunState,
+    settle_direction,
+)
+from lowfi.storage.journal import trials_frame
 
-#: seconds between flushes of a running trial's reported curve to the journal
-CURVE_FLUSH_SECONDS = 1.0
+DIRECTIONS = ("minimize", "maximize")
+
+
+class TrialsFailedError(RuntimeError):
+    """Every trial of a run failed. ``result`` holds the :class:`RunResult` (its trials frame
+    keeps every traceback); the message carries the first and the last one."""
+
+    def __init__(self, message: str, result: RunResult | None = None):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass
 class RunResult:
-    """What :func:`minimize` returns."""
+    """What :func:`minimize` returns.
+
+    ``best_config`` and ``best_loss`` are the incumbent: the best finished (``"ok"``) trial
+    at the highest budget finished trials reached (a trial a stopping rule ended never counts
+    there); ``best_loss`` is a score when the run maximized. ``trials`` has one row per trial
+    asked: ``trial_id``, ``config_id``, ``budget``, ``loss`` (minimized scale), ``status``
+    (:class:`lowfi.Status`), ``budget_reached`` (the last step a stopped trial reported),
+    ``cost``, ``start``, ``end``, ``worker``, ``error``, ``curve``, ``overhead`` (seconds in
+    the optimizer), ``config.<name>`` columns, and ``score`` when maximizing. ``stats`` holds
+    counts, budget spent and seconds.
+    """
 
     best_config: dict[str, Any] | None
     best_loss: float | None
@@ -45,6 +79,8 @@ class RunResult:
     storage: str | None = None
     stop_reason: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    #: ``"minimize"`` or ``"maximize"``; ``best_loss`` is in the objective's own sign
+    direction: str = "minimize"
 
     def __repr__(self) -> str:
         return (f"RunResult(best_loss={self.best_loss!r}, best_config={self.best_config!r}, "
@@ -54,227 +90,13 @@ class RunResult:
 def _check_limit(name: str, value: Any, integer: bool = False) -> Any:
     if value is None:
         return None
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value) > 0
     if integer:
         ok = ok and isinstance(value, numbers.Integral)
     if not ok or (isinstance(value, float) and not math.isfinite(value)):
         kind = "an int >= 1" if integer else "a number > 0"
         raise ValueError(f"{name}: got {value!r}; allowed are None or {kind}")
     return value
-
-
-def _objective_ref(objective: Any) -> str | None:
-    mod = getattr(objective, "__module__", None)
-    qual = getattr(objective, "__qualname__", None)
-    if not mod or not qual or mod == "__main__" or "<" in qual:
-        return None
-    try:
-        obj = importlib.import_module(mod)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
-    return f"{mod}:{qual}" if obj is objective else None
-
-
-def _resolve_ref(ref: str) -> Any:
-    mod, qual = ref.split(":")
-    obj = importlib.import_module(mod)
-    for part in qual.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-class _Progress:
-    def __init__(self, enabled: bool, total: float | None, unit: str):
-        self.enabled = enabled
-        if not enabled:
-            return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.p = Progress(TextColumn("[bold]lowfi[/]"), BarColumn(), TextColumn("{task.description}"),
-                          TimeElapsedColumn(), transient=False)
-        self.task = self.p.add_task("starting", total=total)
-        self.unit = unit
-        self.p.start()
-
-    def update(self, completed: float, n_done: int, spent: float, best: float | None, n_fail: int) -> None:
-        if not self.enabled:
-            return
-        best_s = "-" if best is None else f"{best:.5g}"
-        fail_s = f" | failed {n_fail}" if n_fail else ""
-        self.p.update(self.task, completed=completed,
-                      description=f"evals {n_done} | budget {spent:g} | best {best_s}{fail_s}")
-
-    def close(self) -> None:
-        if self.enabled:
-            self.p.stop()
-
-
-def _new_optimizer(optimizer: Any, space: Any, min_budget: Any, max_budget: Any, eta: Any,
-                   seed: Any, optimizer_kwargs: dict[str, Any] | None) -> Optimizer:
-    if optimizer is None:
-        optimizer = "hyperband"
-    if isinstance(optimizer, Optimizer):
-        if optimizer.history.records or optimizer.history.pending:
-            raise ValueError("optimizer: pass a fresh optimizer (this one has already been asked)")
-        return optimizer
-    if isinstance(optimizer, str):
-        if space is None:
-            raise ValueError("space: got None; pass a ConfigurationSpace or dict shorthand")
-        kwargs = dict(optimizer_kwargs or {})
-        kwargs.update(min_budget=min_budget, max_budget=max_budget, seed=seed)
-        from lowfi.optimizers import ALIASES, REGISTRY, _load
-
-        name = ALIASES.get(optimizer, optimizer)
-        if name in REGISTRY and getattr(_load(name), "multi_fidelity", False):
-            kwargs["eta"] = eta
-        return get_optimizer(optimizer, space, **kwargs)
-    raise TypeError(f"optimizer: got {type(optimizer).__name__}; pass a name or a lowfi Optimizer")
-
-
-def _opt_name(optimizer: Any, opt: Optimizer) -> str:
-    return optimizer if isinstance(optimizer, str) else ("hyperband" if optimizer is None
-                                                         else type(opt).__name__)
-
-
-def _check_settings(stored: dict[str, Any], optimizer: Any, min_budget: Any, max_budget: Any,
-                    storage: Any, strict: bool) -> None:
-    """Compare settings given for an existing run with those it was created with: an error
-    (``strict``, a Study) or a warning (a resumed ``minimize``) when they differ."""
-    given = {"optimizer": optimizer if isinstance(optimizer, str) else None,
-             "min_budget": min_budget, "max_budget": max_budget}
-    diffs = [f"{k}: got {v!r}, but the run was created with {stored.get(k)!r}"
-             for k, v in given.items()
-             if v is not None and k in stored and stored.get(k) is not None and v != stored[k]]
-    if not diffs:
-        return
-    msg = (f"{'; '.join(diffs)} (run in {os.fspath(storage)!r}); the stored settings are used. "
-           "Open it without settings, or choose another path for a new run")
-    if strict:
-        raise ValueError(msg)
-    warnings.warn(msg, stacklevel=3)
-
-
-def open_run(
-    storage: str | os.PathLike | None,
-    objective: Any,
-    space: Any,
-    optimizer: str | Optimizer,
-    min_budget: float | None,
-    max_budget: float | None,
-    eta: float,
-    seed: Any,
-    resume: bool,
-    optimizer_kwargs: dict[str, Any] | None = None,
-    limits: dict[str, Any] | None = None,
-    prepare: Callable[[Optimizer], None] | None = None,
-) -> tuple[Journal, Optimizer, dict[str, Any]]:
-    """Open (or create) the journal of a run and rebuild its optimizer by replaying it.
-
-    A new journal stores the pristine optimizer, the settings, the space and (when given) the
-    objective; an existing one (``resume=True`` once it holds events) gives back its stored
-    optimizer, replayed through every ``ask``/``tell`` event so its state, generator included,
-    is exactly the one the run had. ``prepare`` is applied to a new optimizer before it is
-    stored (warm start, initial configurations). Returns ``(journal, optimizer, replay
-    counts)``.
-    """
-    journal = Journal(storage if storage is not None else ":memory:")
-    replay_events = journal.events(("ask", "tell"))
-    if replay_events and not resume:
-        journal.close()
-        raise ValueError(
-            f"storage: {os.fspath(storage)!r} already holds a run with {len(replay_events)} events; "
-            "pass resume=True to continue it, or choose another path"
-        )
-    # a journal without events (a start that failed before its first trial, or a Study not
-    # asked yet) is continued only with resume=True; otherwise the run starts afresh in it
-    stored = (journal.get_meta("optimizer", None, pickled=True)
-              if replay_events or resume else None)
-    if stored is not None:
-        opt = stored
-        _check_settings(journal.get_meta("settings", {}) or {}, optimizer, min_budget,
-                        max_budget, storage, strict=False)
-    else:
-        try:
-            opt = _new_optimizer(optimizer, space, min_budget, max_budget, eta, seed,
-                                 optimizer_kwargs)
-            if prepare is not None:
-                prepare(opt)
-        except Exception:
-            journal.close()
-            raise
-        settings = {"optimizer": _opt_name(optimizer, opt),
-                    "min_budget": min_budget, "max_budget": max_budget, "eta": eta, "seed": _jsonable_seed(seed)}
-        journal.set_meta("optimizer", opt, pickled=True)
-        journal.set_meta("settings", settings)
-        # what `lowfi resume` continues to by default
-        journal.set_meta("limits", {k: v for k, v in (limits or {}).items() if v is not None})
-        journal.set_meta("space", opt.space.to_json())
-        journal.set_meta("objective_ref", None)
-        journal.set_meta("objective", None, pickled=True)
-    if objective is not None and journal.get_meta("objective_ref") is None \
-            and journal.get_meta("objective", pickled=True) is None:
-        # stored for `lowfi resume` (a Study created without one gets it on its first optimize)
-        journal.set_meta("objective_ref", _objective_ref(objective))
-        try:
-            journal.set_meta("objective", objective, pickled=True)
-        except Exception:  # noqa: BLE001 - some objectives cannot be pickled; resume then needs them passed
-            journal.set_meta("objective", None, pickled=True)
-
-    # ---- replay the journal through the pristine optimizer
-    n_asked, spent, n_failed, n_told = 0, 0.0, 0, 0
-    try:
-        for e in replay_events:
-            if e.kind == "ask":
-                t = opt.ask()
-                want = trial_from_event(e)
-                if t is None or t.id != want.id or t.budget != want.budget or t.config != want.config:
-                    raise RuntimeError(
-                        f"resume: the optimizer's ask #{e.trial_id} differs from the journal "
-                        f"(journal {want.config} @ {want.budget}, replay "
-                        f"{None if t is None else (t.config, t.budget)}); "
-                        "the optimizer is not deterministic under its seed"
-                    )
-                n_asked += 1
-                spent += t.budget
-            else:
-                if e.trial_id not in opt.history.pending:
-                    continue
-                r = result_from_event(e.data)
-                opt.tell(opt.history.pending[e.trial_id], r)
-                n_told += 1
-                n_failed += r.status == "failed"
-    except Exception:
-        journal.close()
-        raise
-    return journal, opt, {"events": replay_events, "n_asked": n_asked, "spent": spent,
-                          "n_failed": n_failed, "n_told": n_told}
-
-
-def _preparer(warm_start: Any, initial_configs: Any) -> Callable[[Optimizer], None] | None:
-    if warm_start is None and not initial_configs:
-        return None
-
-    def prepare(opt: Optimizer) -> None:
-        data = warm_start
-        if isinstance(data, str | os.PathLike):
-            from lowfi.storage import load_trials
-
-            if not os.path.exists(data):
-                raise ValueError(f"warm_start: got {os.fspath(data)!r}, which does not exist; "
-                                 "allowed are an earlier run's journal, its trials DataFrame or "
-                                 "(config, budget, loss) rows")
-            data = load_trials(data)
-        if data is not None:
-            opt.warm_start(data)
-        for i, config in enumerate(initial_configs or []):
-            try:
-                opt.enqueue(config)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"initial_configs[{i}]: {exc}") from exc
-
-    return prepare
 
 
 def minimize(
@@ -300,8 +122,14 @@ def minimize(
     optimizer_kwargs: dict[str, Any] | None = None,
     warm_start: Any = None,
     initial_configs: list[dict[str, Any]] | None = None,
+    direction: str | None = None,
+    callbacks: Sequence[Any] | None = None,
+    error_on_all_failed: bool = True,
+    trial_timeout: float | None = None,
+    trust: bool = False,
+    budget_type: Any = None,
 ) -> RunResult:
-    """Minimize ``objective`` over ``space``.
+    """Minimize ``objective`` over ``space`` (or maximize it: ``direction="maximize"``).
 
     Parameters
     ----------
@@ -311,7 +139,8 @@ def minimize(
         (its space and budgets are used when not given).
     optimizer
         A registered name (``lowfi.optimizers.REGISTRY``) or an :class:`Optimizer` instance;
-        None: ``"hyperband"`` for a new run, the stored optimizer for a resumed one.
+        None: ``lowfi.optimizers.DEFAULT`` for a new run, the stored optimizer for a resumed
+        one.
     executor
         ``"inline"``, ``"simulated"``, ``"processes"``, ``"dask"``, ``"ray"``, a Dask scheduler
         address, a ``distributed.Client`` or an Executor. Default: inline for one worker,
@@ -326,6 +155,8 @@ def minimize(
         is needed unless the optimizer stops by itself (returns None with nothing running).
     max_failures
         Stop once this many trials failed.
+    progress
+        Show a progress bar on stderr.
     stopping
         A :class:`lowfi.StoppingRule` consulted by ``trial.should_stop()``.
     warm_start
@@ -334,6 +165,35 @@ def minimize(
         its trials DataFrame, or ``(config, budget, loss)`` rows. Used when the run is new.
     initial_configs
         Configurations to evaluate first (known-good settings; ``Optimizer.enqueue``).
+    direction
+        ``"minimize"`` (default for a new run; a resumed run keeps the one it was created
+        with, stored in the journal's settings) or ``"maximize"``: the objective returns
+        a score (and ``trial.report`` takes scores); the optimizer, the journal's ``loss``
+        column and stopping rules see the negated value, ``RunResult.best_loss`` and
+        ``RunResult.trials["score"]`` are in the objective's own sign. Leave a stopping
+        rule's own ``direction`` at its default.
+    callbacks
+        Callables ``callback(run, finished)`` called in this process after each finished
+        trial (see :mod:`lowfi.run.callbacks`; ``run.stop(reason)`` ends the run).
+    error_on_all_failed
+        Raise :class:`TrialsFailedError` (with the first and the last traceback) when every
+        trial of the run failed (default, like scikit-learn's searches); False: return the
+        result with a warning.
+    trial_timeout
+        Seconds a trial may run before the executor ends it and records it as failed
+        (processes, Dask and Ray executors).
+    trust
+        Load the pickled optimizer, objective and stopping rule of a journal this user's
+        machine did not write (see the storage guide's trust model).
+    budget_type
+        ``int``, ``float`` or None: the type of the budgets trials carry. None infers
+        ``int`` when ``min_budget`` and ``max_budget`` are ints and every rung is a whole
+        number; ``int`` rounds rungs to the nearest integer (see
+        :func:`lowfi.optimizers.base.budget_kind`). Passed to the optimizer.
+
+    Trials are logged on the ``"lowfi"`` logger (INFO per finished trial, WARNING per
+    failure); lowfi adds only a ``NullHandler``, so nothing is printed unless logging is
+    configured.
     """
     from lowfi.benchmarks.base import Benchmark
 
@@ -343,230 +203,190 @@ def minimize(
         if min_budget is None and max_budget is None:
             min_budget, max_budget = objective.min_budget, objective.max_budget
             eta = getattr(objective, "eta", eta)
-    max_evaluations = _check_limit("max_evaluations", max_evaluations, integer=True)
-    total_budget = _check_limit("total_budget", total_budget)
-    walltime = _check_limit("walltime", walltime)
-    max_failures = _check_limit("max_failures", max_failures, integer=True)
+    limits = Limits(_check_limit("max_evaluations", max_evaluations, integer=True),
+                    _check_limit("total_budget", total_budget),
+                    _check_limit("walltime", walltime),
+                    _check_limit("max_failures", max_failures, integer=True))
+    _check_arguments(objective, n_workers, stopping, direction, callbacks)
+    trial_timeout = _check_limit("trial_timeout", trial_timeout)
+    if budget_type is not None:  # the optimizer checks it
+        optimizer_kwargs = {**(optimizer_kwargs or {}), "budget_type": budget_type}
+
+    journal, opt, replayed = open_run(storage, objective, space, optimizer, min_budget,  # type: ignore[arg-type]
+                                      max_budget, eta, seed, resume, optimizer_kwargs,
+                                      {"max_evaluations": limits.max_evaluations,
+                                       "total_budget": limits.total_budget,
+                                       "max_failures": limits.max_failures},
+                                      prepare=_preparer(warm_start, initial_configs),
+                                      trust=True if trust else None)
+    replay_events = replayed["events"]
+    own_tmp: str | None = None
+    try:  # the journal is closed however this ends (closing releases the driver lease)
+        stopping = _stored_rule(journal, stopping, bool(replay_events))
+        direction = settle_direction(journal, direction, bool(replay_events))
+        ex = make_executor(executor if executor is not None else
+                           ("inline" if n_workers == 1 else "dask"), n_workers,
+                           **({} if trial_timeout is None else {"trial_timeout": trial_timeout}))
+        if checkpoint_dir is None:
+            from lowfi.storage import checkpoint_root  # <file>.checkpoints; None for :memory:/URLs
+
+            checkpoint_dir = checkpoint_root(storage)
+            if checkpoint_dir is None:  # a run without a file: a temporary folder, removed
+                checkpoint_dir = own_tmp = tempfile.mkdtemp(prefix="lowfi-ckpt-")  # if unused
+        journal.session(kind="resume" if replay_events else "start", n_workers=n_workers,
+                        executor=getattr(ex, "name", type(ex).__name__))
+        if not limits.bounded:
+            warnings.warn("minimize: no max_evaluations, total_budget or walltime given; the "
+                          "run ends only when the optimizer stops asking", stacklevel=2)
+        timer = OverheadTimer()
+        built_in: list[Any] = [timer, LogTrials()]
+        if stopping is not None:
+            built_in.append(PublishStoppingState(stopping))
+        if progress:
+            built_in.append(_progress_bar(limits))
+        state = RunState(n_asked=replayed["n_asked"], spent=replayed["spent"],
+                         n_failed=replayed["n_failed"], n_told=replayed["n_told"])
+        runner = Runner(opt, ex, journal, objective=objective, limits=limits, stopping=stopping,
+                        checkpoint_dir=checkpoint_dir,
+                        callbacks=built_in + list(callbacks or []), state=state,
+                        direction=direction)
+        runner.run()
+        journal.session(kind="stop", reason=state.stop_reason)
+        frame = _frame(journal, timer.overhead, direction)
+    finally:
+        journal.close()
+        if own_tmp is not None:
+            _remove_if_unused(own_tmp)
+    result = _run_result(runner, frame, storage, ex)
+    _check_outcome(result, state, error_on_all_failed)
+    return result
+
+
+def _warn_low_budget(result: RunResult) -> None:
+    """Warn when no trial reached max_budget, so the best result is a low-fidelity one."""
+    frame, max_budget = result.trials, getattr(result.optimizer, "max_budget", None)
+    if max_budget is None or not len(frame) or "budget" not in frame:
+        return
+    ok = frame[frame["status"] == Status.OK]
+    if len(ok) and float(ok["budget"].max()) < float(max_budget):
+        warnings.warn(f"minimize: no trial was evaluated at max_budget={max_budget:g} (the "
+                      f"highest finished budget is {float(ok['budget'].max()):g}), so best_loss "
+                      "is a low-fidelity result; raise max_evaluations, total_budget or walltime",
+                      stacklevel=4)
+
+
+def _remove_if_unused(folder: str) -> None:
+    """Remove a temporary checkpoint folder that holds no file (only empty folders)."""
+    for _, _, files in os.walk(folder):
+        if files:
+            return
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: Any,
+                     callbacks: Any) -> None:
     if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1:
         raise ValueError(f"n_workers: got {n_workers!r}; it must be an int >= 1")
     if stopping is not None and not isinstance(stopping, StoppingRule):
         raise TypeError(f"stopping: got {type(stopping).__name__}; pass a lowfi.StoppingRule or None")
-
+    if direction is not None and direction not in DIRECTIONS:
+        raise ValueError(f"direction: got {direction!r}; allowed are 'minimize' and 'maximize'")
+    if callbacks is not None and (isinstance(callbacks, str) or not all(
+            callable(c) for c in callbacks)):
+        raise TypeError(f"callbacks: got {callbacks!r}; pass a list of callables "
+                        "callback(run, finished)")
     if stopping is not None and call_style(objective) == "config_budget":
         warnings.warn("minimize: stopping= has no effect: objective(config, budget) never sees "
                       "the trial; write objective(trial) or objective(config, budget, trial) "
-                      "and call trial.report / trial.should_stop", stacklevel=2)
-    journal, opt, replayed = open_run(storage, objective, space, optimizer, min_budget,
-                                      max_budget, eta, seed, resume, optimizer_kwargs,
-                                      {"max_evaluations": max_evaluations,
-                                       "total_budget": total_budget,
-                                       "max_failures": max_failures},
-                                      prepare=_preparer(warm_start, initial_configs))
-    replay_events = replayed["events"]
-    n_asked, spent = replayed["n_asked"], replayed["spent"]
-    n_failed, n_told = replayed["n_failed"], replayed["n_told"]
+                      "and call trial.report / trial.should_stop", stacklevel=3)
 
+
+def _stored_rule(journal: Any, stopping: StoppingRule | None, resumed: bool) -> Any:
+    """The run's stopping rule: the one given (stored for a new run), else the stored one."""
     if stopping is None:
-        stopping = journal.get_meta("stopping", None, pickled=True) if replay_events else None
-    elif not replay_events:
+        return journal.get_meta("stopping", None, pickled=True) if resumed else None
+    if not resumed:
         journal.set_meta("stopping", stopping, pickled=True)
+    return stopping
 
-    try:
-        ex = make_executor(executor if executor is not None else
-                           ("inline" if n_workers == 1 else "dask"), n_workers)
-    except Exception:
-        journal.close()
-        raise
-    if checkpoint_dir is None:
-        checkpoint_dir = (os.fspath(storage) + ".checkpoints") if storage is not None else \
-            tempfile.mkdtemp(prefix="lowfi-ckpt-")
-    journal.session(kind="resume" if replay_events else "start", n_workers=n_workers,
-                    executor=getattr(ex, "name", type(ex).__name__))
 
-    def prepare(trial: Trial) -> Trial:
-        trial.flush_interval = CURVE_FLUSH_SECONDS
-        trial.checkpoint_dir = os.path.join(checkpoint_dir, f"config_{trial.config_id}")
-        os.makedirs(trial.checkpoint_dir, exist_ok=True)
-        src = trial.info.get("inherit_config_id")  # weight inheritance (PBT's exploit)
-        if src is not None and not os.listdir(trial.checkpoint_dir):
-            src_dir = os.path.join(checkpoint_dir, f"config_{src}")
-            if os.path.isdir(src_dir):
-                shutil.copytree(src_dir, trial.checkpoint_dir, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("*.tmp*"))
-        if stopping is not None:
-            trial._rule = stopping.for_trial(trial, opt.history)
-        return trial
+def _progress_bar(limits: Limits) -> ProgressBar:
+    if limits.max_evaluations:
+        return ProgressBar(limits.max_evaluations, "evaluations")
+    if limits.total_budget:
+        return ProgressBar(limits.total_budget, "budget")
+    return ProgressBar(limits.walltime, "seconds")
 
-    unit_total = max_evaluations or total_budget or walltime
-    bar = _Progress(progress, unit_total, "")
-    t_start = time.monotonic()
-    stop_reason = ""
-    overhead: dict[int, float] = {}
-    refused = 0.0
 
-    def limit_hit() -> str:
-        if max_evaluations is not None and n_asked >= max_evaluations:
-            return "max_evaluations"
-        if total_budget is not None and spent >= total_budget:
-            return "total_budget"
-        if walltime is not None and time.monotonic() - t_start >= walltime:
-            return "walltime"
-        if max_failures is not None and n_failed >= max_failures:
-            return "max_failures"
-        return ""
-
-    try:
-        ex.start(objective)
-        if isinstance(ex, InlineExecutor):  # trials run here: their curves go straight to the journal
-            ex.channel = journal.curve
-        for trial in list(opt.history.pending.values()):  # unfinished before the interruption
-            ex.submit(prepare(trial.detached()))
-        if max_evaluations is None and total_budget is None and walltime is None:
-            warnings.warn("minimize: no max_evaluations, total_budget or walltime given; the run "
-                          "ends only when the optimizer stops asking", stacklevel=2)
-        while True:
-            stop_reason = limit_hit()
-            while not stop_reason and ex.free > 0:
-                t0 = time.perf_counter()
-                trial = opt.ask()
-                if trial is None:  # a refused ask is charged to the next trial asked
-                    refused += time.perf_counter() - t0
-                    break
-                overhead[trial.id] = time.perf_counter() - t0 + refused
-                refused = 0.0
-                journal.ask(trial)
-                n_asked += 1
-                spent += trial.budget
-                ex.submit(prepare(trial.detached()))
-                stop_reason = limit_hit()
-            if ex.running == 0:
-                stop_reason = stop_reason or "optimizer finished"
-                break
-            timeout = 4 * CURVE_FLUSH_SECONDS
-            if walltime is not None:
-                timeout = min(timeout, max(walltime - (time.monotonic() - t_start), 0.0) + 0.05)
-            finished = ex.wait(timeout=timeout)
-            drained = ex.drain()
-            for tid, points in drained:
-                journal.curve(tid, points)
-                if tid in opt.history.pending:
-                    opt.history.running_curves.setdefault(tid, []).extend(
-                        (float(a), float(b)) for a, b in points)
-            for f in finished:
-                journal.tell(f.trial, f.result, f.start, f.end, f.worker)
-                t0 = time.perf_counter()
-                opt.tell(opt.history.pending[f.trial.id], f.result)
-                overhead[f.trial.id] = overhead.get(f.trial.id, 0.0) + time.perf_counter() - t0
-                n_told += 1
-                n_failed += f.result.status == "failed"
-            fresh = finished or (drained and getattr(stopping, "uses_running_curves", False))
-            if fresh and stopping is not None and ex.running:
-                state = stopping.shared(opt.history)
-                if state:
-                    ex.publish(state)
-            if walltime is not None and time.monotonic() - t_start >= walltime:
-                stop_reason = "walltime"
-                break
-            inc = opt.incumbent()
-            if max_evaluations:
-                done_units = float(n_told)
-            elif total_budget:
-                done_units = spent
-            else:
-                done_units = time.monotonic() - t_start
-            bar.update(done_units, n_told, spent, None if inc is None else _scalar(inc[1]), n_failed)
-    finally:
-        bar.close()
-        try:
-            ex.cancel_all()
-        finally:
-            ex.close()
-    journal.session(kind="stop", reason=stop_reason)
+def _frame(journal: Any, overhead: dict[int, float], direction: str) -> pd.DataFrame:
     frame = trials_frame(journal.events())
-    if len(frame):
-        frame["overhead"] = frame["trial_id"].map(overhead)
-    journal.close()
+    if not len(frame):
+        return frame
+    frame["overhead"] = frame["trial_id"].map(overhead)
+    if direction == "maximize" and "loss" in frame:
+        frame["score"] = frame["loss"].map(_negate)
+    return frame
+
+
+def _negate(loss: Any) -> Any:
+    if loss is None or (isinstance(loss, float) and math.isnan(loss)):
+        return loss
+    return tuple(-v for v in loss) if isinstance(loss, tuple | list) else -loss
+
+
+def _run_result(runner: Runner, frame: pd.DataFrame, storage: Any, ex: Any) -> RunResult:
+    opt, state = runner.optimizer, runner.state
     inc = opt.incumbent()
-    _warn_useless_run(frame, inc, opt)
     return RunResult(
         best_config=None if inc is None else inc[0],
-        best_loss=None if inc is None else inc[1],
+        best_loss=None if inc is None else runner.user_value(inc[1]),
         trials=frame, optimizer=opt,
-        storage=None if storage is None else os.fspath(storage), stop_reason=stop_reason,
-        stats={"n_evaluations": n_told, "budget_spent": spent, "n_failed": n_failed,
-               "seconds": time.monotonic() - t_start,
+        storage=None if storage is None else os.fspath(storage), stop_reason=state.stop_reason,
+        stats={"n_evaluations": state.n_told, "budget_spent": state.spent,
+               "n_failed": state.n_failed, "seconds": state.elapsed(),
                "virtual_time": ex.now() if getattr(ex, "name", "") == "simulated" else None},
+        direction=runner.direction,
     )
 
 
-def _scalar(loss: Any) -> float:
-    return float(loss[0]) if isinstance(loss, tuple) else float(loss)
-
-
-def _warn_useless_run(frame: pd.DataFrame, inc: Any, opt: Optimizer) -> None:
-    """Say so when a run produced no incumbent for a reason the user can fix."""
-    if inc is not None or not len(frame) or "status" not in frame:
+def _check_outcome(result: RunResult, state: RunState, error_on_all_failed: bool) -> None:
+    """Raise (or warn) when every trial failed; warn about other runs without an incumbent."""
+    frame = result.trials
+    if result.best_loss is not None:
+        _warn_low_budget(result)
         return
-    done = frame[frame["status"].isin(["ok", "failed", "stopped"])]
-    if len(done) and (done["status"] == "failed").all():
-        last = str(done["error"].dropna().iloc[-1]).strip().splitlines()[-1] \
-            if done["error"].notna().any() else ""
+    if not len(frame) or "status" not in frame:
+        return
+    done = frame[frame["status"].isin([Status.OK, Status.FAILED, Status.STOPPED])]
+    if len(done) and (done["status"] == Status.FAILED).all():
+        errors = [str(e) for e in done["error"] if isinstance(e, str)]
+        first, last = (errors[0], errors[-1]) if errors else ("", "")
+        last_line = last.strip().splitlines()[-1] if last.strip() else ""
         hint = ""
-        if "'Trial' object is not subscriptable" in last:
+        if "'Trial' object is not subscriptable" in last_line:
             hint = (" An objective with one parameter receives the lowfi.Trial: read "
                     "trial.config and trial.budget, or write objective(config, budget).")
-        warnings.warn(f"minimize: all {len(done)} trials failed (last error: {last}).{hint}",
-                      stacklevel=3)
-    elif len(done) and done["loss"].map(lambda v: isinstance(v, tuple)).any() \
-            and not getattr(opt, "multi_objective", False):
+        elif "int" in last_line and any(isinstance(b, float) and not float(b).is_integer()
+                                        for b in done["budget"]):
+            hint = (" The budgets were not whole numbers; pass budget_type=int to give the "
+                    "objective integer budgets (rungs rounded).")
+        if not error_on_all_failed:
+            warnings.warn(f"minimize: all {len(done)} trials failed (last error: "
+                          f"{last_line}).{hint}", stacklevel=3)
+            return
+        msg = (f"All {len(done)} trials failed.{hint}\n"
+               f"The first failure:\n{first.rstrip()}\n")
+        if len(errors) > 1:
+            msg += f"The last failure:\n{last.rstrip()}\n"
+        msg += "Pass error_on_all_failed=False to get the result anyway."
+        raise TrialsFailedError(msg, result)
+    if done["loss"].map(lambda v: isinstance(v, tuple)).any() \
+            and not getattr(result.optimizer, "multi_objective", False):
         warnings.warn(f"minimize: the objective returns tuples (several objectives), but "
-                      f"{type(opt).__name__} optimizes one: it ranks by the first entry and "
-                      "reports no incumbent. Use 'lemonade' for a Pareto front, or return a "
-                      "float", stacklevel=3)
+                      f"{type(result.optimizer).__name__} optimizes one: it ranks by the first "
+                      "entry and reports no incumbent. Use 'lemonade' for a Pareto front, or "
+                      "return a float", stacklevel=3)
 
 
-def _jsonable_seed(seed: Any) -> Any:
-    return seed if seed is None or isinstance(seed, int) else repr(seed)
-
-
-def resume(storage: str | os.PathLike, objective: Callable | None = None, **kwargs: Any) -> RunResult:
-    """Continue the run stored in ``storage`` (objective taken from the journal if not given).
-
-    Other keyword arguments (stop conditions, executor, n_workers, progress) are those of
-    :func:`minimize`; stop conditions count the trials already in the journal. Without any
-    of ``max_evaluations``, ``total_budget``, ``walltime``, the run's stored limits apply;
-    given ones replace them.
-    """
-    path = os.fspath(storage)
-    j = Journal(path, create=False)
-    try:
-        if objective is None:
-            ref = j.get_meta("objective_ref")
-            if ref:
-                objective = _resolve_ref(ref)
-            else:
-                objective = j.get_meta("objective", pickled=True)
-        limits = j.get_meta("limits", {})
-    finally:
-        j.close()
-    if objective is None:
-        raise ValueError(f"objective: the run in {path!r} did not store its objective; pass it")
-    stops = ("max_evaluations", "total_budget", "walltime")
-    given = any(kwargs.get(k) is not None for k in stops)
-    for k, v in limits.items():
-        if k in stops and given:
-            continue  # new stop conditions replace the stored ones
-        kwargs.setdefault(k, v)
-    return minimize(objective, storage=path, resume=True, **kwargs)
-
-
-def record_limits(storage: str | os.PathLike, **limits: Any) -> None:
-    """Store the stop conditions of a run so that ``lowfi resume`` reuses them."""
-    j = Journal(storage)
-    try:
-        j.set_meta("limits", {k: v for k, v in limits.items() if v is not None})
-    finally:
-        j.close()
-
-
-__all__ = ["RunResult", "minimize", "open_run", "resume", "record_limits", "Result"]
+__all__ = ["DIRECTIONS", "RunResult", "TrialsFailedError", "minimize", "open_run", "resume",
+           "record_limits", "Result"]

@@ -1,26 +1,46 @@
 """``lowfi.Study``: a durable run you can drive with :meth:`~Study.optimize` or ask/tell.
 
-A study is one SQLite journal. :meth:`Study.optimize` runs :func:`lowfi.minimize` on it (and a
-second call continues the same run); :meth:`Study.ask` / :meth:`Study.tell` journal every
-trial handed out and every result before acting on it, so a loop of your own (a job array, a
-notebook, a cluster scheduler) survives restarts exactly like ``minimize`` does: open the
-study again and the optimizer is rebuilt by replaying the journal.
+A study is one journal (a SQLite file or a PostgreSQL database). :meth:`Study.optimize` runs
+:func:`lowfi.minimize` on it (and a second call continues the same run); :meth:`Study.ask` /
+:meth:`Study.tell` journal every trial handed out and every result before acting on it, so a
+loop of your own (a job array, a notebook, a cluster scheduler) survives restarts exactly like
+``minimize`` does: open the study again and the optimizer is rebuilt from the journal.
 
-One process drives a study at a time; workers never touch the journal.
+Several processes, on one machine or several, may ask and tell on one study at the same
+time: each ask and tell takes the journal's lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL
+advisory lock), first brings this process's optimizer up to date with the events the others
+wrote, then acts and commits, so no trial id or configuration is handed out twice and the
+journal stays resumable. While a :meth:`Study.optimize` (or ``lowfi.minimize``) drives the
+study, ask/tell from other processes is refused.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from lowfi.core.trial import Result, Trial
 from lowfi.optimizers import Optimizer
-from lowfi.run.loop import RunResult, minimize, open_run
-from lowfi.storage.journal import trials_frame
+from lowfi.run.resume import _check_settings, _replay, open_run
+from lowfi.storage.journal import DriverBusyError, Journal, parse_storage, trials_frame
+
+if TYPE_CHECKING:
+    from lowfi.run.loop import RunResult
+
+
+def _check_positive(name: str, value: Any, integer: bool) -> None:
+    if value is None:
+        return
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0 \
+        and math.isfinite(value) and (not integer or isinstance(value, numbers.Integral))
+    if not ok:
+        raise ValueError(f"{name}: got {value!r}; allowed are None or "
+                         f"{'an int >= 1' if integer else 'a number > 0'}")
 
 
 class Study:
@@ -29,11 +49,23 @@ class Study:
     Parameters
     ----------
     storage
-        Path of the SQLite journal. An existing study keeps its stored optimizer and
-        settings: open it with the path alone (an optimizer, budgets or space that differ
-        from the stored ones are an error).
+        Path of the SQLite journal, ``sqlite:///path`` or ``postgresql://user@host/db``. An
+        existing study keeps its stored optimizer and settings: open it with the path alone
+        (an optimizer, budgets, eta, seed or space that differ from the stored ones are an
+        error).
     space, optimizer, min_budget, max_budget, eta, seed, optimizer_kwargs
-        As in :func:`lowfi.minimize` (optimizer default ``"hyperband"``), for a new study.
+        As in :func:`lowfi.minimize` (optimizer default ``lowfi.optimizers.DEFAULT``, eta 3,
+        seed 0), for a new study.
+    trust
+        Load the journal's pickled optimizer even when this user's key did not sign it (a
+        study someone else created); see the storage guide's trust model.
+    snapshot_every
+        Store a snapshot of the optimizer every this many results told from this process, so
+        reopening replays only the events after it (None: never).
+    direction
+        ``"minimize"`` (default for a new study) or ``"maximize"``: told values are then
+        scores (the optimizer sees their negation) and :attr:`best_loss` is the best score.
+        None: the stored direction of an existing study.
 
     Examples
     --------
@@ -46,32 +78,54 @@ class Study:
 
     def __init__(self, storage: str | os.PathLike, space: Any = None,
                  optimizer: str | Optimizer | None = None, min_budget: float | None = None,
-                 max_budget: float | None = None, eta: float = 3, seed: Any = 0,
-                 optimizer_kwargs: dict[str, Any] | None = None):
-        if not isinstance(storage, str | os.PathLike) or os.fspath(storage) in ("", ":memory:"):
-            raise ValueError(f"storage: got {storage!r}; allowed is a file path (a study is "
-                             "durable; use lowfi.minimize without storage for a throwaway run)")
-        self.storage = os.fspath(storage)
+                 max_budget: float | None = None, eta: float | None = None, seed: Any = None,
+                 optimizer_kwargs: dict[str, Any] | None = None, *, trust: bool = False,
+                 snapshot_every: int | None = 50, direction: str | None = None):
+        target = parse_storage(storage) if isinstance(storage, str | os.PathLike) else None
+        if target is None or target.kind == "memory":
+            raise ValueError(f"storage: got {storage!r}; allowed is a file path or a database "
+                             "URL (a study is durable; use lowfi.minimize without storage for a "
+                             "throwaway run)")
+        self.storage = target.location if target.kind == "sqlite" else os.fspath(storage)
+        self._target = target
         self._args = dict(space=space, optimizer=optimizer, min_budget=min_budget,
                           max_budget=max_budget, eta=eta, seed=seed,
                           optimizer_kwargs=optimizer_kwargs)
+        self.trust = trust
+        self.snapshot_every = snapshot_every
+        self._journal: Journal | None = None
         self._open()
+        # "minimize" or "maximize" (stored in the settings; None: the stored one)
+        from lowfi.run.runner import settle_direction
+
+        try:
+            self.direction = settle_direction(self.journal, direction, self._seen > 0)
+        except ValueError:
+            self.close()
+            raise
 
     def _open(self) -> None:
         a = self._args
-        if os.path.exists(self.storage):
+        if self._target.kind != "sqlite" or os.path.exists(self.storage):
             self._check_existing()
-        self._journal, self.optimizer, _ = open_run(
+        self._journal, self.optimizer, replayed = open_run(
             self.storage, None, a["space"], a["optimizer"], a["min_budget"], a["max_budget"],
-            a["eta"], a["seed"], True, a["optimizer_kwargs"])
+            3 if a["eta"] is None else a["eta"], 0 if a["seed"] is None else a["seed"], True,
+            a["optimizer_kwargs"], trust=self.trust, driver=False)
+        events = replayed["events"]
+        self._seen = events[-1].seq if events else 0
+        self._n_asked, self._spent = replayed["n_asked"], replayed["spent"]
+        self._tells = 0
         self._asked_at: dict[int, float] = {}
 
     def _check_existing(self) -> None:
-        from lowfi.run.loop import _check_settings
         from lowfi.space import Space
-        from lowfi.storage import Journal
+        from lowfi.storage.journal import EmptyJournalError
 
-        j = Journal(self.storage, create=False)
+        try:
+            j = Journal(self.storage, create=False)
+        except (FileNotFoundError, EmptyJournalError):
+            return  # a new study (maybe being created by another process right now)
         try:
             stored = j.get_meta("settings", {}) or {}
             space_json = j.get_meta("space")
@@ -81,31 +135,58 @@ class Study:
             return
         a = self._args
         _check_settings(stored, a["optimizer"], a["min_budget"], a["max_budget"],
-                        self.storage, strict=True)
+                        self.storage, strict=True, eta=a["eta"], seed=a["seed"])
         if a["space"] is not None and space_json is not None \
                 and Space.from_any(a["space"]).to_json() != space_json:
-            raise ValueError(f"space: differs from the space the study in {self.storage!r} was "
-                             "created with; open it without a space, or choose another path")
+            raise ValueError(f"space: differs from the space the study in {self._target.display!r} "
+                             "was created with; open it without a space, or choose another path")
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            raise ValueError(f"study: {self._target.display!r} is closed")
+        return self._journal
+
+    def _sync(self) -> None:
+        """Inside the lock: refuse while another process drives the study, then apply the
+        events other processes wrote since this one last looked."""
+        j = self.journal
+        holder = j.driven_by_other()
+        if holder is not None:
+            raise DriverBusyError(
+                f"study: {self._target.display!r} is being driven by lowfi.minimize in pid "
+                f"{holder['pid']} on {holder['host']}; ask/tell once it has stopped")
+        news = j.events(("ask", "tell"), after=self._seen)
+        if news:
+            _replay(self.optimizer, news)
+            self._seen = news[-1].seq
+            asks = [e for e in news if e.kind == "ask"]
+            self._n_asked += len(asks)
+            self._spent += sum(float(e.data["budget"]) for e in asks)
+
+    def _ask_locked(self) -> Trial | None:
+        trial = self.optimizer.ask()
+        if trial is not None:
+            self._seen = self.journal.ask(trial)
+            self._n_asked += 1
+            self._spent += float(trial.budget)
+            self._asked_at[trial.id] = time.time()
+        return trial
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self) -> Trial | None:
         """The next trial (journaled before it is returned), or None when the optimizer has
-        to wait for results or is done."""
-        trial = self.optimizer.ask()
-        if trial is not None:
-            self._journal.ask(trial)
-            self._asked_at[trial.id] = time.time()
-        return trial
+        to wait for results or is done. Atomic across processes sharing the study."""
+        with self.journal.locked():
+            self._sync()
+            return self._ask_locked()
 
     def tell(self, trial: Trial | int, result: Any) -> None:
         """Record ``result`` (a loss, a tuple of losses or a :class:`lowfi.Result`) of ``trial``
-        (the trial or its id), journaled before the optimizer learns it."""
+        (the trial or its id; a trial another process asked works too), journaled before the
+        optimizer learns it."""
         tid = trial if isinstance(trial, int) and not isinstance(trial, bool) else \
             getattr(trial, "id", None)
-        pending = self.optimizer.history.pending
-        if tid not in pending:
-            raise ValueError(f"trial: got {trial!r}; allowed are the pending trials of this "
-                             f"study (ids {sorted(pending)})")
         from lowfi.optimizers.base import _is_loss_like
 
         if not isinstance(result, Result) and not _is_loss_like(result):
@@ -113,34 +194,100 @@ class Study:
                             "are a number, a tuple of numbers, a lowfi.Result or "
                             "lowfi.Result.failed(reason)")
         res = Result.coerce(result, argument="result")
-        end = time.time()
-        self._journal.tell(pending[tid], res, self._asked_at.pop(tid, end), end,
-                           "study.tell")
-        self.optimizer.tell(pending[tid], res)
+        if self.direction == "maximize":  # the optimizer minimizes the negated score
+            res = Trial(0, {}, 1.0, 0, maximize=True).to_loss(res)
+        with self.journal.locked():
+            self._sync()
+            pending = self.optimizer.history.pending
+            if tid not in pending:
+                told = any(getattr(r, "trial_id", None) == tid
+                           for r in self.optimizer.history.records)
+                why = (f"trial {tid} was already told" if told else
+                       f"no trial {tid} was asked in this study")
+                raise ValueError(f"trial: got {trial!r}: {why}; allowed are the pending trials "
+                                 f"of this study (ids {sorted(pending)})")
+            end = time.time()
+            self._seen = self.journal.tell(pending[tid], res, self._asked_at.pop(tid, end), end,
+                                           "study.tell")
+            self.optimizer.tell(pending[tid], res)
+            self._tells += 1
+            if self.snapshot_every and self._tells % self.snapshot_every == 0:
+                self.journal.snapshot(self.optimizer, upto=self._seen)
+
+    def refresh(self) -> None:
+        """Bring this process's view up to date with what other processes told."""
+        with self.journal.locked():
+            self._sync()
+
+    # ------------------------------------------------------------------ worker loop
+    def work(self, objective: Any, *, max_evaluations: int | None = None,
+             total_budget: float | None = None, walltime: float | None = None,
+             poll: float = 0.5) -> int:
+        """Join the study as a worker: ask, evaluate ``objective`` in this process, tell;
+        until the study (all its processes together) has handed out ``max_evaluations``
+        trials or spent ``total_budget``, ``walltime`` seconds of this call passed, or the
+        optimizer is done. Start as many workers as you like (a job array, several machines
+        on a PostgreSQL study). While the optimizer waits for results other workers are
+        computing, this one checks every ``poll`` seconds. Returns the number of trials
+        this process evaluated."""
+        from lowfi.execution.base import check_objective, evaluate
+
+        check_objective(objective)
+        for name, value, integer in (("max_evaluations", max_evaluations, True),
+                                     ("total_budget", total_budget, False),
+                                     ("walltime", walltime, False), ("poll", poll, False)):
+            _check_positive(name, value, integer)
+        t0, n = time.monotonic(), 0
+        while walltime is None or time.monotonic() - t0 < walltime:
+            with self.journal.locked():
+                self._sync()
+                if (max_evaluations is not None and self._n_asked >= max_evaluations) or \
+                        (total_budget is not None and self._spent >= total_budget):
+                    break
+                trial = self._ask_locked()
+                waiting = trial is None and bool(self.optimizer.history.pending)
+            if trial is None:
+                if not waiting:
+                    break  # the optimizer is done
+                time.sleep(poll)
+                continue
+            done = evaluate(objective, trial)
+            self.tell(trial.id, done.result)
+            n += 1
+        return n
 
     # ------------------------------------------------------------------ run loop
     def optimize(self, objective: Any, **kwargs: Any) -> RunResult:
         """Run :func:`lowfi.minimize` on this study (``n_workers``, ``executor``, stop
         conditions, ``stopping``...: its keyword arguments). Stop conditions count the trials
-        already in the study; pending trials from :meth:`ask` are evaluated first."""
+        already in the study; pending trials from :meth:`ask` are evaluated first. Other
+        processes cannot ask/tell while it runs."""
+        from lowfi.run.loop import minimize
+        from lowfi.run.resume import run_options
+
         for k in ("storage", "resume", "space", "optimizer"):
             if k in kwargs:
                 raise TypeError(f"{k}: set by the study; pass it to lowfi.Study instead")
-        self._journal.close()
+        self.journal.close()
+        self._journal = None
         try:
             a = self._args
-            return minimize(objective, a["space"], a["optimizer"], min_budget=a["min_budget"],
-                            max_budget=a["max_budget"], eta=a["eta"], seed=a["seed"],
-                            optimizer_kwargs=a["optimizer_kwargs"], storage=self.storage,
-                            resume=True, **kwargs)
+            with run_options(trust=self.trust):
+                return minimize(objective, a["space"], a["optimizer"],
+                                min_budget=a["min_budget"], max_budget=a["max_budget"],
+                                eta=3 if a["eta"] is None else a["eta"],
+                                seed=0 if a["seed"] is None else a["seed"],
+                                optimizer_kwargs=a["optimizer_kwargs"], storage=self.storage,
+                                resume=True, **kwargs)
         finally:
             self._open()  # the optimizer as the journal now has it
 
     # ------------------------------------------------------------------ views
     @property
     def trials(self) -> pd.DataFrame:
-        """One row per trial asked so far (see :func:`lowfi.storage.load_trials`)."""
-        return trials_frame(self._journal.events())
+        """One row per trial asked so far, by any process (see
+        :func:`lowfi.storage.load_trials`)."""
+        return trials_frame(self.journal.events())
 
     def incumbent(self) -> tuple[dict[str, Any], Any] | None:
         """Best ``(config, loss)`` at the highest budget seen (None before any result)."""
@@ -154,10 +301,14 @@ class Study:
     @property
     def best_loss(self) -> Any:
         inc = self.incumbent()
-        return None if inc is None else inc[1]
+        if inc is None or self.direction != "maximize":
+            return None if inc is None else inc[1]
+        return tuple(-v for v in inc[1]) if isinstance(inc[1], tuple) else -inc[1]
 
     def close(self) -> None:
-        self._journal.close()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
     def __enter__(self) -> Study:
         return self
@@ -166,5 +317,5 @@ class Study:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"Study({self.storage!r}, trials={len(self.optimizer.history)} finished, "
-                f"{len(self.optimizer.history.pending)} pending)")
+        return (f"Study({self._target.display!r}, trials={len(self.optimizer.history)} "
+                f"finished, {len(self.optimizer.history.pending)} pending)")

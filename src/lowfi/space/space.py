@@ -38,6 +38,13 @@ class Space:
 
     def __init__(self, space: ConfigurationSpace | Mapping[str, Any]):
         if isinstance(space, Mapping) and not isinstance(space, ConfigurationSpace):
+            for key, value in space.items():
+                if type(value).__module__.startswith("scipy.stats"):  # as in sklearn's searches
+                    raise TypeError(
+                        f"space: {key!r} is a scipy.stats distribution ({type(value).__name__}); "
+                        "write it as a ConfigSpace hyperparameter, e.g. "
+                        f"Float({key!r}, (1e-2, 1e3), log=True) for loguniform, or the "
+                        f"shorthand {key!r}: (low, high) for a uniform range")
             try:
                 space = ConfigurationSpace(dict(space))
             except Exception as exc:  # ConfigSpace raises several types for bad shorthand

@@ -1,19 +1,36 @@
-"""The SQLite journal: every trial event of a run, written before it is acted on.
+"""The journal: every trial event of a run, written before it is acted on.
 
-One file per run, WAL mode. Table ``meta`` holds what resuming needs (the optimizer as it was
-before its first ask, the objective, the run settings); table ``events`` is append-only:
-``ask`` (a trial was handed out), ``tell`` (its result), ``curve`` (points a running trial
-reported), ``session`` (a run or resume started). Replaying the ask/tell events through a
-fresh copy of the optimizer rebuilds its exact state, generator included.
+A run lives in one SQLite file (``path`` or ``sqlite:///path``, WAL mode) or in a PostgreSQL
+database (``postgresql://user@host/db``, through SQLAlchemy and psycopg); both have the same
+tables. ``meta`` holds what resuming needs (the settings, the space, the optimizer as it was
+before its first ask, the objective); ``events`` is append-only: ``ask`` (a trial was handed
+out), ``tell`` (its result), ``curve`` (points a running trial reported), ``session`` (a run
+or resume started or stopped). ``snapshots`` holds the optimizer every so many results, so a
+resume replays only the events after the latest one; ``leases`` names the process driving
+the run.
+
+Journals are data. Every pickled blob (optimizer, objective, stopping rule, snapshot) is
+signed with an HMAC under a key private to this user (``~/.config/lowfi/journal.key``, or the
+file named by ``LOWFI_JOURNAL_KEY_FILE``); a blob is unpickled only when its signature is
+valid or the caller passed ``trust=True``. Everything else (settings, space, events) is JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
 import json
 import math
 import os
+import re
+import secrets
+import socket
 import sqlite3
+import threading
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +38,38 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 
-from lowfi.core.trial import Result, Trial
+from lowfi.core.trial import Result, TrialLike, TrialRecord
 
 FORMAT_VERSION = 1
+#: a driver whose lease was not renewed for this many seconds is taken to be dead
+LEASE_STALE_SECONDS = 30.0
+#: seconds between two renewals of a driver's lease
+LEASE_HEARTBEAT_SECONDS = 5.0
+#: default number of results between two optimizer snapshots
+SNAPSHOT_EVERY = 50
+
+_SIG_PREFIX = b"lowfi-hmac-sha256:"
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_SCHEME_LIKE = re.compile(r"^(sqlite|postgres|postgresql|mysql|file|https?)(\+[a-z0-9]+)?:", re.I)
 
 
+class JournalError(ValueError):
+    """A journal that cannot be opened or written (one line, naming the file)."""
+
+
+class EmptyJournalError(JournalError):
+    """A database without tables: a run that is being created, or none."""
+
+
+class UntrustedJournalError(JournalError):
+    """A journal whose executable parts were not written by this user."""
+
+
+class DriverBusyError(JournalError):
+    """Another live process is driving the run."""
+
+
+# ---------------------------------------------------------------------- JSON helpers
 def _default(o: Any) -> Any:
     if isinstance(o, np.generic):
         return o.item()
@@ -50,79 +94,655 @@ def dumps(o: Any) -> str:
     return json.dumps(_nan_safe(o), default=_default)
 
 
-@dataclass
-class Event:
-    seq: int
+# ---------------------------------------------------------------------- signing
+def key_path() -> str:
+    """Where this user's journal key lives (``LOWFI_JOURNAL_KEY_FILE`` overrides)."""
+    env = os.environ.get("LOWFI_JOURNAL_KEY_FILE")
+    if env:
+        return os.path.expanduser(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "lowfi", "journal.key")
+
+
+def _read_key(create: bool) -> bytes | None:
+    path = key_path()
+    try:
+        with open(path, "rb") as fh:
+            key = fh.read().strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    if not create:
+        return None
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, secrets.token_hex(32).encode())
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)  # atomic: the first process to get here wins, with its content
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    with open(path, "rb") as fh:
+        return fh.read().strip()
+
+
+def sign(payload: bytes) -> bytes:
+    """``payload`` with an HMAC under this user's key in front."""
+    key = _read_key(create=True)
+    assert key is not None
+    mac = hmac.new(key, payload, hashlib.sha256).hexdigest().encode()
+    return _SIG_PREFIX + mac + b":" + payload
+
+
+def verify(blob: bytes) -> tuple[bytes, bool]:
+    """``(payload, signed_by_this_user)`` of a stored blob (unsigned blobs are not)."""
+    blob = bytes(blob)
+    if not blob.startswith(_SIG_PREFIX):
+        return blob, False
+    rest = blob[len(_SIG_PREFIX):]
+    mac, payload = rest[:64], rest[65:]
+    key = _read_key(create=False)
+    if key is None or rest[64:65] != b":":
+        return payload, False
+    good = hmac.new(key, payload, hashlib.sha256).hexdigest().encode()
+    return payload, hmac.compare_digest(mac, good)
+
+
+# ---------------------------------------------------------------------- storage targets
+@dataclass(frozen=True)
+class Target:
+    """Where a journal lives: ``kind`` is ``"sqlite"``, ``"memory"`` or ``"postgresql"``."""
+
     kind: str
-    trial_id: int | None
-    data: dict
-    t: float
+    location: str  # the file path, ":memory:" or the database URL
+    display: str  # for messages: the path, or the URL without its password
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == "sqlite"
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def parse_storage(storage: Any) -> Target:
+    """Interpret ``storage``: a file path, ``sqlite:///path``, ``postgresql://...`` or
+    ``":memory:"`` (None too). Anything else is a ValueError naming the value."""
+    if storage is None:
+        return Target("memory", ":memory:", ":memory:")
+    if not isinstance(storage, str | os.PathLike):
+        raise ValueError(f"storage: got {type(storage).__name__} {storage!r}; allowed are a file "
+                         "path, 'sqlite:///path', 'postgresql://user@host/db', ':memory:' or None")
+    s = os.fspath(storage)
+    if not isinstance(s, str):
+        s = os.fsdecode(s)
+    if s.strip() == "":
+        raise ValueError("storage: got an empty string; allowed are a file path, "
+                         "'sqlite:///path', 'postgresql://user@host/db', ':memory:' or None")
+    if s == ":memory:":
+        return Target("memory", s, s)
+    m = _URL.match(s)
+    if m is None:
+        if _SCHEME_LIKE.match(s):  # 'sqlite:/x.db', 'postgresql:x': a mistyped URL, not a path
+            raise ValueError(f"storage: got {_redact(s)!r}, which looks like a URL without '//'; "
+                             "allowed are a file path, 'sqlite:///path', "
+                             "'postgresql://user@host/db' and ':memory:'")
+        if s.endswith(("/", os.sep)) or os.path.isdir(s):
+            raise JournalError(f"storage: {s!r} is a folder; allowed is the path of a journal "
+                               "file in it, e.g. " + repr(os.path.join(s, "run.db")))
+        return Target("sqlite", s, s)
+    scheme = m.group(1).lower()
+    if scheme == "sqlite":
+        rest = s[m.end():]
+        if rest in ("", "/:memory:"):
+            return Target("memory", ":memory:", ":memory:")
+        if not rest.startswith("/"):
+            raise ValueError(f"storage: got {s!r}; a SQLite URL is 'sqlite:///relative/path.db' "
+                             "or 'sqlite:////absolute/path.db' (no host)")
+        path = rest[1:]
+        if os.path.isdir(path):
+            raise JournalError(f"storage: {path!r} is a folder; allowed is the path of a "
+                               "journal file")
+        return Target("sqlite", path, path)
+    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+        url = "postgresql+psycopg" + s[m.end(1):] if scheme in ("postgresql", "postgres") else s
+        return Target("postgresql", url, _redact(s))
+    raise ValueError(f"storage: unknown scheme {scheme!r} in {_redact(s)!r}; allowed are a file "
+                     "path, 'sqlite:///path', 'postgresql://user@host/db' and ':memory:'")
+
+
+def connect_readonly(path: str | os.PathLike) -> sqlite3.Connection:
+    """A read-only connection to a SQLite journal: ``file:...?mode=ro``, falling back to
+    ``immutable=1`` where the folder cannot be written (a read-only mount); it never switches
+    the file to WAL, creates tables or writes anything."""
+    p = os.path.abspath(os.fspath(path))
+    if os.path.isdir(p):
+        raise JournalError(f"storage: {os.fspath(path)!r} is a folder, not a run journal")
+    if not os.path.exists(p):
+        raise FileNotFoundError(f"storage: no run journal at {os.fspath(path)!r}")
+    quoted = p.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    last: Exception | None = None
+    # without a -wal file no writer has the journal open (the last one to close removes it):
+    # read it as immutable, which creates no -shm/-wal files beside it; with one, read the
+    # live journal through it
+    modes = ("&immutable=1",) if not os.path.exists(p + "-wal") else ("", "&immutable=1")
+    for extra in modes:
+        try:
+            conn = sqlite3.connect(f"file:{quoted}?mode=ro{extra}", uri=True, timeout=30,
+                                   check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:  # pragma: no cover - connect is lazy
+            last = exc
+            continue
+        try:
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            last = exc
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                break
+    raise JournalError(f"storage: cannot read {os.fspath(path)!r} as a run journal ({last})")
+
+
+# ---------------------------------------------------------------------- database access
+_SCHEMA = {
+    "sqlite": [
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)",
+        "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT "
+        "NOT NULL, trial_id INTEGER, data TEXT NOT NULL, t REAL NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS snapshots (upto INTEGER PRIMARY KEY, value BLOB)",
+        "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, host TEXT, pid INTEGER, "
+        "token TEXT, heartbeat REAL)",
+    ],
+    "postgresql": [
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BYTEA)",
+        "CREATE TABLE IF NOT EXISTS events (seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, "
+        "trial_id BIGINT, data TEXT NOT NULL, t DOUBLE PRECISION NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS snapshots (upto BIGINT PRIMARY KEY, value BYTEA)",
+        "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, host TEXT, pid BIGINT, "
+        "token TEXT, heartbeat DOUBLE PRECISION)",
+    ],
+}
+#: the advisory lock that serializes writers of a PostgreSQL journal
+_PG_LOCK = 0x6C6F7766  # "lowf"
+
+
+class _DB:
+    """A connection to one journal database with ``?`` placeholders on both backends."""
+
+    def __init__(self, target: Target, readonly: bool):
+        self.target, self.readonly, self.kind = target, readonly, target.kind
+        self.in_tx = False
+        if target.kind == "postgresql":
+            try:
+                import sqlalchemy
+            except ImportError as exc:  # pragma: no cover - optional dependency
+                raise ImportError("storage: a postgresql:// journal needs SQLAlchemy and psycopg: "
+                                  "pip install 'lowfi[postgres]'") from exc
+            from sqlalchemy.pool import NullPool
+
+            self.engine = sqlalchemy.create_engine(target.location, poolclass=NullPool,
+                                                   isolation_level="AUTOCOMMIT")
+            try:
+                self.conn = self.engine.connect()
+            except Exception as exc:
+                raise JournalError(f"storage: cannot connect to {target.display} "
+                                   f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
+            if readonly:
+                self.conn.exec_driver_sql("SET default_transaction_read_only = on")
+        elif readonly:
+            self.conn = connect_readonly(target.location)
+        else:
+            loc = target.location
+            if target.kind == "sqlite":
+                folder = os.path.dirname(os.path.abspath(loc))
+                os.makedirs(folder, exist_ok=True)
+            self.conn = sqlite3.connect(loc, timeout=60, isolation_level=None,
+                                        check_same_thread=False)
+
+    def run(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.kind == "postgresql":
+            res = self.conn.exec_driver_sql(sql.replace("?", "%s"), params)
+            return [tuple(r) for r in res.fetchall()] if res.returns_rows else []
+        return self.conn.execute(sql, params).fetchall()
+
+    def begin(self) -> None:
+        if self.kind == "postgresql":
+            self.conn.exec_driver_sql("BEGIN")
+            self.conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
+        self.in_tx = True
+
+    def commit(self) -> None:
+        self.in_tx = False
+        self.run("COMMIT")
+
+    def rollback(self) -> None:
+        self.in_tx = False
+        with contextlib.suppress(Exception):
+            self.run("ROLLBACK")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        if self.kind == "postgresql":
+            self.engine.dispose()
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    errs: list[type[BaseException]] = [sqlite3.Error]
+    try:
+        import sqlalchemy.exc
+
+        errs.append(sqlalchemy.exc.SQLAlchemyError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errs)
+
+
+class Event:
+    """One journal event: ``seq``, ``kind``, ``trial_id``, ``data`` (a dict), ``t``. ``data``
+    may be given as its JSON text; it is then decoded when first read."""
+
+    __slots__ = ("seq", "kind", "trial_id", "_data", "t")
+
+    def __init__(self, seq: int, kind: str, trial_id: int | None, data: dict | str, t: float):
+        self.seq, self.kind, self.trial_id, self._data, self.t = seq, kind, trial_id, data, t
+
+    @property
+    def data(self) -> dict:
+        if isinstance(self._data, str | bytes):
+            try:
+                self._data = json.loads(self._data)
+            except ValueError as exc:
+                raise JournalError(f"storage: event {self.seq} of the journal is damaged "
+                                   f"({exc})") from exc
+        return self._data  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and (self.seq, self.kind, self.trial_id, self.data,
+                                             self.t) == (other.seq, other.kind, other.trial_id,
+                                                         other.data, other.t)
+
+    def __repr__(self) -> str:
+        return (f"Event(seq={self.seq}, kind={self.kind!r}, trial_id={self.trial_id}, "
+                f"data={self.data!r}, t={self.t})")
 
 
 class Journal:
-    """Append-only event log of one run in an SQLite file."""
+    """Append-only event log of one run (a SQLite file or a PostgreSQL database).
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = True):
-        self.path = os.fspath(path)
-        if not create and not os.path.exists(self.path):
+    ``create=False`` opens an existing journal; ``readonly`` (default: ``not create``) opens
+    it without writing anything (SQLite ``mode=ro``: no WAL switch, no table creation), which
+    also works on read-only mounts. ``trust``: unpickle blobs that this user's key did not
+    sign (only for journals of known origin).
+    """
+
+    def __init__(self, path: Any, *, create: bool = True, readonly: bool | None = None,
+                 trust: bool = False):
+        self.target = parse_storage(path)
+        self.path = self.target.location if self.target.kind != "postgresql" else \
+            self.target.display
+        self.readonly = (not create) if readonly is None else readonly
+        self.trust = trust
+        self.last_seq = 0
+        self._snap_opt: Any = None
+        self._snap_every = SNAPSHOT_EVERY
+        self._tells_since_snapshot = 0
+        self._snap_cost = 0.0
+        self._snap_time = 0.0
+        self._lease: _Lease | None = None
+        if self.target.kind == "memory" and not create:
+            raise FileNotFoundError("storage: ':memory:' holds no stored run")
+        if self.target.kind == "sqlite" and not create and not os.path.exists(self.path):
             raise FileNotFoundError(f"storage: no run journal at {self.path!r}")
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT "
-            "NOT NULL, trial_id INTEGER, data TEXT NOT NULL, t REAL NOT NULL)"
-        )
-        if self.get_meta("format_version") is None:
-            self.set_meta("format_version", FORMAT_VERSION)
+        try:
+            self._db = _DB(self.target, self.readonly)
+        except sqlite3.Error as exc:
+            raise JournalError(f"storage: cannot open {self.path!r} ({exc})") from exc
+        try:
+            if self.readonly:
+                self._check_is_journal()
+            else:
+                self._init_schema()
+            row = self._q("SELECT max(seq) FROM events")
+            self.last_seq = int(row[0][0] or 0)
+        except BaseException:
+            self._db.close()
+            raise
+
+    # ------------------------------------------------------------------ low level
+    def _q(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self._db.run(sql, params)
+        except _db_errors() as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "full" in msg:
+                msg += "; free space on that disk, then resume"
+            raise JournalError(f"storage: {self.path!r}: {msg}") from exc
+
+    @property
+    def conn(self) -> Any:
+        """The underlying DB-API connection (SQLite) or SQLAlchemy connection."""
+        return self._db.conn
+
+    def _init_schema(self) -> None:
+        if self.target.kind != "postgresql":
+            try:
+                mode = self._q("PRAGMA journal_mode")[0][0]
+                if mode != "wal" and self.target.kind == "sqlite":
+                    self._q("PRAGMA journal_mode=WAL")
+                self._q("PRAGMA synchronous=NORMAL")
+            except JournalError as exc:
+                if "not a database" in str(exc) or "malformed" in str(exc):
+                    raise JournalError(f"storage: {self.path!r} is not a lowfi run journal "
+                                       "(not a SQLite database, or a damaged one)") from exc
+                raise
+        with self.locked():
+            for sql in _SCHEMA["postgresql" if self.target.kind == "postgresql" else "sqlite"]:
+                self._q(sql)
+            if not self._q("SELECT 1 FROM meta WHERE key = ?", ("format_version",)):
+                self.set_meta("format_version", FORMAT_VERSION)
+
+    def _check_is_journal(self) -> None:
+        try:
+            if self.target.kind == "postgresql":
+                rows = self._q("SELECT table_name FROM information_schema.tables "
+                               "WHERE table_schema = current_schema()")
+            else:
+                rows = self._q("SELECT name FROM sqlite_master WHERE type = 'table'")
+        except JournalError as exc:
+            raise JournalError(f"storage: {self.path!r} is not a lowfi run journal "
+                               "(not a SQLite database, or a damaged one)") from exc
+        names = {r[0] for r in rows}
+        if not names:
+            raise EmptyJournalError(f"storage: {self.path!r} holds no run yet (an empty "
+                                    "database)")
+        if not {"meta", "events"} <= names:
+            raise JournalError(f"storage: {self.path!r} is not a lowfi run journal "
+                               "(no meta and events tables)")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """An exclusive write transaction: SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory
+        lock. Re-entrant; everything inside commits together."""
+        if self._db.in_tx or self.target.kind == "memory" and self.readonly:
+            yield
+            return
+        try:
+            self._db.begin()
+        except _db_errors() as exc:
+            raise JournalError(f"storage: {self.path!r}: {str(exc).splitlines()[0]}") from exc
+        try:
+            yield
+        except BaseException:
+            self._db.rollback()
+            raise
+        try:
+            self._db.commit()
+        except _db_errors() as exc:
+            self._db.rollback()
+            raise JournalError(f"storage: {self.path!r}: {str(exc).splitlines()[0]}") from exc
 
     # ------------------------------------------------------------------ meta
     def set_meta(self, key: str, value: Any, *, pickled: bool = False) -> None:
-        blob = cloudpickle.dumps(value) if pickled else dumps(value)
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, blob))
+        if pickled:
+            blob: Any = sign(cloudpickle.dumps(value))
+        else:
+            text = dumps(value)
+            blob = text.encode() if self.target.kind == "postgresql" else text
+        self._q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value", (key, blob))
+
+    def _meta_raw(self, key: str) -> Any:
+        row = self._q("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if not row else row[0][0]
+
+    def has_meta(self, key: str) -> bool:
+        return self._meta_raw(key) is not None
+
+    def load_pickled(self, key: str, *, trust: bool | None = None) -> tuple[Any, str]:
+        """``(value, state)`` of a pickled entry; ``state`` is ``"missing"``, ``"signed"``
+        (this user's key), ``"trusted"`` (unsigned, loaded because of ``trust``) or
+        ``"untrusted"`` (not loaded: value None)."""
+        raw = self._meta_raw(key)
+        if raw is None:
+            return None, "missing"
+        payload, ok = verify(raw)
+        if ok:
+            return cloudpickle.loads(payload), "signed"
+        if self.trust if trust is None else trust:
+            return cloudpickle.loads(payload), "trusted"
+        return None, "untrusted"
 
     def get_meta(self, key: str, default: Any = None, *, pickled: bool = False) -> Any:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        if pickled:
+            value, state = self.load_pickled(key)
+            if state == "untrusted":
+                warnings.warn(f"storage: {self.path!r}: the stored {key!r} was not written by "
+                              "this user (no valid signature) and is not loaded; pass trust=True "
+                              "if you trust the journal's origin", stacklevel=2)
+                return default
+            return default if state == "missing" else value
+        raw = self._meta_raw(key)
+        if raw is None:
             return default
-        return cloudpickle.loads(row[0]) if pickled else json.loads(row[0])
+        if isinstance(raw, bytes | bytearray | memoryview):
+            raw = bytes(raw).decode()
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise JournalError(f"storage: {self.path!r}: meta entry {key!r} is damaged") from exc
 
     # ------------------------------------------------------------------ events
-    def _append(self, kind: str, trial_id: int | None, data: dict) -> None:
-        self.conn.execute("INSERT INTO events (kind, trial_id, data, t) VALUES (?, ?, ?, ?)",
-                          (kind, trial_id, dumps(data), time.time()))
+    def _append(self, kind: str, trial_id: int | None, data: dict) -> int:
+        row = self._q("INSERT INTO events (kind, trial_id, data, t) VALUES (?, ?, ?, ?) "
+                      "RETURNING seq", (kind, trial_id, dumps(data), time.time()))
+        self.last_seq = int(row[0][0])
+        return self.last_seq
 
-    def ask(self, trial: Trial) -> None:
-        self._append("ask", trial.id, {"config": trial.config, "budget": trial.budget,
-                                       "config_id": trial.config_id, "info": trial.info})
+    def ask(self, trial: TrialLike) -> int:
+        return self._append("ask", trial.id, {"config": trial.config, "budget": trial.budget,
+                                              "config_id": trial.config_id, "info": trial.info})
 
-    def tell(self, trial: Trial, result: Result, start: float, end: float, worker: str) -> None:
-        self._append("tell", trial.id, {
+    def tell(self, trial: TrialLike, result: Result, start: float, end: float, worker: str) -> int:
+        if self._snap_opt is not None:
+            self._maybe_snapshot()
+        seq = self._append("tell", trial.id, {
             "status": result.status, "loss": result.loss, "cost": result.cost,
             "info": result.info, "error": result.error, "curve": result.curve,
             "start": start, "end": end, "worker": worker,
         })
+        self._tells_since_snapshot += 1
+        return seq
 
     def curve(self, trial_id: int, points: list[tuple[float, float]]) -> None:
         if points:
             self._append("curve", trial_id, {"points": points})
 
     def session(self, **data: Any) -> None:
+        if data.get("kind") == "stop" and self._snap_opt is not None \
+                and self._tells_since_snapshot:
+            self.snapshot(self._snap_opt)
         self._append("session", None, data)
 
-    def events(self, kinds: tuple[str, ...] | None = None) -> list[Event]:
-        q = "SELECT seq, kind, trial_id, data, t FROM events"
+    def events(self, kinds: tuple[str, ...] | None = None, after: int = 0) -> list[Event]:
+        q = "SELECT seq, kind, trial_id, data, t FROM events WHERE seq > ?"
         if kinds:
-            q += " WHERE kind IN ({})".format(",".join("?" * len(kinds)))
+            q += " AND kind IN ({})".format(",".join("?" * len(kinds)))
         q += " ORDER BY seq"
-        rows = self.conn.execute(q, kinds or ()).fetchall()
-        return [Event(s, k, tid, json.loads(d), t) for s, k, tid, d, t in rows]
+        rows = self._q(q, (int(after), *(kinds or ())))
+        return [Event(int(s), k, tid, d, t) for s, k, tid, d, t in rows]  # data decoded lazily
+
+    # ------------------------------------------------------------------ snapshots
+    def attach(self, optimizer: Any, every: int | None = SNAPSHOT_EVERY) -> None:
+        """Snapshot ``optimizer`` every ``every`` results journaled from here on and at a
+        clean stop (None: never). The optimizer must have seen every ask/tell event of this
+        journal (a single driver)."""
+        self._snap_opt = optimizer if every else None
+        self._snap_every = int(every or 0)
+        self._tells_since_snapshot = 0
+
+    def _maybe_snapshot(self) -> None:
+        if self._tells_since_snapshot < self._snap_every:
+            return
+        # keep snapshots under ~10 % of the driver's time when the optimizer is large
+        if time.monotonic() - self._snap_time < 10 * self._snap_cost:
+            return
+        self.snapshot(self._snap_opt)
+
+    def snapshot(self, optimizer: Any, upto: int | None = None) -> None:
+        """Store ``optimizer`` as the state after every ask/tell event up to seq ``upto``
+        (default: the last event this journal saw). Keeps the two latest."""
+        upto = self.last_seq if upto is None else upto
+        t0 = time.monotonic()
+        history = getattr(optimizer, "history", None)
+        curves = getattr(history, "running_curves", None)
+        try:
+            if curves:  # partial curves of running trials are not replayed either
+                history.running_curves = {}
+            blob = sign(cloudpickle.dumps(optimizer))
+        except Exception as exc:  # noqa: BLE001 - an optimizer that cannot be pickled
+            warnings.warn(f"storage: optimizer snapshots disabled ({type(exc).__name__}: {exc}); "
+                          "resume replays every event", stacklevel=3)
+            self._snap_opt = None
+            return
+        finally:
+            if curves:
+                history.running_curves = curves
+        with self.locked():
+            self._q("INSERT INTO snapshots (upto, value) VALUES (?, ?) ON CONFLICT (upto) DO "
+                    "UPDATE SET value = excluded.value", (int(upto), blob))
+            self._q("DELETE FROM snapshots WHERE upto NOT IN (SELECT upto FROM snapshots "
+                    "ORDER BY upto DESC LIMIT 2)")
+        self._tells_since_snapshot = 0
+        self._snap_time = time.monotonic()
+        self._snap_cost = self._snap_time - t0
+
+    def snapshots(self) -> list[tuple[int, bytes]]:
+        """Stored snapshots, newest first, as ``(upto, blob)``."""
+        try:
+            rows = self._q("SELECT upto, value FROM snapshots ORDER BY upto DESC")
+        except JournalError:
+            return []  # a journal written before snapshots existed
+        return [(int(u), bytes(v)) for u, v in rows]
+
+    # ------------------------------------------------------------------ driver lease
+    def acquire_driver(self, *, stale_after: float = LEASE_STALE_SECONDS) -> None:
+        """Become the one process driving this run, or raise :class:`DriverBusyError`
+        naming the live holder. A lease not renewed for ``stale_after`` seconds (or whose
+        process on this host is gone) is taken over."""
+        if self.target.kind == "memory" or self._lease is not None:
+            return
+        me = _Lease(self, stale_after)
+        with self.locked():
+            holder = self.driver()
+            if holder is not None and not _stale(holder, stale_after):
+                raise DriverBusyError(
+                    f"storage: the run in {self.path!r} is being driven by pid {holder['pid']} "
+                    f"on {holder['host']} (lease renewed {time.time() - holder['heartbeat']:.0f} s "
+                    "ago); wait for it to stop, or share the run between processes with "
+                    "lowfi.Study(path).work(objective) / ask / tell")
+            self._q("INSERT INTO leases (name, host, pid, token, heartbeat) VALUES "
+                    "('driver', ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET host = excluded.host, "
+                    "pid = excluded.pid, token = excluded.token, heartbeat = excluded.heartbeat",
+                    (me.host, me.pid, me.token, time.time()))
+        self._lease = me
+        me.start()
+
+    def driver(self) -> dict[str, Any] | None:
+        """The process holding this run's driver lease (None when none)."""
+        try:
+            rows = self._q("SELECT host, pid, token, heartbeat FROM leases WHERE name = 'driver'")
+        except JournalError:
+            return None
+        if not rows:
+            return None
+        host, pid, token, hb = rows[0]
+        return {"host": host, "pid": int(pid), "token": token, "heartbeat": float(hb)}
+
+    def driven_by_other(self, stale_after: float = LEASE_STALE_SECONDS) -> dict[str, Any] | None:
+        """The live driver of this run if it is another process, else None."""
+        holder = self.driver()
+        if holder is None or _stale(holder, stale_after):
+            return None
+        if self._lease is not None and holder["token"] == self._lease.token:
+            return None
+        return holder
+
+    def release_driver(self) -> None:
+        lease, self._lease = self._lease, None
+        if lease is None:
+            return
+        lease.stop()
+        with contextlib.suppress(JournalError):
+            self._q("DELETE FROM leases WHERE name = 'driver' AND token = ?", (lease.token,))
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.release_driver()
+        finally:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _stale(holder: dict[str, Any], stale_after: float) -> bool:
+    if holder["host"] == socket.gethostname():
+        try:
+            os.kill(holder["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+    return time.time() - holder["heartbeat"] > stale_after
+
+
+class _Lease:
+    """The driver lease of one process, renewed by a daemon thread on its own connection."""
+
+    def __init__(self, journal: Journal, stale_after: float):
+        self.target = journal.target
+        self.host, self.pid, self.token = socket.gethostname(), os.getpid(), secrets.token_hex(8)
+        self.every = min(LEASE_HEARTBEAT_SECONDS, stale_after / 3)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._beat, name="lowfi-lease", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        db = None
+        try:
+            db = _DB(self.target, readonly=False)
+            while not self._stop.wait(self.every):
+                db.run("UPDATE leases SET heartbeat = ? WHERE name = 'driver' AND token = ?",
+                       (time.time(), self.token))
+        except Exception:  # noqa: BLE001 - a missed heartbeat only makes the lease go stale
+            pass
+        finally:
+            if db is not None:
+                db.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
 
 def result_from_event(data: dict) -> Result:
@@ -133,9 +753,11 @@ def result_from_event(data: dict) -> Result:
                   error=data.get("error"), curve=[tuple(p) for p in data.get("curve") or []])
 
 
-def trial_from_event(e: Event) -> Trial:
+def trial_from_event(e: Event) -> TrialRecord:
     d = e.data
-    return Trial(e.trial_id, d["config"], float(d["budget"]), d["config_id"], d.get("info") or {})
+    b = d["budget"]
+    budget = b if isinstance(b, int) and not isinstance(b, bool) else float(b)  # int budgets stay ints
+    return TrialRecord(e.trial_id, d["config"], budget, d["config_id"], d.get("info") or {})
 
 
 def trials_frame(events: list[Event]) -> pd.DataFrame:
@@ -143,7 +765,8 @@ def trials_frame(events: list[Event]) -> pd.DataFrame:
 
     ``status`` is ``"ok"``, ``"failed"``, ``"stopped"`` (by a stopping rule), ``"running"``
     (no result yet) or ``"cancelled"`` (still running when the run stopped, e.g. at its
-    walltime; ``lowfi.resume`` evaluates it again)."""
+    walltime; ``lowfi.resume`` evaluates it again). ``budget_reached`` is the budget for
+    finished trials, the last reported step for stopped ones, None otherwise."""
     rows: dict[int, dict] = {}
     order: list[int] = []
     curves: dict[int, list] = {}
@@ -181,15 +804,36 @@ def trials_frame(events: list[Event]) -> pd.DataFrame:
         if tid in rows:
             rows[tid]["curve"] = pts
     df = pd.DataFrame([rows[t] for t in order])
+    if not order:  # nothing asked yet (e.g. a walltime spent starting a cluster): same columns
+        df = pd.DataFrame(columns=["trial_id", "config_id", "budget", "loss", "status", "cost",
+                                   "start", "end", "worker", "bracket", "rung", "error", "info",
+                                   "asked", "curve"])
     if "curve" not in df and len(df):
         df["curve"] = [None] * len(df)
+    from lowfi.core.trial import budget_reached  # the budget a stopped trial reached
+
+    df["budget_reached"] = [budget_reached(s, b, c) for s, b, c
+                            in zip(df["status"], df["budget"], df["curve"], strict=True)]
     return df
 
 
-def load_trials(path: str | os.PathLike) -> pd.DataFrame:
-    """The trials of a stored run as a DataFrame (see :func:`trials_frame`)."""
-    j = Journal(path, create=False)
-    try:
-        return trials_frame(j.events())
-    finally:
-        j.close()
+def load_trials(path: Any) -> pd.DataFrame:
+    """The trials of a stored run as a DataFrame (see :func:`trials_frame`). Opens the
+    journal read-only: nothing is written, and a read-only mount works."""
+    with Journal(path, create=False) as j:
+        frame = trials_frame(j.events())
+        settings = j.get_meta("settings", {}) or {}
+    if settings.get("direction") == "maximize" and len(frame) and "loss" in frame:
+        # the journal stores the negated score of a maximized run; give it back in its sign
+        frame["score"] = frame["loss"].map(
+            lambda v: v if v is None or (isinstance(v, float) and math.isnan(v))
+            else (tuple(-x for x in v) if isinstance(v, tuple | list) else -v))
+    return frame
+
+
+def checkpoint_root(storage: Any) -> str | None:
+    """The folder for the checkpoints of a run stored in ``storage``: ``<file>.checkpoints``
+    beside a SQLite journal; None (use a temporary folder, or pass ``checkpoint_dir``) for
+    ``":memory:"``, None and database URLs."""
+    target = parse_storage(storage)
+    return target.location + ".checkpoints" if target.kind == "sqlite" else None

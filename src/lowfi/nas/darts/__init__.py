@@ -30,6 +30,7 @@ from lowfi.nas.darts.search import (
     SearchConfig,
     SearchResult,
     alpha_hessian_eigenvalue,
+    cutout,
     darts_search,
 )
 from lowfi.nas.darts.supernet import SearchEncoderDecoder, SearchNetwork
@@ -39,7 +40,7 @@ __all__ = [
     "OPS", "PARAMETERLESS", "PRIMITIVES", "Architect", "Cell", "EncoderDecoder", "Genotype",
     "MixedOp", "NasHpoResult", "Network", "SearchCell", "SearchConfig", "SearchEncoderDecoder",
     "SearchNetwork", "SearchResult", "SearchUpCell", "UpCell", "alpha_hessian_eigenvalue",
-    "build_network", "build_seeded", "darts_search", "digits_task", "discretize",
+    "build_network", "build_seeded", "cutout", "darts_search", "digits_task", "discretize",
     "dominant_eigenvalue", "drop_path", "edge_index", "hessian_vector_product", "hpo_space",
     "make_op", "n_edges", "nas_then_hpo", "random_genotype", "train_network",
 ]

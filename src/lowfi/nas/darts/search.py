@@ -19,6 +19,15 @@ with ``lam_bar(i)`` the eigenvalue averaged over the last ``es_window`` search e
 stops at epoch ``i`` when ``lam_bar(i - es_k) / lam_bar(i) < es_threshold`` and returns the
 architecture of epoch ``i - es_k``. Both averages must be positive (a sign change of a
 near-zero eigenvalue is not a growth of curvature).
+
+RobustDARTS' data-augmentation regularization (Zela et al. 2020, section 5.1, "DA"): the inner
+objective is trained on augmented images, Cutout (DeVries & Taylor 2017: a square of side
+``cutout_length`` pixels, centred uniformly at random and clipped at the border, set to zero) on
+each training image with a probability raised linearly over the search epochs to
+``cutout_prob`` (``cutout_schedule="linear"``, scheduled like drop-path; ``"constant"``: always
+``cutout_prob``). The same augmented batch enters the architecture step's unrolled inner
+objective (second order); validation batches are not augmented. A stronger inner regularization
+keeps the search away from the sharp architecture minima that end in parameterless cells.
 """
 
 from __future__ import annotations
@@ -76,6 +85,12 @@ class SearchConfig:
         DARTS-ES early stopping on the eigenvalue (needs ``eigenvalue_every == 1``).
     es_window, es_k : int
     es_threshold : float
+    cutout_prob : float
+        Largest probability of Cutout on a training image of the inner objective (0: none).
+    cutout_length : int
+        Side of the Cutout square in pixels.
+    cutout_schedule : {"linear", "constant"}
+        Probability raised linearly over the search epochs (RobustDARTS) or constant.
     """
 
     epochs: int = 10
@@ -99,10 +114,13 @@ class SearchConfig:
     es_window: int = 2
     es_k: int = 2
     es_threshold: float = 0.75
+    cutout_prob: float = 0.0
+    cutout_length: int = 4
+    cutout_schedule: str = "linear"
 
     def validate(self) -> SearchConfig:
         ints = {"epochs": 1, "warmstart_epochs": 0, "batch_size": 1, "eigenvalue_every": 0,
-                "eigen_iters": 1, "eigen_batch": 1, "es_window": 1, "es_k": 1}
+                "eigen_iters": 1, "eigen_batch": 1, "es_window": 1, "es_k": 1, "cutout_length": 1}
         for name, low in ints.items():
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
@@ -115,6 +133,11 @@ class SearchConfig:
                              "and 'largest'")
         if self.order not in ("first", "second"):
             raise ValueError(f"order: got {self.order!r}; allowed are 'first' and 'second'")
+        if isinstance(self.cutout_prob, bool) or not 0.0 <= self.cutout_prob <= 1.0:
+            raise ValueError(f"cutout_prob: got {self.cutout_prob!r}; allowed is 0 <= cutout_prob <= 1")
+        if self.cutout_schedule not in ("linear", "constant"):
+            raise ValueError(f"cutout_schedule: got {self.cutout_schedule!r}; allowed are 'linear' "
+                             "and 'constant'")
         if not 0.0 <= self.drop_path < 1.0:
             raise ValueError(f"drop_path: got {self.drop_path!r}; allowed is 0 <= drop_path < 1")
         for name in ("lr", "arch_lr"):
@@ -271,6 +294,25 @@ class SearchResult:
         return "\n".join(lines)
 
 
+def cutout(x, prob: float, length: int, rng: np.random.Generator):
+    """Cutout (DeVries & Taylor 2017) of images ``x`` (n, c, h, w): each image, with probability
+    ``prob``, gets a ``length`` x ``length`` square (centre uniform over the image, clipped at the
+    border) set to zero in every channel. Returns a new tensor (``x`` itself when nothing is cut)."""
+    if prob <= 0 or len(x) == 0:
+        return x
+    n, _, h, w = x.shape
+    hit = rng.random(n) < prob
+    if not hit.any():
+        return x
+    cy, cx = rng.integers(0, h, n), rng.integers(0, w, n)
+    top, left = cy - length // 2, cx - length // 2  # the square [top, top + length) x [left, ...)
+    rows, cols = np.arange(h)[None, :, None], np.arange(w)[None, None, :]
+    inside = ((rows >= top[:, None, None]) & (rows < top[:, None, None] + length)
+              & (cols >= left[:, None, None]) & (cols < left[:, None, None] + length))
+    mask = ~(inside & hit[:, None, None])
+    return x * torch.as_tensor(mask[:, None], dtype=x.dtype)
+
+
 def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     perm = rng.permutation(n)
     return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
@@ -346,11 +388,15 @@ def darts_search(model, train: tuple, val: tuple, config: SearchConfig | None = 
         searching = epoch >= cfg.warmstart_epochs
         s_epoch = epoch - cfg.warmstart_epochs
         drop = cfg.drop_path * (s_epoch + 1) / n_search if searching and n_search else 0.0
+        if cfg.cutout_schedule == "constant":
+            p_cut = cfg.cutout_prob
+        else:
+            p_cut = cfg.cutout_prob * (s_epoch + 1) / n_search if searching and n_search else 0.0
         tr_batches = _batches(len(Xt), cfg.batch_size, rng)
         va_batches = _batches(len(Xv), cfg.batch_size, rng)
         losses = []
         for k, idx in enumerate(tr_batches):
-            batch = (Xt[idx], Yt[idx])
+            batch = (cutout(Xt[idx], p_cut, cfg.cutout_length, rng), Yt[idx])
             if searching:
                 vidx = va_batches[k % len(va_batches)]
                 architect.step(a_opt, batch, (Xv[vidx], Yv[vidx]))
@@ -376,7 +422,7 @@ def darts_search(model, train: tuple, val: tuple, config: SearchConfig | None = 
             "eigenvalue": eig, "skip_fraction": g.skip_fraction(),
             "parameterless_fraction": g.parameterless_fraction(), "genotype": g.to_dict(),
             "alphas": {k: v.tolist() for k, v in model.arch_weights().items()},
-            "drop_path": drop, "lr": lr, "seconds": time.perf_counter() - t0,
+            "drop_path": drop, "cutout_prob": p_cut, "lr": lr, "seconds": time.perf_counter() - t0,
         }
         history.append(rec)
         if callback is not None:
@@ -398,4 +444,4 @@ def darts_search(model, train: tuple, val: tuple, config: SearchConfig | None = 
 
 
 __all__ = ["Architect", "SearchConfig", "SearchResult", "alpha_hessian_eigenvalue",
-           "darts_search", "task_loss"]
+           "cutout", "darts_search", "task_loss"]

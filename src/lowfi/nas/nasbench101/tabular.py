@@ -176,7 +176,7 @@ class NASBench101Table:
                 f"path: the {vertices}-vertex mini NAS-Bench-101 table {p} is missing; build it "
                 f"with `lowfi nas build-mini --resume --max-vertices {vertices} --work-dir DIR` "
                 "and pass DIR/results.jsonl, or `--finalize` it into the package (see "
-                "docs/benchmarks.md, NAS-Bench-101 section)"
+                "docs/benchmarks/nas-bench-101.md)"
             )
         kwargs.setdefault("name", "nasbench101-mini" + ("" if vertices == 4 else str(vertices)))
         kwargs.setdefault("max_vertices", vertices)

@@ -1,0 +1,275 @@
+"""Final-value prediction on real learning curves: the fast default against MCMC and baselines.
+
+Curves: the per-epoch validation-error curves shipped in ``lowfi/data/curves`` (recorded by
+``benchmarks/curves_record.py``; one "kind" per model family and data set) and LCDB 1.0's
+training-set-size curves (``--lcdb PATH``, a folder holding ``database-accuracy.csv.gz``).
+
+Protocol: the curves of every epoch kind are split at random (``--seed``) into a calibration
+half and a held-out half. ``--calibrate`` fits the constants of
+``lowfi.curves.fast.CALIBRATION`` by maximum likelihood on the calibration halves and prints
+them; the table reports the held-out halves only, with the shipped constants. A second table
+reports every epoch kind with constants fitted on the other kinds only (leave one kind out),
+and LCDB is never used for calibration (a held-out kind throughout).
+
+From 10%, 20% and 40% of each curve (the points up to that fraction of the final step --
+epochs, or training-set size for LCDB -- at least 3) the final value is predicted by:
+the last observed value; the fast extrapolator (batched); the best single Domhan family
+(least squares, the family with the lowest MAE on that kind, picked on the evaluated curves);
+and Domhan et al.'s MCMC ensemble on the first ``--mcmc-n`` held-out curves of every kind.
+Metrics: mean absolute error, mean log predictive density of the final value, coverage of the
+central 90% interval, median time per curve (fast: one-by-one on one core, and batched).
+
+Run::
+
+    nice -n 10 python benchmarks/curves_bench.py --lcdb ../shared/data/lcdb --calibrate
+    nice -n 10 python benchmarks/curves_bench.py --lcdb ../shared/data/lcdb --mcmc-n 16 \\
+        --json benchmarks/data/curves_bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, logsumexp
+
+from lowfi.curves import DomhanExtrapolator
+from lowfi.curves.data import load_epoch_curves, load_lcdb_curves
+from lowfi.curves.fast import CALIBRATION, FastExtrapolator, _t_mixture
+
+CUTS = (0.1, 0.2, 0.4)
+BOUNDS = (0.0, 1.0)
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = ("temperature", "shrink", "noise", "change", "spread", "headroom", "nu")
+
+
+def kinds_of(lcdb: str | None, seed: int) -> dict[str, dict]:
+    """``{kind: {"cal": [(steps, values)], "test": [...]}}``."""
+    d = load_epoch_curves()
+    out = {}
+    rng = np.random.default_rng(seed)
+    for kind in sorted(set(d["kinds"])):
+        C = d["curves"][d["kinds"] == kind]
+        curves = [(d["epochs"], c) for c in C]
+        perm = rng.permutation(len(curves))
+        half = len(curves) // 2
+        out[kind] = {"cal": [curves[i] for i in perm[:half]],
+                     "test": [curves[i] for i in perm[half:]]}
+    if lcdb is not None:
+        lc = load_lcdb_curves(lcdb, n=300, seed=seed)
+        out["lcdb"] = {"cal": [], "test": list(zip(lc["steps"], lc["values"], strict=True))}
+    return out
+
+
+def cut_points(steps: np.ndarray, cut: float) -> int:
+    """Points observed at ``cut`` of the curve: steps up to ``cut`` x the final step (>= 3)."""
+    return max(3, int(np.sum(steps <= cut * steps[-1] + 1e-9)))
+
+
+def observed(curves, cut):
+    obs = [(s[: cut_points(s, cut)], v[: cut_points(s, cut)]) for s, v in curves]
+    finals = np.array([v[-1] for _, v in curves])
+    T = np.array([s[-1] for s, _ in curves], dtype=float)
+    last = np.array([v[-1] for _, v in obs])
+    return obs, T, finals, last
+
+
+def stages(ext: FastExtrapolator, curves, cut):
+    obs, T, finals, last = observed(curves, cut)
+    parts = [ext._fit_all(obs[i : i + 64], T[i : i + 64, None]) for i in range(0, len(obs), 64)]
+    return parts, finals, last
+
+
+def t_ll(ext, parts, finals, cal):
+    """Log predictive density of ``finals`` under the extrapolator's Student-t mixture."""
+    outs = [ext._combine(p, cal) for p in parts]
+    mu = np.concatenate([o["mean"][:, 0] for o in outs])
+    sc = np.concatenate([o["scale"][:, 0] for o in outs])
+    scales, weights = _t_mixture(cal["nu"], ext.n_mixture)
+    sig = np.maximum(sc[:, None] * scales[None], 1e-12)
+    lp = (-0.5 * ((finals - mu)[:, None] / sig) ** 2 - np.log(sig) - 0.5 * np.log(2 * np.pi)
+          + np.log(weights)[None])
+    return logsumexp(lp, axis=1), mu, sc
+
+
+def calibrate(ext, data, kinds, cuts=CUTS, penalty: float = 20.0) -> dict[str, float]:
+    """Constants maximizing the mean log-likelihood of final values, with a penalty on the
+    squared deviation of every (kind, cut-off) group's 90% coverage from 0.9 (a smoothed
+    coverage); every group weighs equally."""
+    sets = [stages(ext, data[k]["cal"], c) for k in kinds for c in cuts]
+
+    def unpack(z):
+        cal = {k: float(np.exp(np.clip(v, -20, 20))) for k, v in zip(PARAMS, z, strict=True)}
+        cal["shrink"] = float(np.clip(z[1], 0.0, 1.5))
+        cal["temperature"] = float(np.clip(cal["temperature"], 0.1, 100.0))
+        cal["nu"] = float(np.clip(cal["nu"], 1.0, 100.0))
+        return cal
+
+    def loss(z):
+        cal = unpack(z)
+        q90 = float(_t_quantile95(cal["nu"], ext.n_mixture))
+        total = 0.0
+        for p, f, _ in sets:
+            ll, mu, sc = t_ll(ext, p, f, cal)
+            width = q90 * sc
+            cover = np.mean(expit((width - np.abs(f - mu)) / (0.05 * width + 1e-12)))
+            total += np.mean(ll) - penalty * (cover - 0.9) ** 2
+        return -total / len(sets)
+
+    z0 = np.array([np.log(max(CALIBRATION[k], 1e-3)) if k != "shrink" else CALIBRATION[k]
+                   for k in PARAMS])
+    res = minimize(loss, z0, method="Nelder-Mead",
+                   options={"maxiter": 2000, "xatol": 1e-3, "fatol": 1e-5})
+    return unpack(res.x)
+
+
+def _t_quantile95(nu, n):
+    from lowfi.curves.prediction import CurvePrediction
+
+    scales, weights = _t_mixture(nu, n)
+    p = CurvePrediction([1.0], np.zeros((len(scales), 1)), scales, scalar=True, weights=weights)
+    return p.quantile(0.95)
+
+
+def evaluate(ext, curves, cut, family_pick=None):
+    obs, T, finals, last = observed(curves, cut)
+    t0 = time.perf_counter()
+    preds = ext.predict_many(obs, T)
+    batch_sec = (time.perf_counter() - t0) / len(obs)
+    one = []
+    for (s, v), t in list(zip(obs, T, strict=True))[:40]:
+        c0 = time.process_time()
+        ext.fit(s, v).predict(float(t))
+        one.append(time.process_time() - c0)
+    mean = np.array([p.mean for p in preds])
+    ll = np.array([p.log_likelihood(y) for p, y in zip(preds, finals, strict=True)])
+    lo, hi = np.array([p.interval(0.9) for p in preds]).T
+    fam = np.concatenate([
+        ext._combine(ext._fit_all(obs[i : i + 64], T[i : i + 64, None]), ext.calibration)[
+            "family_pred"][:, :, 0]
+        for i in range(0, len(obs), 64)
+    ])
+    fam_mae = np.mean(np.abs(fam - finals[:, None]), axis=0)
+    k = int(np.argmin(fam_mae)) if family_pick is None else family_pick
+    return {
+        "n": len(curves),
+        "points": int(np.median([len(s) for s, _ in obs])),
+        "last_mae": float(np.mean(np.abs(last - finals))),
+        "fast_mae": float(np.mean(np.abs(mean - finals))),
+        "fast_ll": float(np.mean(ll)),
+        "fast_cover90": float(np.mean((finals >= lo) & (finals <= hi))),
+        "fast_ms_one": 1e3 * float(np.median(one)),
+        "fast_ms_batched": 1e3 * batch_sec,
+        "family": ext.families[k],
+        "family_mae": float(fam_mae[k]),
+    }
+
+
+def mcmc(curves, cut, seed):
+    obs, T, finals, last = observed(curves, cut)
+    fast = FastExtrapolator(bounds=BOUNDS).predict_many(obs, T)
+    mae, ll, cover, sec, fmae = [], [], [], [], []
+    for i, ((s, v), t) in enumerate(zip(obs, T, strict=True)):
+        c0 = time.process_time()
+        p = DomhanExtrapolator(bounds=BOUNDS, seed=seed + i).fit(s, v, horizon=t).predict(t)
+        sec.append(time.process_time() - c0)
+        mae.append(abs(p.mean - finals[i]))
+        ll.append(p.log_likelihood(finals[i]))
+        lo, hi = p.interval(0.9)
+        cover.append(lo <= finals[i] <= hi)
+        fmae.append(abs(fast[i].mean - finals[i]))
+    return {
+        "mcmc_n": len(obs),
+        "mcmc_mae": float(np.mean(mae)),
+        "mcmc_ll": float(np.mean(ll)),
+        "mcmc_cover90": float(np.mean(cover)),
+        "mcmc_ms": 1e3 * float(np.median(sec)),
+        "fast_mae_on_mcmc": float(np.mean(fmae)),
+        "last_mae_on_mcmc": float(np.mean(np.abs(last - finals))),
+    }
+
+
+def markdown(rows, loko) -> str:
+    out = [
+        "| kind | cut | curves | points | MAE last | MAE fast | fast / last | MAE best family "
+        "| LL fast | 90% cover fast | ms/curve fast (1 core; batched) | MCMC curves "
+        "| MAE last / fast / MCMC (same curves) | LL MCMC | 90% cover MCMC | ms/curve MCMC |",
+        "|---" * 16 + "|",
+    ]
+    for r in rows:
+        m = (f"| {r['mcmc_n']} | {r['last_mae_on_mcmc']:.4f} / {r['fast_mae_on_mcmc']:.4f} / "
+             f"{r['mcmc_mae']:.4f} | {r['mcmc_ll']:.2f} | {r['mcmc_cover90']:.2f} "
+             f"| {r['mcmc_ms']:.0f} |" if "mcmc_mae" in r else "| - | - | - | - | - |")
+        out.append(
+            f"| {r['kind']} | {int(r['cut'] * 100)}% | {r['n']} | {r['points']} "
+            f"| {r['last_mae']:.4f} | {r['fast_mae']:.4f} | {r['fast_mae'] / max(r['last_mae'], 1e-12):.2f} "
+            f"| {r['family_mae']:.4f} ({r['family']}) | {r['fast_ll']:.2f} "
+            f"| {r['fast_cover90']:.2f} | {r['fast_ms_one']:.1f}; {r['fast_ms_batched']:.2f} " + m
+        )
+    if loko:
+        out += ["", "| held-out kind (constants from the other kinds) | cut | MAE last | MAE fast "
+                "| fast / last | LL fast | 90% cover fast |", "|---" * 7 + "|"]
+        for r in loko:
+            out.append(
+                f"| {r['kind']} | {int(r['cut'] * 100)}% | {r['last_mae']:.4f} "
+                f"| {r['fast_mae']:.4f} | {r['fast_mae'] / max(r['last_mae'], 1e-12):.2f} "
+                f"| {r['fast_ll']:.2f} | {r['fast_cover90']:.2f} |"
+            )
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lcdb", default=os.environ.get("LOWFI_LCDB", str(ROOT.parent / "shared" /
+                                                                       "data" / "lcdb")),
+                    help="folder with LCDB's database-accuracy.csv.gz (or LOWFI_LCDB)")
+    ap.add_argument("--no-lcdb", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--calibrate", action="store_true",
+                    help="fit the constants on the calibration halves and print them")
+    ap.add_argument("--loko", action="store_true", help="leave-one-kind-out table")
+    ap.add_argument("--mcmc-n", type=int, default=0, help="held-out curves per kind for MCMC")
+    ap.add_argument("--mcmc-cuts", default="0.1,0.2,0.4")
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    data = kinds_of(None if a.no_lcdb else a.lcdb, a.seed)
+    epoch_kinds = [k for k in data if data[k]["cal"]]
+    ext = FastExtrapolator(bounds=BOUNDS)
+    if a.calibrate:
+        t0 = time.process_time()
+        cal = calibrate(ext, data, epoch_kinds)
+        print("calibration (all epoch kinds):", json.dumps({k: round(v, 4) for k, v in
+                                                          cal.items()}),
+              f"({time.process_time() - t0:.0f} CPU s)", flush=True)
+        ext = FastExtrapolator(bounds=BOUNDS, calibration=cal)
+    rows = []
+    mcmc_cuts = [float(c) for c in a.mcmc_cuts.split(",")] if a.mcmc_n else []
+    for kind, d in data.items():
+        for cut in CUTS:
+            r = {"kind": kind, "cut": cut, **evaluate(ext, d["test"], cut)}
+            if cut in mcmc_cuts:
+                r.update(mcmc(d["test"][: a.mcmc_n], cut, a.seed))
+            print(json.dumps(r), flush=True)
+            rows.append(r)
+    loko = []
+    if a.loko:
+        for kind in epoch_kinds:
+            cal = calibrate(ext, data, [k for k in epoch_kinds if k != kind])
+            e = FastExtrapolator(bounds=BOUNDS, calibration=cal)
+            for cut in CUTS:
+                r = {"kind": kind, "cut": cut, **evaluate(e, data[kind]["test"], cut)}
+                print(json.dumps(r), flush=True)
+                loko.append(r)
+    if a.json is not None:
+        a.json.write_text(json.dumps({"rows": rows, "loko": loko,
+                                      "calibration": ext.calibration}, indent=1))
+    print(markdown(rows, loko))
+
+
+if __name__ == "__main__":
+    main()

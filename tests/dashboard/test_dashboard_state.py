@@ -1,0 +1,133 @@
+"""The dashboard's data and server, without a browser."""
+
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+
+from lowfi.dashboard import DashboardServer  # noqa: E402
+from lowfi.dashboard.state import RunWatcher  # noqa: E402
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.status, r.read()
+
+
+def test_view_of_a_finished_run(tmp_path, make_run):
+    db = tmp_path / "a.db"
+    res = make_run(db, 40)
+    w = RunWatcher(db, "0")
+    v = w.snapshot()
+    st = res.trials["status"].astype(str)
+    assert v["n_trials"] == 40 and len(v["trials"]) == 40
+    assert v["counts"]["stopped"] == int((st == "stopped").sum()) > 0
+    assert v["counts"]["failed"] == int((st == "failed").sum()) > 0
+    assert v["stop_reason"] == "max_evaluations"
+    # failures carry their tracebacks
+    assert len(v["failures"]) == v["counts"]["failed"]
+    assert all("Traceback" in f["error"] and "diverged with dropout" in f["error"]
+               for f in v["failures"])
+    cols = v["columns"]
+    for c in ("status", "budget reached", "epochs trained", "stopped by"):
+        assert c in cols
+    stopped = [r for r in v["trials"] if r[cols.index("status")] == "stopped"]
+    assert all(r[cols.index("stopped by")] == "rung" for r in stopped)
+    assert all(r[cols.index("budget reached")] < r[cols.index("budget")] for r in stopped)
+    inc = np.array([x for x in v["incumbent"]["best_any"] if x is not None])
+    assert len(inc) and np.all(np.diff(inc) <= 0)
+    assert sum(r["trials"] for r in v["rungs"]) == 40
+    assert v["best"]["loss"] == pytest.approx(res.best_loss)
+    json.dumps(v, allow_nan=False)  # what the server sends
+    w.close()
+
+
+def test_reading_follows_a_growing_journal_without_writing(tmp_path, make_run):
+    db = tmp_path / "g.db"
+    make_run(db, 6)
+    before = db.read_bytes()
+    w = RunWatcher(db, "0")
+    v1 = w.snapshot()
+    assert v1["n_trials"] == 6
+    assert db.read_bytes() == before  # reading changed nothing
+    # the writer appends while the dashboard's read-only connection stays open
+    make_run(db, 20, resume=True)
+    v2 = w.snapshot()
+    assert v2["n_trials"] == 20 and v2["seq"] > v1["seq"]
+    assert w.snapshot()["seq"] == v2["seq"]  # nothing new: same view
+    w.close()
+
+
+def test_running_trials_curves_are_shown(tmp_path, dash_space):
+    import lowfi
+    from lowfi.storage import Journal
+
+    db = tmp_path / "s.db"
+    with lowfi.Study(str(db), dash_space, "hyperband", min_budget=1, max_budget=9) as study:
+        t = study.ask()
+        j = Journal(str(db))  # a second writer, as a worker streaming its curve
+        j.curve(t.id, [(1.0, 0.9), (2.0, 0.7)])
+        j.close()
+        v = RunWatcher(db, "0").snapshot()
+    assert v["counts"]["running"] == 1
+    (c,) = v["curves"]
+    assert c["status"] == "running" and c["points"] == [[1.0, 0.9], [2.0, 0.7]]
+
+
+def test_cluster_dashboards_recorded_by_the_run_are_linked(tmp_path, make_run):
+    from lowfi.storage import Journal
+
+    db = tmp_path / "d.db"
+    make_run(db, 3)
+    j = Journal(str(db))
+    j.session(kind="executor", executor="dask", dashboard="http://127.0.0.1:8787/status")
+    j.close()
+    v = RunWatcher(db, "0").snapshot()
+    assert v["links"] == [{"url": "http://127.0.0.1:8787/status", "name": "dask dashboard"}]
+    assert v["stop_reason"] == "max_evaluations"
+
+
+def test_server_lists_runs_of_a_folder_and_picks_up_new_ones(tmp_path, make_run):
+    make_run(tmp_path / "a.db", 5)
+    with DashboardServer([tmp_path]) as srv:
+        assert srv.url.startswith("http://127.0.0.1:")
+        code, body = _get(srv.url + "api/runs")
+        runs = json.loads(body)
+        assert code == 200 and [r["name"] for r in runs] == ["a.db"]
+        make_run(tmp_path / "sub" / "b.db", 7)
+        runs = json.loads(_get(srv.url + "api/runs")[1])
+        assert sorted((r["name"], r["n_trials"]) for r in runs) == [("a.db", 5), ("b.db", 7)]
+        view = json.loads(_get(srv.url + "api/runs/" + runs[1]["id"])[1])
+        assert view["n_trials"] == runs[1]["n_trials"]
+        page = _get(srv.url)[1].decode()
+        assert "static/uPlot.iife.min.js" in page and "cdn" not in page.lower()
+        code, js = _get(srv.url + "static/uPlot.iife.min.js")
+        assert code == 200 and len(js) > 40_000
+        with pytest.raises(urllib.error.HTTPError) as e:
+            _get(srv.url + "api/runs/99")
+        assert e.value.code == 404
+
+
+def test_bad_arguments_are_named(tmp_path):
+    with pytest.raises(ValueError, match="port: got -1"):
+        DashboardServer([tmp_path], port=-1)
+    with pytest.raises(ValueError, match="host: got ''"):
+        DashboardServer([tmp_path], host="")
+    with pytest.raises(FileNotFoundError, match="paths: .*nope"):
+        DashboardServer([tmp_path / "nope"])
+
+
+def test_cli_rejects_bad_arguments_before_serving(tmp_path, capsys):
+    from lowfi.cli import main
+
+    assert main(["dashboard", str(tmp_path), "--port", "70000"]) == 2
+    out = capsys.readouterr()
+    assert "port: got 70000" in out.err and "http://" not in out.out  # nothing served
+    assert main(["dashboard", str(tmp_path / "nope")]) == 2
+    out = capsys.readouterr()
+    assert "nope" in out.err and "http://" not in out.out

@@ -1,0 +1,81 @@
+"""Resume from snapshots: the journal stores the optimizer every so many results and at a clean
+stop; a resume loads the latest valid one and replays only later events, and a run killed
+with SIGKILL at a random point resumes to exactly the uninterrupted run, for every optimizer."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import lowfi
+from lowfi.optimizers import REGISTRY
+from lowfi.run.resume import open_run, run_options
+from lowfi.storage import Journal
+
+HELPER = os.path.join(os.path.dirname(__file__), "_kill_resume.py")
+#: every registered optimizer, by name (a new registration must be added here)
+FAST = ["random", "sh", "hyperband", "asha", "bohb", "tpe", "re", "gp", "multi-hyperband"]
+SLOW = ["auto", "smac", "mfbo", "freeze-thaw", "reinforce", "lemonade", "pbt", "bnn-bo",
+        "bnn-mfbo", "multi-mfbo"]
+
+
+def test_the_lists_name_every_registered_optimizer():
+    assert sorted(FAST + SLOW) == sorted(REGISTRY)
+
+
+def _kill_and_resume(names, tmp_path):
+    out = subprocess.run([sys.executable, HELPER, str(tmp_path), ",".join(names)],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert [r["name"] for r in rows] == names, out.stderr[-3000:]
+    for r in rows:
+        assert "error" not in r, r  # an optimizer that cannot be built fails the test
+        assert r["killed"], r
+        assert r["snapshot_upto"] > 0, r  # the resume started from a periodic snapshot
+        assert r["same"] and r["n"] == 24, r
+
+
+def test_sigkill_then_resume_is_exact_fast_optimizers(tmp_path):
+    _kill_and_resume(FAST, tmp_path)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_is_exact_other_optimizers(tmp_path):
+    _kill_and_resume(SLOW, tmp_path)
+
+
+def _f(config, budget):
+    return (config["x"] - 0.3) ** 2 + 1.0 / budget
+
+
+def _open(db, **kw):
+    return open_run(db, _f, None, "hyperband", 1, 9, 3, 2, True, **kw)
+
+
+def test_resume_loads_the_latest_snapshot_and_verify_replays_everything(tmp_path):
+    db = str(tmp_path / "s.db")
+    with run_options(snapshot_every=5):
+        lowfi.minimize(_f, {"x": (0.0, 1.0)}, "hyperband", min_budget=1, max_budget=9,
+                       seed=2, max_evaluations=23, storage=db, progress=False)
+    with Journal(db, create=False) as j:
+        snaps = [u for u, _ in j.snapshots()]
+        last_tell = j.events(("tell",))[-1].seq
+    assert len(snaps) == 2 and snaps[0] >= last_tell  # the newest is from the clean stop
+
+    j, opt, info = _open(db)
+    assert info["snapshot"] == snaps[0] and len(opt.history) == 23
+    nxt = opt.ask()
+    j.close()
+    j, full, info = _open(db, verify=True)  # a full replay, checked against the snapshot
+    assert info["snapshot"] is None and len(full.history) == 23
+    other = full.ask()
+    assert (nxt.id, nxt.config, nxt.budget) == (other.id, other.config, other.budget)
+    # a snapshot that is not signed by this user is ignored: full replay instead
+    j.conn.execute("UPDATE snapshots SET value = substr(value, 20)")
+    j.close()
+    j, again, info = _open(db)
+    j.close()
+    assert info["snapshot"] is None and len(again.history) == 23
