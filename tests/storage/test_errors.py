@@ -43,7 +43,7 @@ def test_storage_urls_and_paths(tmp_path, monkeypatch):
     lowfi.minimize(f, SPACE, "random", max_evaluations=3, progress=False)
     # no folder named after a URL or ":memory:", no leftovers in the working directory
     assert sorted(os.listdir(tmp_path)) == ["adir", "runs"]
-    assert sorted(os.listdir(tmp_path / "runs")) == ["x.db", "x.db.checkpoints"]
+    assert sorted(os.listdir(tmp_path / "runs")) == ["x.db"]  # checkpoint folders only when used
 
 
 def test_damaged_and_foreign_files_give_one_line_errors(tmp_path):

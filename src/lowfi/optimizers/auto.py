@@ -337,40 +337,6 @@ class _RFModel:
             self._ok = self.rf._fit(history, budget)
         return self._ok
 
-    def _local(self, X_best: np.ndarray, n: int, scale: float) -> np.ndarray:
-        """``n`` perturbations of rows of ``X_best``: Gaussian steps of ``scale`` on numerical
-        parameters, each categorical flipped to a random value with probability 0.15 (as
-        :func:`lowfi.optimizers.gp.local_candidates`); spaces with integers, ordinals,
-        conditions or forbidden clauses are repaired by the space, others only clipped."""
-        sp = self.space
-        if self._plain is None:
-            self._plain = not (sp.has_conditions or sp.cs.forbidden_clauses
-                               or any(k in ("int", "ord") for k in sp.kinds))
-            self._num = np.flatnonzero(np.array([k == "float" for k in sp.kinds]))
-            self._cat = np.flatnonzero(sp.is_categorical | sp.is_ordinal)
-        if not self._plain:
-            from lowfi.optimizers.gp import local_candidates
-
-            return local_candidates(sp, X_best, self.rng, n, scale=scale)
-        if len(X_best) == 0 or n <= 0:
-            return np.empty((0, sp.dim))
-        base = X_best[self.rng.integers(len(X_best), size=n)].copy()
-        if len(self._num):
-            base[:, self._num] = np.clip(
-                base[:, self._num] + scale * self.rng.standard_normal((n, len(self._num))), 0.0, 1.0)
-        if len(self._cat):
-            flip = self.rng.random((n, len(self._cat))) < 0.15
-            new = np.floor(self.rng.random((n, len(self._cat))) * sp.n_choices[self._cat])
-            base[:, self._cat] = np.where(flip, new, base[:, self._cat])
-        return base
-
-    def _mean(self, F: np.ndarray) -> np.ndarray:
-        """Posterior mean only (no variance: one matrix product)."""
-        gp = self.gp
-        if gp.sparse:
-            return gp.predict(F)[0]
-        return gp.signal_var * gp.kernel.K(F, gp.X_train) @ gp._alpha * gp._y_std + gp._y_mean
-
     def propose(self, history: History, budget: float, avoid: set) -> dict[str, Any] | None:
         x = self.rf._maximize(history)
         c = self.space.to_dicts(x[None, :])[0]
