@@ -198,9 +198,7 @@ def run_hpo(args) -> dict:
     data["search_val"] = subset(data["search_val"], args.n_search)
     cfg = SearchConfig(epochs=args.epochs, warmstart_epochs=args.warmstart, batch_size=args.batch,
                        arch_lr=args.arch_lr, eigen_iters=args.eigen_iters,
-                       eigen_batch=args.eigen_batch,
-                    cutout_prob=args.cutout_prob if v.get("da") else 0.0,
-                    cutout_length=args.cutout_length)
+                       eigen_batch=args.eigen_batch)
     t0 = time.perf_counter()
     res = nas_then_hpo("classification", data=data, search_config=cfg,
                        supernet_kwargs=dict(C=args.C, n_nodes=args.nodes, layers=args.layers),
