@@ -21,7 +21,7 @@ CHROMIUM = os.environ.get("LOWFI_CHROMIUM") or shutil.which("chromium") or shuti
 @pytest.fixture
 def browser():
     if CHROMIUM is None:
-        pytest.skip("no chromium on PATH; `make test-browser` installs Debian's package")
+        pytest.fail("no chromium on PATH; `make test-browser` installs Debian's package")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:

@@ -14,7 +14,7 @@ from lowfi.nas import (
     enumerate_cells,
     regret_curve,
 )
-from lowfi.nas.nasbench101.tabular import MINI_TABLE, MINI_TABLES
+from lowfi.nas.nasbench101.tabular import MINI_TABLES
 from lowfi.space import Space
 
 
@@ -132,7 +132,6 @@ def test_named_shipped_tables_route(monkeypatch, tmp_path):
     assert get("nasbench101-mini5").name == "nasbench101-mini5-a"
 
 
-@pytest.mark.skipif(not MINI_TABLE.exists(), reason="mini table not built yet")
 def test_shipped_mini_table():
     t = NASBench101Table.mini(seed=0)
     assert len(t) == 91 and t.epochs == (4, 12, 36)
@@ -145,7 +144,6 @@ def test_shipped_mini_table():
     assert bench.space is not None and bench.max_budget == 36
 
 
-@pytest.mark.skipif(not MINI_TABLES[5].exists(), reason="5-vertex table not shipped yet")
 def test_shipped_5_vertex_table():
     t = NASBench101Table.mini(vertices=5, seed=0)
     assert len(t) == 2532 and t.epochs == (4, 12, 36) and t.max_vertices == 5
@@ -158,8 +156,7 @@ def test_shipped_5_vertex_table():
 
 @pytest.mark.parametrize("vertices", [4, 5])
 def test_shipped_tables_hashes_are_the_canonical_ones(vertices):
-    if not MINI_TABLES[vertices].exists():
-        pytest.skip("table not shipped")
+    assert MINI_TABLES[vertices].exists()  # shipped in the package
     fast = NASBench101Table.mini(vertices=vertices)  # trusts the stored hashes
     checked = NASBench101Table.mini(MINI_TABLES[vertices], vertices=vertices, verify=True)
     assert fast.index == checked.index
