@@ -61,12 +61,18 @@ def _missing(v: Any) -> bool:
 
 
 def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimize") -> None:
+    import pandas as pd
+
     con = _console()
     n = len(trials)
     status = trials["status"].value_counts().to_dict() if n else {}
     goal = " (maximized: scores)" if direction == "maximize" else ""
-    con.print(f"[bold]{title}[/]: {n} trials, status {status}, budget spent "
-              f"{trials['budget'].sum() if n else 0:g}{goal}")
+    asked = trials["budget"].sum() if n else 0
+    trained = ""  # stopped trials reach less than they asked for (total_budget counts the asked)
+    if n and "budget_reached" in trials and trials["budget_reached"].notna().any():
+        trained = f" (reached {pd.to_numeric(trials['budget_reached']).sum():g})"
+    con.print(f"[bold]{title}[/]: {n} trials, status {status}, budget asked "
+              f"{asked:g}{trained}{goal}")
     if n:
         ok = trials[trials["status"] == "ok"]
         sign, best = (-1.0, "best score") if direction == "maximize" else (1.0, "best loss")

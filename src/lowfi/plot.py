@@ -244,7 +244,8 @@ def plot_incumbent(run: Any, x: str = "budget", *, space: Any = None) -> Any:
     inc = incumbent_curve(data, x)
     fig = _figure((7, 4.2))
     ax = fig.add_subplot()
-    xlabel = "budget used (sum over trials)" if x == "budget" else "time since start (s)"
+    xlabel = ("budget reached (sum over trials)" if x == "budget"
+              else "time since start (s)")
     if len(inc):
         ax.step(inc["x"], inc["best_any"], where="post", ls="--", color="#7f7f7f", lw=1,
                 label="best at any budget", gid="best_any")
