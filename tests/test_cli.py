@@ -94,3 +94,18 @@ def test_user_errors_are_one_line_with_status_2(tmp_path, capsys, monkeypatch):
     with pytest.raises(ValueError, match="epochs: got 5"):
         main(["nas", "query", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output",
               "--epochs", "5"])
+
+
+def test_show_tells_an_ask_tell_study_from_an_interrupted_run(tmp_path, capsys):
+    import lowfi
+    from lowfi.cli import run_overview
+
+    study = lowfi.Study(tmp_path / "s.db", {"x": (0.0, 1.0)}, min_budget=1, max_budget=9)
+    for i in range(3):
+        study.tell(study.ask(), 0.1 * i)
+    study.ask()  # handed out, not told
+    study.close()
+    df = run_overview(str(tmp_path)).set_index("run")
+    assert df.loc["s.db", "state"] == "ask/tell study, 1 pending"
+    assert main(["show", str(tmp_path / "s.db")]) == 0
+    assert "budget asked" in capsys.readouterr().out

@@ -144,9 +144,14 @@ def run_overview(folder: str) -> pd.DataFrame:
         frame = trials_frame(events)
         sessions = [e for e in events if e.kind == "session"]
         last = sessions[-1].data if sessions else {}
-        state = (f"stopped: {last.get('reason') or '-'}" if last.get("kind") == "stop"
-                 else "interrupted or running")
         counts = frame["status"].value_counts().to_dict() if len(frame) else {}
+        if not any(e.data.get("kind") in ("start", "resume", "stop") for e in sessions):
+            # an ask/tell Study: no run loop started or stopped it
+            pending = counts.get("running", 0)
+            state = f"ask/tell study, {pending} pending" if pending else "ask/tell study"
+        else:
+            state = (f"stopped: {last.get('reason') or '-'}" if last.get("kind") == "stop"
+                     else "interrupted or running")
         best = _best_table(frame, 1, settings.get("direction", "minimize")) if len(frame) \
             else frame
         rows.append({
