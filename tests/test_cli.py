@@ -109,3 +109,18 @@ def test_show_tells_an_ask_tell_study_from_an_interrupted_run(tmp_path, capsys):
     assert df.loc["s.db", "state"] == "ask/tell study, 1 pending"
     assert main(["show", str(tmp_path / "s.db")]) == 0
     assert "budget asked" in capsys.readouterr().out
+
+
+def test_dashboard_refuses_a_port_in_use(tmp_path):
+    import socket
+
+    pytest.importorskip("uvicorn")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "lowfi.cli", "dashboard", str(tmp_path),
+                               "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "http://" not in proc.stdout  # no address that would not answer

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 from typing import Any
 
@@ -54,6 +56,18 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
               "pip install 'lowfi[dashboard]'", file=sys.stderr)
         return 2
     app = create_app(args.paths, host=args.host, port=args.port)  # checks the arguments
+    for p in args.paths:
+        if not os.path.exists(p):
+            print(f"lowfi dashboard: {p!r} does not exist yet; the page shows it once a run "
+                  "writes it", file=sys.stderr)
+    try:  # a port in use: say so before printing an address that would not answer
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+            probe.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"lowfi dashboard: cannot listen on {args.host}:{args.port} ({exc.strerror}); "
+              "choose another with --port", file=sys.stderr)
+        return 2
     print(f"lowfi dashboard: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
     serve_app(app, host=args.host, port=args.port)
     return 0

@@ -201,7 +201,7 @@ class SearchCV(BaseSearchCV):
                  min_resources: Any = "smallest", max_resources: Any = "auto",
                  factor: float = 3, optimizer: Any = None, scoring: Any = None,
                  refit: Any = True, cv: Any = 5, error_score: Any = np.nan,
-                 return_train_score: bool = False, max_evaluations: int | None = None,
+                 return_train_score: bool = True, max_evaluations: int | None = None,
                  total_budget: float | None = None, walltime: float | None = None,
                  n_workers: int = 1, executor: Any = None, storage: Any = None,
                  random_state: Any = None, verbose: int = 0, progress: bool = False):
