@@ -36,7 +36,7 @@ from lowfi.optimizers.base import BlackBox, Proposer
 from lowfi.optimizers.gp import (
     _drop_failed,
     expected_improvement,
-    local_candidates,
+    fit_believer_candidates,
     lower_confidence_bound,
 )
 from lowfi.optimizers.mfbo import MFBO
@@ -102,16 +102,8 @@ class BNNProposer(Proposer):
         if self.model is None:
             self.features = GPFeatures(space)
             self.model = make_bnn(self.model_name, seed=spawn(self.rng), **self.model_kwargs)
-        F = self.features.transform(X)
-        self.model.fit(F, y)
-        pend = history.pending_vectors(budget)
-        if len(pend):
-            Fp = self.features.transform(pend)
-            self.model.fit(np.vstack([F, Fp]), np.concatenate([y, self.model.predict(Fp)[0]]),
-                           optimize=False)
-        order = np.argsort(y)[: max(1, min(5, len(y)))]
-        cand = np.vstack([space.sample_vectors(self.rng, self.n_candidates),
-                          local_candidates(space, X[order], self.rng, self.n_candidates)])
+        cand = fit_believer_candidates(self.model, self.features, space, X, y, history,
+                                       budget, self.rng, self.n_candidates)
         mean, var = self.model.predict(self.features.transform(cand))
         var = var + self.model.noise_var  # the predictive distribution of an observation
         if self.acquisition == "ei":

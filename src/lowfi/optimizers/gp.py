@@ -58,6 +58,24 @@ def local_candidates(space: Any, X_best: np.ndarray, rng: np.random.Generator, n
     return X[ok]
 
 
+def fit_believer_candidates(model: Any, features: GPFeatures, space: Any, X: np.ndarray,
+                            y: np.ndarray, history: History, budget: float,
+                            rng: np.random.Generator, n_candidates: int) -> np.ndarray:
+    """Fit ``model`` on the observations, add running trials at their predicted mean (kriging
+    believer: parallel asks spread out), and return candidate vectors: ``n_candidates`` random
+    ones and as many local perturbations of the five best. Shared by the GP and BNN proposers;
+    ``model`` has ``fit(F, y, optimize=...)`` and ``predict(F) -> (mean, var)``."""
+    F = features.transform(X)
+    model.fit(F, y)
+    pend = history.pending_vectors(budget)
+    if len(pend):
+        Fp = features.transform(pend)
+        model.fit(np.vstack([F, Fp]), np.concatenate([y, model.predict(Fp)[0]]), optimize=False)
+    order = np.argsort(y)[: max(1, min(5, len(y)))]
+    return np.vstack([space.sample_vectors(rng, n_candidates),
+                      local_candidates(space, X[order], rng, n_candidates)])
+
+
 def _drop_failed(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = np.isfinite(y)
     return X[keep], y[keep]
@@ -118,16 +136,9 @@ class GPProposer(Proposer):
         if self.features is None:
             self.features = GPFeatures(space)
             self.gp = GP(seed=spawn(self.rng), **self.gp_kwargs)
-        F = self.features.transform(X)
-        self.gp.fit(F, y)
-        pend = history.pending_vectors(budget)
-        if len(pend):  # kriging believer: running trials count as observed at their mean
-            Fp = self.features.transform(pend)
-            self.gp.fit(np.vstack([F, Fp]), np.concatenate([y, self.gp.predict(Fp)[0]]), optimize=False)
         best = float(y.min())
-        order = np.argsort(y)[: max(1, min(5, len(y)))]
-        cand = np.vstack([space.sample_vectors(self.rng, self.n_candidates),
-                          local_candidates(space, X[order], self.rng, self.n_candidates)])
+        cand = fit_believer_candidates(self.gp, self.features, space, X, y, history, budget,
+                                       self.rng, self.n_candidates)
         mean, var = self.gp.predict(self.features.transform(cand))
         score = self._score(mean, var, best)
         top = np.argsort(-score)[: self.n_local]

@@ -294,7 +294,8 @@ class MultiFidelityGP(Optimizer):
         return self._new_trial(config, budget, fidelity=dict(point), **info)
 
     def _observations(self):
-        recs = [r for r in self.history.records if not r.failed and isinstance(r.loss, float)
+        recs = [r for r in self.history.records if not r.failed and isinstance(r.loss, numbers.Real)
+                and not isinstance(r.loss, bool)
                 and r.info.get("fidelity") is not None]
         X = self.space.encode([r.config for r in recs]) if recs else np.empty((0, self.space.dim))
         S = np.array([self.fidelity_space.scaled(r.info["fidelity"]) for r in recs]).reshape(
@@ -444,7 +445,7 @@ class MultiFidelityGP(Optimizer):
         return (sums + prior_weight * glob) / (counts + prior_weight)
 
     def _select(self) -> tuple[dict[str, Any], dict[str, float], float]:
-        from scipy.stats import norm
+        from lowfi.optimizers.gp import expected_improvement
 
         pool = self._pool()
         P, G = len(pool), len(self.grid)
@@ -452,10 +453,9 @@ class MultiFidelityGP(Optimizer):
         mu_t, var_t = gp.predict(self._inputs(pool, self._Sz))
         _, X, _, _ = self._observations()
         mu_e, var_e = gp.predict(self._inputs(X, self._Sz))
-        best = float(np.min(mu_e + np.sqrt(np.maximum(var_e, 0))))  # effective best solution
-        sd_t = np.sqrt(np.maximum(var_t, 1e-18))
-        u = (best - mu_t) / sd_t
-        ei = sd_t * (u * norm.cdf(u) + norm.pdf(u))  # (P,)
+        # effective best solution (Huang et al. 2006): the mean at x** = argmin(mu + sd)
+        best = float(mu_e[int(np.argmin(mu_e + np.sqrt(np.maximum(var_e, 0))))])
+        ei = expected_improvement(mu_t, np.maximum(var_t, 1e-18), best)  # (P,)
         noise = np.repeat(self.noise_by_point(), P)  # (G * P,) per-fidelity noise variance
         cost = self.predicted_cost(self.grid)
         c_target = float(self.predicted_cost([self.fidelity_space.target()])[0])

@@ -222,7 +222,9 @@ class Runner:
 
     def handle(self, record: TrialRecord) -> Trial:
         """The worker-side handle of ``record``: checkpoint folder and the rule's snapshot."""
-        return Trial.from_record(record, checkpoint_dir=self._checkpoint_dir(record),
+        # the handle gets its own config and info dicts: an objective that changes them
+        # (inline, in this process) leaves the optimizer's record as it was asked
+        return Trial.from_record(record.detached(), checkpoint_dir=self._checkpoint_dir(record),
                                  rule=(None if self.stopping is None else
                                        self.stopping.for_trial(record, self.optimizer.history)),
                                  flush_interval=CURVE_FLUSH_SECONDS, maximize=self.maximize,
