@@ -223,3 +223,25 @@ def test_contract_names():
     assert integ.SearchCV is SearchCV and LowfiSearchCV is SearchCV
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         integ.Nope  # noqa: B018
+
+
+def test_storage_folder_gives_every_fit_its_own_journal(small, tmp_path):
+    from sklearn.model_selection import cross_val_score
+
+    from lowfi.storage import load_trials
+
+    X, y = small
+    folder = tmp_path / "journals"
+    s = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=2, cv=2,
+                 random_state=0, storage=str(folder) + "/")
+    scores = cross_val_score(s, X, y, cv=3)  # three clones, fitted one after the other
+    assert len(scores) == 3
+    journals = sorted(folder.glob("searchcv-*.db"))
+    assert len(journals) == 3
+    assert all(len(load_trials(p)) == 2 for p in journals)
+    s.fit(X, y)  # an existing folder works too, and storage_ names the journal written
+    assert s.storage_.startswith(str(folder)) and len(list(folder.glob("*.db"))) == 4
+    one = tmp_path / "one.db"
+    s2 = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=2, cv=2,
+                  random_state=0, storage=str(one)).fit(X, y)
+    assert s2.storage_ == str(one) and one.exists()

@@ -335,3 +335,40 @@ def test_study_maximizes_with_ask_tell_and_optimize(tmp_path):
     again.close()
     with pytest.raises(ValueError, match="direction: got 'minimize'"):
         lowfi.Study(path, direction="minimize")
+
+
+def test_inline_curves_reach_the_optimizer_while_the_trial_runs(tmp_path):
+    # an in-process executor gets a channel from the runner: reported points are journaled
+    # and given to the optimizer (report_curve) before the trial's result comes back
+    opt = lowfi.optimizers.get("random", SPACE, min_budget=1, max_budget=1, seed=0)
+    seen = []
+
+    def objective(config, budget, trial):
+        trial.report(1, 0.5)
+        seen.append(list(opt.history.running_curves.get(trial.id, [])))
+        return 0.5
+
+    lowfi.minimize(objective, SPACE, opt, max_evaluations=2, executor="inline",
+                   storage=tmp_path / "run.db", progress=False)
+    assert seen == [[(1.0, 0.5)], [(1.0, 0.5)]]
+    curves = lowfi.storage.load_trials(tmp_path / "run.db")["curve"].tolist()
+    assert all(list(map(tuple, c)) == [(1.0, 0.5)] for c in curves)
+
+
+def test_a_callback_object_may_have_hooks_only():
+    class Counter:  # no __call__: only hooks
+        def __init__(self):
+            self.events = []
+
+        def on_start(self, run):
+            self.events.append("start")
+
+        def on_end(self, run):
+            self.events.append("end")
+
+    c = Counter()
+    lowfi.minimize(loss, SPACE, "random", max_evaluations=2, callbacks=[c], progress=False)
+    assert c.events == ["start", "end"]
+    with pytest.raises(TypeError, match="callbacks: got .*objects with hooks"):
+        lowfi.minimize(loss, SPACE, "random", max_evaluations=2, callbacks=[object()],
+                       progress=False)

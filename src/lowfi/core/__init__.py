@@ -2,7 +2,7 @@
 
 from lowfi.core.history import History, Record
 from lowfi.core.seeding import as_generator, spawn
-from lowfi.core.trial import Result, Status, StoppingRule, Trial, TrialHandle, TrialRecord
+from lowfi.core.trial import Result, Status, StoppingRule, Trial, TrialHandle, TrialRecord, negate
 
 __all__ = ["History", "Record", "Result", "Status", "StoppingRule", "Trial", "TrialHandle",
-           "TrialRecord", "as_generator", "spawn"]
+           "TrialRecord", "as_generator", "negate", "spawn"]

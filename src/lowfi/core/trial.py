@@ -128,6 +128,17 @@ def _clean_loss(loss: Any) -> float | tuple[float, ...]:
     return tuple(float(v) for v in loss)
 
 
+def negate(value: Any) -> Any:
+    """A loss and a score are each other's negation (``direction="maximize"``): ``-value``
+    for a number, element-wise for a tuple or list (a tuple comes back); None and NaN as they
+    are."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return value
+    if isinstance(value, tuple | list):
+        return tuple(-v for v in value)
+    return -value
+
+
 def budget_reached(status: Any, budget: float, curve: Any) -> float | None:
     """The budget an evaluation reached: its budget when it finished (``"ok"``), the last
     reported step (at most the budget) when a stopping rule ended it, None when it failed.
@@ -353,9 +364,8 @@ class Trial:
 
     def to_loss(self, result: Result) -> Result:
         """``result`` on the run's loss scale (negated when the run maximizes)."""
-        if self.maximize and result.status != Status.FAILED and result.loss is not None:
-            loss = result.loss
-            result.loss = tuple(-v for v in loss) if isinstance(loss, tuple) else -loss
+        if self.maximize and result.status != Status.FAILED:
+            result.loss = negate(result.loss)
         return result
 
     def restore_curve(self, points: Any) -> None:

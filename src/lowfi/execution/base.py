@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lowfi.core.trial import Result, Status, Trial, TrialRecord
+from lowfi.core.trial import CurveChannel, Result, Status, Trial, TrialRecord
 
 
 @dataclass
@@ -143,6 +143,12 @@ class Executor:
 
     name = "executor"
     n_workers: int = 1
+    #: True for executors whose trials run in the driver's process: the runner then sets
+    #: ``channel`` to a callable ``channel(trial_id, points)`` that journals reported curve
+    #: points and gives them to the optimizer as they come (others return them from
+    #: :meth:`drain`)
+    in_process: bool = False
+    channel: CurveChannel | None = None
 
     def start(self, objective: Callable) -> None:
         self.objective = objective

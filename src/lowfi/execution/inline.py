@@ -13,11 +13,12 @@ class InlineExecutor(Executor):
     """Same process, one trial at a time; ``trial.report`` reaches the journal directly."""
 
     name = "inline"
+    in_process = True
 
     def __init__(self, n_workers: int = 1):
         self.n_workers = 1
         self._queue: deque[Trial] = deque()
-        #: set by the run loop: ``channel(trial_id, points)`` (curves go straight to the journal)
+        #: set by the runner (see :attr:`Executor.in_process`)
         self.channel: CurveChannel | None = None
 
     def submit(self, trial: Trial) -> None:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import os
 import time
+import uuid
 import warnings
 from typing import Any
 
@@ -172,8 +174,15 @@ class SearchCV(BaseSearchCV):
     max_evaluations, total_budget, walltime
         When to stop (as in :func:`lowfi.minimize`); with none of them given,
         ``total_budget = 20 * max_resources``.
-    n_workers, executor, storage, progress
+    n_workers, executor, progress
         As in :func:`lowfi.minimize`.
+    storage
+        Where each ``fit`` journals its evaluations: a journal path or URL as in
+        :func:`lowfi.minimize` (fitting twice with the same path is an error, since the journal
+        exists), or a folder (an existing one, or a path ending in ``/``): every ``fit``
+        then writes a new journal ``searchcv-<time>-<random>.db`` in it, so clones fitted by
+        ``cross_val_score`` or a pipeline search keep theirs apart. ``storage_`` is the
+        journal the last ``fit`` wrote.
     random_state
         Seed of the optimizer and of the subsampling (None: not reproducible).
 
@@ -341,7 +350,7 @@ class SearchCV(BaseSearchCV):
             warnings.filterwarnings("ignore", message=r"minimize: no trial was evaluated at")
             self.run_ = lowfi.minimize(objective, self.space, optimizer, min_budget=lo,
                                        max_budget=hi, eta=self.factor, n_workers=self.n_workers,
-                                       executor=self.executor, storage=self.storage,
+                                       executor=self.executor, storage=self._journal_path(),
                                        seed=seed, progress=self.progress, **limits, **kwargs)
         records = sorted((r for r in self.run_.optimizer.history.records if r.trial_id >= 0),
                          key=lambda r: r.trial_id)  # (warm-start priors have ids < 0)
@@ -360,6 +369,18 @@ class SearchCV(BaseSearchCV):
             self._refit(X, y, routed)
         self.scorer_ = scorers._scorers if hasattr(scorers, "_scorers") else scorers
         return self
+
+    def _journal_path(self) -> Any:
+        """The journal of this ``fit``: ``storage`` itself, or a new file in the folder it names."""
+        storage = self.storage
+        if isinstance(storage, str | os.PathLike):
+            text = os.fspath(storage)
+            if "://" not in text and (os.path.isdir(text) or text.endswith(("/", os.sep))):
+                os.makedirs(text, exist_ok=True)
+                name = f"searchcv-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.db"
+                storage = os.path.join(text, name)
+        self.storage_ = storage
+        return storage
 
     def _collect(self, records: list, refit_metric: str, errors: dict[int, Any]) -> None:
         candidates, outs = [], []

@@ -15,7 +15,7 @@ It is called in the driver process after the trial's result is journaled and tol
 optimizer, like Optuna's ``callbacks=[f(study, trial)]`` and Ray Tune's ``Callback``. Pass
 them as ``lowfi.minimize(..., callbacks=[...])``.
 
-A callback may also be an object with optional hooks: ``on_start(run)`` before the first
+A callback may also be an object with optional hooks (with or without ``__call__``): ``on_start(run)`` before the first
 trial, ``on_ask(run, trial, seconds)`` after each ask (``trial`` None when the optimizer had
 to wait), ``on_batch(run, finished_list, curves)`` after each wait of the executor (the
 trials that finished and the ``(trial_id, points)`` running trials streamed), and
@@ -43,6 +43,10 @@ if TYPE_CHECKING:
     from lowfi.run.runner import Runner
 
 logger = logging.getLogger("lowfi")
+
+
+#: the optional hooks of a callback object besides ``__call__(run, finished)``
+HOOKS = ("on_start", "on_ask", "on_batch", "on_end")
 
 
 class Callback:
@@ -176,4 +180,4 @@ class ProgressBar(Callback):
             self._bar = None
 
 
-__all__ = ["Callback", "LogTrials", "OverheadTimer", "ProgressBar", "PublishStoppingState"]
+__all__ = ["HOOKS", "Callback", "LogTrials", "OverheadTimer", "ProgressBar", "PublishStoppingState"]

@@ -24,7 +24,7 @@ from lowfi.core.trial import Result, Status, StoppingRule
 from lowfi.execution import make_executor
 from lowfi.execution.base import call_style, check_objective
 from lowfi.optimizers import Optimizer
-from lowfi.run.callbacks import LogTrials, OverheadTimer, ProgressBar, PublishStoppingState
+from lowfi.run.callbacks import HOOKS, LogTrials, OverheadTimer, ProgressBar, PublishStoppingState
 from lowfi.run.resume import (  # noqa: F401 - re-exported: they lived here before
     _check_settings,
     _jsonable_seed,
@@ -292,9 +292,9 @@ def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: A
     if direction is not None and direction not in DIRECTIONS:
         raise ValueError(f"direction: got {direction!r}; allowed are 'minimize' and 'maximize'")
     if callbacks is not None and (isinstance(callbacks, str) or not all(
-            callable(c) for c in callbacks)):
+            callable(c) or any(hasattr(c, h) for h in HOOKS) for c in callbacks)):
         raise TypeError(f"callbacks: got {callbacks!r}; pass a list of callables "
-                        "callback(run, finished)")
+                        f"callback(run, finished) or objects with hooks ({', '.join(HOOKS)})")
     if stopping is not None and call_style(objective) == "config_budget":
         warnings.warn("minimize: stopping= has no effect: objective(config, budget) never sees "
                       "the trial; write objective(trial) or objective(config, budget, trial) "

@@ -22,9 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lowfi.core.trial import Status, StoppingRule, Trial, TrialRecord
+from lowfi.core.trial import Status, StoppingRule, Trial, TrialRecord, negate
 from lowfi.execution.base import Executor, Finished
-from lowfi.execution.inline import InlineExecutor
 from lowfi.optimizers import Optimizer
 from lowfi.storage.journal import Journal
 
@@ -126,6 +125,7 @@ class Runner:
         self.stopping = stopping
         self.checkpoint_dir = checkpoint_dir
         self.callbacks = list(callbacks)
+        self._after_trial = [cb for cb in self.callbacks if callable(cb)]
         self.state = state or RunState()
         self.direction = direction
         self.maximize = direction == "maximize"
@@ -138,9 +138,7 @@ class Runner:
 
     def user_value(self, loss: Any) -> Any:
         """A loss of the optimizer on the user's scale (negated back when maximizing)."""
-        if loss is None or not self.maximize:
-            return loss
-        return tuple(-v for v in loss) if isinstance(loss, tuple) else -loss
+        return negate(loss) if self.maximize else loss
 
     def stop(self, reason: str = "stopped by a callback") -> None:
         """End the run: no new trials are asked; running ones finish and are recorded."""
@@ -169,8 +167,8 @@ class Runner:
         link = getattr(self.executor, "dashboard_link", None)
         if link:  # the cluster's own dashboard (Dask, Ray), for `lowfi dashboard` to link
             self.journal.session(kind="executor", executor=self.executor.name, dashboard=link)
-        if isinstance(self.executor, InlineExecutor):  # trials run here: curves go straight
-            self.executor.channel = self.journal.curve   # to the journal
+        if self.executor.in_process:  # trials run here: reported points are journaled and
+            self.executor.channel = self.curve  # reach the optimizer while the trial runs
         self._hook("on_start")
         for record in self.optimizer.pending_trials():  # unfinished before an interruption
             self.executor.submit(self.handle(record))
@@ -249,14 +247,18 @@ class Runner:
         finished = self.executor.wait(timeout=self._wait_timeout())
         curves = self.executor.drain()
         for tid, points in curves:
-            self.journal.curve(tid, points)
-            self.optimizer.report_curve(tid, points)
+            self.curve(tid, points)
         for f in finished:
             self._record(f)
-            for cb in self.callbacks:
+            for cb in self._after_trial:
                 cb(self, f)
         self._hook("on_batch", finished, curves)
         return finished
+
+    def curve(self, trial_id: int, points: list) -> None:
+        """Points a running trial reported: journaled, then given to the optimizer."""
+        self.journal.curve(trial_id, points)
+        self.optimizer.report_curve(trial_id, points)
 
     def _wait_timeout(self) -> float:
         timeout = 4 * CURVE_FLUSH_SECONDS

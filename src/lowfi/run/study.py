@@ -16,6 +16,7 @@ study, ask/tell from other processes is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import os
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lowfi.core.trial import Result, Trial
+from lowfi.core.trial import Result, Status, Trial, negate
 from lowfi.optimizers import Optimizer
 from lowfi.run.resume import _check_settings, _replay, open_run
 from lowfi.storage.journal import DriverBusyError, Journal, parse_storage, trials_frame
@@ -194,8 +195,9 @@ class Study:
                             "are a number, a tuple of numbers, a lowfi.Result or "
                             "lowfi.Result.failed(reason)")
         res = Result.coerce(result, argument="result")
-        if self.direction == "maximize":  # the optimizer minimizes the negated score
-            res = Trial(0, {}, 1.0, 0, maximize=True).to_loss(res)
+        if self.direction == "maximize" and res.status != Status.FAILED:
+            # the optimizer minimizes the negated score (the caller's Result stays as it is)
+            res = dataclasses.replace(res, loss=negate(res.loss))
         with self.journal.locked():
             self._sync()
             pending = self.optimizer.history.pending
@@ -301,9 +303,9 @@ class Study:
     @property
     def best_loss(self) -> Any:
         inc = self.incumbent()
-        if inc is None or self.direction != "maximize":
-            return None if inc is None else inc[1]
-        return tuple(-v for v in inc[1]) if isinstance(inc[1], tuple) else -inc[1]
+        if inc is None:
+            return None
+        return negate(inc[1]) if self.direction == "maximize" else inc[1]
 
     def close(self) -> None:
         if self._journal is not None:
