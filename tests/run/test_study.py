@@ -105,3 +105,92 @@ def test_resume_with_different_settings_warns(tmp_path):
         res = lowfi.minimize(loss, SPACE, "bohb", min_budget=1, max_budget=9, storage=db,
                              resume=True, max_evaluations=4, progress=False)
     assert res.optimizer.__class__.__name__ == "RandomSearch"
+
+
+DYING_WORKER = """
+import os, sys
+import lowfi
+
+def objective(config, budget):
+    os._exit(3)  # killed mid-trial: no result is ever told
+
+lowfi.Study(sys.argv[1]).work(objective, max_evaluations=10)
+"""
+
+
+def test_work_retries_the_trial_of_a_killed_worker_first(tmp_path):
+    import subprocess
+    import sys
+
+    from lowfi.storage import Journal, load_trials
+
+    storage = str(tmp_path / "s.db")
+    study = lowfi.Study(storage, {"x": (0.0, 1.0)}, "random", max_budget=1, seed=3)
+    manual = study.ask()  # taken by hand: never claimed, never run again by a worker
+    script = tmp_path / "worker.py"
+    script.write_text(DYING_WORKER)
+    proc = subprocess.run([sys.executable, str(script), storage], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    study.refresh()
+    orphan = max(study.optimizer.history.pending)
+    assert orphan == manual.id + 1
+    seen = []
+
+    def objective(config, budget, trial):
+        seen.append(trial.id)
+        return (config["x"] - 0.3) ** 2
+
+    assert study.work(objective, max_evaluations=4) == 3
+    assert seen == [orphan, orphan + 1, orphan + 2]  # the orphan first, then new trials
+    assert list(study.optimizer.history.pending) == [manual.id]
+    study.tell(manual, 0.5)
+    study.close()
+    df = load_trials(storage)
+    assert set(df["status"]) == {"ok"}, df["error"].tolist()
+    assert sorted(df["trial_id"]) == [0, 1, 2, 3]
+    j = Journal(storage, create=False)
+    tells = [e.trial_id for e in j.events(("tell",))]
+    j.close()
+    assert sorted(tells) == [0, 1, 2, 3]  # each told exactly once
+
+
+def test_claims_of_other_hosts_expire_with_their_heartbeat():
+    import time
+
+    from lowfi.run.study import _claim, _claim_alive
+
+    mine = _claim()
+    assert _claim_alive(mine, grace=1.0)
+    assert not _claim_alive({**mine, "pid": 2**22 + 12345}, grace=1.0)  # no such process
+    other = {"host": "elsewhere.invalid", "pid": 1, "beat": time.time() - 100.0}
+    assert not _claim_alive(other, grace=60.0) and _claim_alive(other, grace=1000.0)
+
+
+def test_a_running_trial_keeps_its_claim_fresh(tmp_path):
+    import time
+
+    from lowfi.storage import Journal
+
+    storage = str(tmp_path / "s.db")
+    study = lowfi.Study(storage, {"x": (0.0, 1.0)}, "random", max_budget=1, seed=0)
+    beats = []
+
+    def objective(config, budget, trial):
+        reader = Journal(storage, create=False)
+        try:
+            first = reader.get_meta(f"claim:{trial.id}")["beat"]
+            deadline = time.monotonic() + 60.0  # only a bound: it ends on the first new beat
+            while time.monotonic() < deadline:
+                beat = reader.get_meta(f"claim:{trial.id}")["beat"]
+                if beat > first:
+                    beats.append(beat - first)
+                    break
+                time.sleep(0.02)
+        finally:
+            reader.close()
+        return 0.0
+
+    study.work(objective, max_evaluations=1, heartbeat=0.05)
+    study.close()
+    assert len(beats) == 1 and beats[0] > 0

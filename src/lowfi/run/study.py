@@ -20,12 +20,14 @@ import dataclasses
 import math
 import numbers
 import os
+import socket
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lowfi.core.trial import Result, Status, Trial, negate
+from lowfi.core.trial import Result, Status, Trial, TrialRecord, negate
 from lowfi.optimizers import Optimizer
 from lowfi.run.resume import _check_settings, _replay, open_run
 from lowfi.storage.journal import DriverBusyError, Journal, parse_storage, trials_frame
@@ -42,6 +44,72 @@ def _check_positive(name: str, value: Any, integer: bool) -> None:
     if not ok:
         raise ValueError(f"{name}: got {value!r}; allowed are None or "
                          f"{'an int >= 1' if integer else 'a number > 0'}")
+
+
+def _claim_key(trial_id: int) -> str:
+    return f"claim:{trial_id}"
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (Linux, from /proc), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _claim() -> dict[str, Any]:
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "start": _process_start(pid),
+            "beat": time.time()}
+
+
+def _claim_alive(claim: dict[str, Any], grace: float) -> bool:
+    """Whether the worker that claimed a trial may still be running it."""
+    if claim.get("host") == socket.gethostname():
+        pid = int(claim.get("pid", -1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # alive, another user's
+        start = claim.get("start")
+        return start is None or _process_start(pid) in (None, start)
+    return time.time() - float(claim.get("beat", 0.0)) <= grace
+
+
+class _Heartbeat:
+    """While a worker evaluates a trial, refresh its claim's ``beat`` every ``interval``
+    seconds (its own connection, in a thread)."""
+
+    def __init__(self, storage: str, key: str, interval: float):
+        self.storage, self.key, self.interval = storage, key, interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="lowfi-heartbeat")
+
+    def _run(self) -> None:
+        journal = None
+        try:
+            while not self._done.wait(self.interval):
+                if journal is None:
+                    journal = Journal(self.storage)
+                with journal.locked():
+                    journal.set_meta(self.key, _claim())
+        except Exception:  # noqa: BLE001 - a missed beat only lets others retry sooner
+            pass
+        finally:
+            if journal is not None:
+                journal.close()
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 class Study:
@@ -224,39 +292,69 @@ class Study:
     # ------------------------------------------------------------------ worker loop
     def work(self, objective: Any, *, max_evaluations: int | None = None,
              total_budget: float | None = None, walltime: float | None = None,
-             poll: float = 0.5) -> int:
+             poll: float = 0.5, heartbeat: float = 30.0) -> int:
         """Join the study as a worker: ask, evaluate ``objective`` in this process, tell;
         until the study (all its processes together) has handed out ``max_evaluations``
         trials or spent ``total_budget``, ``walltime`` seconds of this call passed, or the
         optimizer is done. Start as many workers as you like (a job array, several machines
         on a PostgreSQL study). While the optimizer waits for results other workers are
         computing, this one checks every ``poll`` seconds. Returns the number of trials
-        this process evaluated."""
+        this process evaluated.
+
+        Each trial a worker takes is claimed in the journal (host, process, a heartbeat
+        every ``heartbeat`` seconds while it runs). A trial whose worker died before telling
+        its result is run again by the next worker that looks, before any new trial: on the
+        same host as soon as its process is gone, from another host once its heartbeat is
+        older than ``4 * heartbeat`` seconds. Trials taken with :meth:`ask` are never
+        claimed, so they are never run again by a worker. Should a presumed-dead worker
+        still tell its result, the first result told counts and the later one is dropped."""
         from lowfi.execution.base import check_objective, evaluate
 
         check_objective(objective)
         for name, value, integer in (("max_evaluations", max_evaluations, True),
                                      ("total_budget", total_budget, False),
-                                     ("walltime", walltime, False), ("poll", poll, False)):
+                                     ("walltime", walltime, False), ("poll", poll, False),
+                                     ("heartbeat", heartbeat, False)):
             _check_positive(name, value, integer)
         t0, n = time.monotonic(), 0
         while walltime is None or time.monotonic() - t0 < walltime:
             with self.journal.locked():
                 self._sync()
-                if (max_evaluations is not None and self._n_asked >= max_evaluations) or \
-                        (total_budget is not None and self._spent >= total_budget):
-                    break
-                trial = self._ask_locked()
+                trial = self._orphan_locked(4 * heartbeat)
+                if trial is None:
+                    if (max_evaluations is not None and self._n_asked >= max_evaluations) or \
+                            (total_budget is not None and self._spent >= total_budget):
+                        break
+                    trial = self._ask_locked()
+                if trial is not None:
+                    self._claim_locked(trial.id)
                 waiting = trial is None and bool(self.optimizer.history.pending)
             if trial is None:
                 if not waiting:
                     break  # the optimizer is done
                 time.sleep(poll)
                 continue
-            done = evaluate(objective, trial)
-            self.tell(trial.id, done.result)
+            with _Heartbeat(self.storage, _claim_key(trial.id), heartbeat):
+                done = evaluate(objective, trial)
+            try:
+                self.tell(trial.id, done.result)
+            except ValueError as exc:
+                if "already told" not in str(exc):
+                    raise
+                continue  # a worker presumed dead told it first
             n += 1
         return n
+
+    def _claim_locked(self, trial_id: int) -> None:
+        self.journal.set_meta(_claim_key(trial_id), _claim())
+
+    def _orphan_locked(self, grace: float) -> TrialRecord | None:
+        """Inside the lock: a pending trial whose claiming worker is gone, or None."""
+        for tid, record in sorted(self.optimizer.history.pending.items()):
+            claim = self.journal.get_meta(_claim_key(tid))
+            if claim and not _claim_alive(claim, grace):
+                return record
+        return None
 
     # ------------------------------------------------------------------ run loop
     def optimize(self, objective: Any, **kwargs: Any) -> RunResult:
