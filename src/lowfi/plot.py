@@ -77,11 +77,15 @@ def _losses(df: pd.DataFrame) -> np.ndarray:
     return np.array([_scalar(v) for v in df["loss"]], dtype=float) if len(df) else np.zeros(0)
 
 
+def _sign(data: RunData) -> float:
+    """-1 for a run that maximized (its journal keeps the negated score): plots draw the
+    score the objective returned; 1 otherwise."""
+    return -1.0 if data.settings.get("direction") == "maximize" else 1.0
+
+
 def _loss_label(data: RunData) -> str:
-    """Axis label of the minimized value (a maximized run stores the negated score)."""
-    if data.settings.get("direction") == "maximize":
-        return "loss (= -score; the run maximizes)"
-    return "loss"
+    """Axis label of the plotted value: the objective's score for a run that maximized."""
+    return "score (maximized)" if _sign(data) < 0 else "loss"
 
 
 def _check_x(x: str) -> None:
@@ -235,7 +239,8 @@ def plot_incumbent(run: Any, x: str = "budget", *, space: Any = None) -> Any:
 
     The solid line is the incumbent: the lowest loss among trials evaluated at the run's highest
     budget; the dashed line is the lowest loss at any budget (lower-fidelity losses are not
-    comparable with full-budget ones, so it is drawn only as a guide). Both never increase.
+    comparable with full-budget ones, so it is drawn only as a guide). Both never increase
+    (never decrease for a run that maximized: its scores are drawn).
     Budget spent counts what each trial used (a stopped trial counts the steps it trained). A
     dotted vertical line marks where the run stopped and why.
     """
@@ -246,10 +251,11 @@ def plot_incumbent(run: Any, x: str = "budget", *, space: Any = None) -> Any:
     ax = fig.add_subplot()
     xlabel = ("budget reached (sum over trials)" if x == "budget"
               else "time since start (s)")
+    sign = _sign(data)
     if len(inc):
-        ax.step(inc["x"], inc["best_any"], where="post", ls="--", color="#7f7f7f", lw=1,
+        ax.step(inc["x"], sign * inc["best_any"], where="post", ls="--", color="#7f7f7f", lw=1,
                 label="best at any budget", gid="best_any")
-        ax.step(inc["x"], inc["best_full"], where="post", color="k", lw=1.6,
+        ax.step(inc["x"], sign * inc["best_full"], where="post", color="k", lw=1.6,
                 label=f"incumbent (budget {data.max_budget:g})", gid="incumbent")
         if data.stop_reason:
             xe = float(inc["x"].iloc[-1])
@@ -357,6 +363,7 @@ def plot_learning_curves(run: Any, *, status: Sequence[str] | None = None,
         keep = np.isin(st, list(status))
         df, st = df[keep], st[keep]
     has_curves = "curve" in df.columns and df["curve"].map(_is_curve).any()
+    sign = _sign(data)
     counts: dict[str, int] = {}
     rules: dict[str, int] = {}
     if has_curves:
@@ -367,7 +374,7 @@ def plot_learning_curves(run: Any, *, status: Sequence[str] | None = None,
             order = np.argsort(last, kind="stable")[:max_trials]
             rows, rst = rows.iloc[order], rst[order]
         for (_, row), s in zip(rows.iterrows(), rst, strict=True):
-            pts = np.asarray(row["curve"], float)
+            pts = np.asarray(row["curve"], float) * [1.0, sign]
             color = STATUS_COLORS.get(s, "k")
             ax.plot(pts[:, 0], pts[:, 1], color=color, lw=1, alpha=0.75,
                     gid=f"curve-{row.get('trial_id', '')}")
@@ -380,9 +387,10 @@ def plot_learning_curves(run: Any, *, status: Sequence[str] | None = None,
                         color=color, ms=6, gid=f"stop-{rule}")
                 if rule == "domhan" and isinstance(info, dict) and "predicted_q05" in info:
                     h = float(info.get("horizon") or pts[-1, 0])
-                    m = float(info["predicted_final"])
-                    ax.errorbar([h], [m], yerr=[[m - float(info["predicted_q05"])],
-                                                [float(info["predicted_q95"]) - m]],
+                    m = sign * float(info["predicted_final"])
+                    lo, hi = sorted((sign * float(info["predicted_q05"]),
+                                     sign * float(info["predicted_q95"])))
+                    ax.errorbar([h], [m], yerr=[[m - lo], [hi - m]],
                                 fmt="o", ms=3, color=color, alpha=0.6, capsize=2,
                                 gid="domhan-prediction")
         ax.set_xlabel("step")
@@ -393,7 +401,7 @@ def plot_learning_curves(run: Any, *, status: Sequence[str] | None = None,
         for _cid, g in df[finite].groupby(key):
             g = g.sort_values("budget")
             s = status_of(g)[-1]
-            ax.plot(pd.to_numeric(g["budget"]), _losses(g), "o-", ms=3, lw=1,
+            ax.plot(pd.to_numeric(g["budget"]), sign * _losses(g), "o-", ms=3, lw=1,
                     color=STATUS_COLORS.get(s, "k"), alpha=0.75, gid=f"curve-{_cid}")
             counts[s] = counts.get(s, 0) + 1
         ax.set_xlabel("budget")
@@ -407,7 +415,8 @@ def plot_learning_curves(run: Any, *, status: Sequence[str] | None = None,
         ax.legend(handles=handles, fontsize=8)
     else:
         ax.text(0.5, 0.5, "no curves", ha="center", va="center", transform=ax.transAxes)
-    ax.set_ylabel("reported value" if has_curves else "loss")
+    ax.set_ylabel(("reported score" if sign < 0 else "reported value") if has_curves
+                  else _loss_label(data))
     ax.set_title(f"{data.name}: learning curves by status", fontsize=10)
     ax.grid(True, alpha=0.25)
     return fig
@@ -436,16 +445,17 @@ def plot_parallel_coordinates(run: Any, *, budget: float | None = None,
         from matplotlib import colormaps
         from matplotlib.colors import Normalize
 
-        norm = Normalize(float(np.nanmin(loss)), float(np.nanmax(loss)))
+        shown = _sign(data) * loss  # colour by the score for a run that maximized
+        norm = Normalize(float(np.nanmin(shown)), float(np.nanmax(shown)))
         cmap = colormaps["viridis"]
         U = np.column_stack([axes[n].unit(sel[f"config.{n}"] if f"config.{n}" in sel
                                           else pd.Series([np.nan] * len(sel))) for n in names])
         for i in np.argsort(-loss, kind="stable"):  # best lines drawn last, on top
-            ax.plot(range(len(names)), U[i], color=cmap(norm(loss[i])), lw=1, alpha=0.8,
+            ax.plot(range(len(names)), U[i], color=cmap(norm(shown[i])), lw=1, alpha=0.8,
                     gid="config")
         from matplotlib.cm import ScalarMappable
 
-        fig.colorbar(ScalarMappable(norm, cmap), ax=ax, label="loss")
+        fig.colorbar(ScalarMappable(norm, cmap), ax=ax, label=_loss_label(data))
         for j, n in enumerate(names):
             ax.axvline(j, color="k", lw=0.8)
             for u, lab in _axis_ticks(axes[n]):
@@ -508,11 +518,12 @@ def plot_slice(run: Any, *, budget: float | None = None, params: Sequence[str] |
         if a.categorical:
             v = v + rng.uniform(-0.15, 0.15, len(v))
         m = np.isfinite(v) & np.isfinite(loss)
-        ax.scatter(v[m], loss[m], s=10, alpha=0.7, gid="points")
+        ax.scatter(v[m], _sign(data) * loss[m], s=10, alpha=0.7, gid="points")
         a.style(ax, "x")
         ax.set_ylabel(_loss_label(data))
         ax.grid(True, alpha=0.25)
-    fig.suptitle(f"{data.name}: loss by parameter, {len(sel)} trials {_budget_label(budget)}",
+    fig.suptitle(f"{data.name}: {_loss_label(data).split()[0]} by parameter, {len(sel)} trials "
+                 f"{_budget_label(budget)}",
                  fontsize=10)
     return fig
 

@@ -235,3 +235,23 @@ def test_report_counts_stopped_trials_and_has_a_sortable_table(run, tmp_path):
     assert "addEventListener('click'" in html
     for f in ("incumbent.png", "allocation.png", "curves.png", "importance.png", "slice.png"):
         assert (md.parent / f).stat().st_size > 1000, f
+
+
+def test_a_maximized_run_is_drawn_in_scores(tmp_path):
+    import lowfi
+
+    def accuracy(config, budget):
+        return 1.0 - (config["x"] - 0.3) ** 2
+
+    res = lowfi.minimize(accuracy, {"x": (0.0, 1.0)}, "random", max_evaluations=12,
+                         direction="maximize", storage=tmp_path / "max.db", progress=False,
+                         seed=0)
+    fig = lp.plot_incumbent(tmp_path / "max.db")
+    ax = fig.axes[0]
+    assert ax.get_ylabel().startswith("score")
+    (line,) = [ln for ln in ax.lines if ln.get_gid() == "incumbent"]
+    y = np.asarray(line.get_ydata(), float)
+    assert np.all(np.diff(y) >= 0) and y[-1] == pytest.approx(res.best_loss)  # the best score
+    fig = lp.plot_slice(tmp_path / "max.db", budget=1)
+    (pts,) = [c for c in fig.axes[0].collections if c.get_gid() == "points"]
+    assert sorted(pts.get_offsets()[:, 1]) == pytest.approx(sorted(res.trials["score"]))

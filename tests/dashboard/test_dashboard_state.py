@@ -131,3 +131,27 @@ def test_cli_rejects_bad_arguments_before_serving(tmp_path, capsys):
     assert main(["dashboard", str(tmp_path / "nope")]) == 2
     out = capsys.readouterr()
     assert "nope" in out.err and "http://" not in out.out
+
+
+def test_a_maximized_run_is_shown_in_scores(tmp_path):
+    import lowfi
+
+    def accuracy(config, budget, trial):
+        trial.report(1, 0.5 + config["x"] / 4)
+        return 1.0 - (config["x"] - 0.3) ** 2
+
+    db = tmp_path / "max.db"
+    res = lowfi.minimize(accuracy, {"x": (0.0, 1.0)}, "random", max_evaluations=10,
+                         direction="maximize", storage=db, progress=False, seed=0)
+    w = RunWatcher(db, "0")
+    v = w.snapshot()
+    w.close()
+    assert v["value_name"] == "score"
+    assert v["best"]["loss"] == pytest.approx(res.best_loss) and res.best_loss > 0.9
+    inc = np.array([x for x in v["incumbent"]["best_full"] if x is not None])
+    assert np.all(np.diff(inc) >= 0) and inc[-1] == pytest.approx(res.best_loss)
+    cols = v["columns"]
+    assert "score" in cols and "loss" not in cols
+    assert sorted(r[cols.index("score")] for r in v["trials"]) == \
+        pytest.approx(sorted(res.trials["score"]))
+    assert all(0.5 <= p[1] <= 0.75 for c in v["curves"] for p in c["points"])

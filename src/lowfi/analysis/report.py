@@ -274,7 +274,8 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
             cfg = {c[7:]: (best[c].item() if isinstance(best[c], np.generic) else best[c])
                    for c in df.columns if c.startswith("config.")
                    and not (isinstance(best[c], float) and math.isnan(best[c]))}
-            page.add("p", f"Incumbent: trial {tid}, loss {float(best['loss']):.6g} at budget "
+            name, sign = lp._loss_label(data).split()[0], lp._sign(data)
+            page.add("p", f"Incumbent: trial {tid}, {name} {sign * float(best['loss']):.6g} at budget "
                           f"{float(best['budget']):g}, config {cfg}")
 
     def fig(name: str, f: Any) -> None:
@@ -320,13 +321,17 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
 def trials_table(run: Any) -> pd.DataFrame:
     """One row per trial for reports and the dashboard: ``trial``, ``config``, ``status``,
     ``budget``, ``budget reached`` (what a stopped trial actually used), ``epochs trained``
-    (steps reported), ``loss``, ``stopped by`` (the rule that stopped it), ``bracket``,
-    ``rung``, the parameters, and the first line of a failure's error."""
+    (steps reported), ``loss`` (``score`` for a run that maximized: the objective's own
+    value), ``stopped by`` (the rule that stopped it), ``bracket``, ``rung``, the
+    parameters, and the first line of a failure's error."""
     from lowfi.analysis.rundata import budget_reached, load_run_data, status_of
-    from lowfi.plot import stop_rule
+    from lowfi.core.trial import negate
+    from lowfi.plot import _sign, stop_rule
 
     data = load_run_data(run)
     df = data.trials
+    sign = _sign(data)
+    value_name = "score" if sign < 0 else "loss"
     n = len(df)
     curves = df["curve"] if "curve" in df.columns else pd.Series([None] * n, index=df.index)
     infos = df["info"] if "info" in df.columns else pd.Series([{}] * n, index=df.index)
@@ -346,8 +351,9 @@ def trials_table(run: Any) -> pd.DataFrame:
         "budget": pd.to_numeric(df["budget"], errors="coerce").to_numpy(float),
         "budget reached": budget_reached(df) if n else [],
         "epochs trained": [epochs(c, i) for c, i in zip(curves, infos, strict=True)],
-        "loss": [v if isinstance(v, list | tuple) else (float(v) if v is not None else np.nan)
-                 for v in df["loss"]],
+        value_name: [negate(v) if sign < 0 else v for v in
+                     (v if isinstance(v, list | tuple) else (float(v) if v is not None else np.nan)
+                      for v in df["loss"])],
         "stopped by": [(stop_rule(i) or "") if s == "stopped" else ""
                        for s, i in zip(st, infos, strict=True)],
     })

@@ -111,6 +111,7 @@ class RunWatcher:
             "id": self.id, "name": self.path.name, "path": str(self.path), "seq": self._seq,
             "settings": data.settings, "stop_reason": data.stop_reason,
             "links": self._links(), "counts": {}, "n_trials": len(df), "best": None,
+            "value_name": lp._loss_label(data).split()[0],
             "incumbent": {"budget": [], "time": [], "best_full": [], "best_any": []},
             "trials": [], "columns": [], "rungs": [], "curves": [], "failures": [],
             "started": self._events[0].t if self._events else None,
@@ -121,9 +122,10 @@ class RunWatcher:
         view["counts"] = {s: int((st == s).sum()) for s in
                           ("ok", "stopped", "failed", "running", "cancelled")}
         inc = lp.incumbent_curve(data, "budget")
+        sign = lp._sign(data)  # a run that maximized is shown in its scores
         view["incumbent"]["budget"] = inc["x"].tolist()
-        view["incumbent"]["best_full"] = inc["best_full"].tolist()
-        view["incumbent"]["best_any"] = inc["best_any"].tolist()
+        view["incumbent"]["best_full"] = (sign * inc["best_full"]).tolist()
+        view["incumbent"]["best_any"] = (sign * inc["best_any"]).tolist()
         try:
             view["incumbent"]["time"] = lp.incumbent_curve(data, "time")["x"].tolist()
         except ValueError:
@@ -132,7 +134,7 @@ class RunWatcher:
             i = inc["best_full"].idxmin()
             tid = inc.loc[i, "trial_id"]
             row = df[df["trial_id"] == tid].iloc[0]
-            view["best"] = {"trial": tid, "loss": inc.loc[i, "best_full"],
+            view["best"] = {"trial": tid, "loss": sign * inc.loc[i, "best_full"],
                             "budget": row["budget"],
                             "config": {c[7:]: row[c] for c in df.columns
                                        if c.startswith("config.") and not (
@@ -149,14 +151,14 @@ class RunWatcher:
                       for s in ("ok", "stopped", "failed", "running")})
             rungs.append(r)
         view["rungs"] = rungs
-        view["curves"] = self._curves(df, st)
+        view["curves"] = self._curves(df, st, sign)
         if "error" in df.columns:
             fails = df[st == "failed"]
             view["failures"] = [{"trial": r["trial_id"], "budget": r["budget"],
                                  "error": str(r["error"] or "")} for _, r in fails.iterrows()]
         return _clean(view)
 
-    def _curves(self, df: pd.DataFrame, st: np.ndarray) -> list[dict[str, Any]]:
+    def _curves(self, df: pd.DataFrame, st: np.ndarray, sign: float) -> list[dict[str, Any]]:
         if "curve" not in df.columns:
             return []
         has = df["curve"].map(lambda c: isinstance(c, list | tuple) and len(c) > 0).to_numpy()
@@ -166,7 +168,7 @@ class RunWatcher:
         for i in list(running) + list(done):
             row = df.iloc[i]
             out.append({"trial": row["trial_id"], "status": st[i], "budget": row["budget"],
-                        "points": [[float(s), float(v)] for s, v in row["curve"]]})
+                        "points": [[float(s), sign * float(v)] for s, v in row["curve"]]})
         return out
 
     def _links(self) -> list[dict[str, str]]:

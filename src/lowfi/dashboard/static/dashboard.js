@@ -47,7 +47,7 @@
       tr.appendChild(el("td", { class: "text", title: r.path }, r.name));
       tr.appendChild(el("td", { class: "text" }, (r.settings || {}).optimizer || ""));
       [r.n_trials, c.ok, c.stopped, c.failed, c.running].forEach(function (v) { tr.appendChild(el("td", null, fmt(v || 0))); });
-      tr.appendChild(el("td", null, r.best ? fmt(r.best.loss) : ""));
+      tr.appendChild(el("td", null, r.best ? ((r.settings || {}).direction === "maximize" ? "score " : "") + fmt(r.best.loss) : ""));
       tr.appendChild(el("td", { class: "text" }, r.error || r.stop_reason || (c.running ? "running" : "")));
       var lt = el("td", { class: "text" });
       (r.links || []).forEach(function (l) { var a = el("a", { href: l.url, target: "_blank" }, l.name); lt.appendChild(a); lt.appendChild(document.createTextNode(" ")); });
@@ -92,7 +92,7 @@
     var opts = {
       width: chartWidth(p), height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: "budget used" }, { label: "loss" }],
+      axes: [{ label: "budget used" }, { label: v.value_name || "loss" }],
       series: [
         { label: "budget used" },
         { label: "incumbent", stroke: "#000", width: 2, paths: stepped, spanGaps: false },
@@ -200,7 +200,7 @@
     var c = v.counts || {}, st = v.settings || {};
     var parts = [(st.optimizer || "run") + ", budgets " + fmt(st.min_budget) + ".." + fmt(st.max_budget),
                  v.n_trials + " trials: " + (c.ok || 0) + " ok, " + (c.stopped || 0) + " stopped, " + (c.failed || 0) + " failed, " + (c.running || 0) + " running"];
-    if (v.best) parts.push("incumbent: trial " + v.best.trial + ", loss " + fmt(v.best.loss));
+    if (v.best) parts.push("incumbent: trial " + v.best.trial + ", " + (v.value_name || "loss") + " " + fmt(v.best.loss));
     parts.push(v.stop_reason ? "stopped: " + v.stop_reason : (v.error || ((c.running || 0) ? "running" : "")));
     p.el.querySelector(".summary").textContent = parts.filter(Boolean).join(" · ");
     drawIncumbent(p, v);
