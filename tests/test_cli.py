@@ -124,3 +124,26 @@ def test_dashboard_refuses_a_port_in_use(tmp_path):
     assert proc.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "http://" not in proc.stdout  # no address that would not answer
+
+
+def test_resume_a_study_with_an_objective_from_a_file(tmp_path, capsys):
+    import lowfi
+
+    db = str(tmp_path / "study.db")
+    study = lowfi.Study(db, {"x": (0.0, 1.0)}, "random", max_budget=1, seed=0)
+    t = study.ask()
+    study.tell(t, 0.5)
+    study.close()
+    assert main(["resume", db, "--max-evaluations", "3", "--quiet"]) == 2
+    assert "--objective module:function" in capsys.readouterr().err  # a study stores none
+    (tmp_path / "obj.py").write_text("def f(config, budget):\n    return config['x'] ** 2\n")
+    for executor in ("inline", "processes"):
+        n = len(load_trials(db))
+        assert main(["resume", db, "--objective", f"{tmp_path / 'obj.py'}:f", "--executor",
+                     executor, "--workers", "2", "--max-evaluations", str(n + 2), "--quiet"]) == 0
+        df = load_trials(db)
+        assert len(df) == n + 2 and set(df["status"]) == {"ok"}
+    assert main(["resume", db, "--objective", f"{tmp_path / 'obj.py'}:nope", "--quiet"]) == 2
+    assert "has no function 'nope'" in capsys.readouterr().err
+    assert main(["resume", db, "--objective", "no_colon", "--quiet"]) == 2
+    assert "--objective: got 'no_colon'" in capsys.readouterr().err

@@ -193,6 +193,36 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_callable(spec: str, argument: str) -> Any:
+    """The function named by ``"package.module:function"`` or ``"path/to/file.py:function"``
+    (this imports and runs that module, as ``python -m`` would)."""
+    import importlib
+    import importlib.util
+
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"{argument}: got {spec!r}; allowed are 'package.module:function' or "
+                         "'path/to/file.py:function'")
+    if module_name.endswith(".py"):
+        if not os.path.isfile(module_name):
+            raise ValueError(f"{argument}: got {spec!r}; no file {module_name!r}")
+        name = "_lowfi_objective_" + os.path.splitext(os.path.basename(module_name))[0]
+        loader_spec = importlib.util.spec_from_file_location(name, module_name)
+        if loader_spec is None or loader_spec.loader is None:
+            raise ValueError(f"{argument}: got {spec!r}; {module_name!r} cannot be imported")
+        module = importlib.util.module_from_spec(loader_spec)
+        # not in sys.modules: executors then send its functions to workers by value
+        sys.path.insert(0, os.path.dirname(os.path.abspath(module_name)))
+        loader_spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, os.getcwd())
+        module = importlib.import_module(module_name)
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise ValueError(f"{argument}: got {spec!r}; {module_name!r} has no function {attr!r}")
+    return fn
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     import lowfi
 
@@ -211,8 +241,22 @@ def cmd_resume(args: argparse.Namespace) -> int:
         kw["executor"] = args.executor
     if getattr(args, "trust", False):
         kw["trust"] = True
+    objective = None
+    if getattr(args, "objective", None):
+        try:
+            objective = load_callable(args.objective, "--objective")
+        except (ValueError, ImportError, OSError) as exc:
+            print(f"lowfi resume: {exc}", file=sys.stderr)
+            return 2
     before = len(load_trials(args.run))
-    res = lowfi.resume(args.run, **kw)
+    try:
+        res = lowfi.resume(args.run, objective, **kw)
+    except ValueError as exc:
+        if objective is None and str(exc).startswith("objective:"):
+            print(f"lowfi resume: {exc} with --objective module:function or "
+                  "--objective path/to/file.py:function", file=sys.stderr)
+            return 2
+        raise
     summarize(res.trials, f"{args.run} ({res.stop_reason})", res.direction)
     if len(res.trials) == before and res.stop_reason in ("max_evaluations", "total_budget"):
         print(f"lowfi resume: nothing new ran: the run's {res.stop_reason} is already reached; "
@@ -252,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--walltime", type=float, default=None, help="seconds for this call")
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--executor", default=None)
+    r.add_argument("--objective", default=None, metavar="MODULE:FUNCTION",
+                   help="the objective, for runs that did not store it (a Study) or to "
+                        "replace the stored one: package.module:function or "
+                        "path/to/file.py:function")
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--trust", action="store_true",
                    help="load the journal's pickled optimizer, objective and stopping rule even "
