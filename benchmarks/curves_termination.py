@@ -9,13 +9,16 @@ a stopping rule consulted after every epoch:
   fast extrapolator;
 * ``predictive-rung``: ``PredictiveRungStopping(min_step=6, eta=3, bounds=(0, 1))``;
 * ``median``: ``MedianStopping(grace=6)``; ``rung``: ``RungStopping(min_step=6, eta=3)``;
-* ``domhan:DELTA``: ``DomhanStopping`` with another threshold, ``domhan-mcmc`` with the MCMC
-  extrapolator (checks every 6 epochs).
+* ``domhan:DELTA``: ``DomhanStopping`` with another threshold, ``domhan:DELTA:EVERY`` also with
+  another check interval (``domhan:0.05:1`` checks after every epoch); ``domhan-mcmc`` with the
+  MCMC extrapolator (checks every 6 epochs).
 
 Reported per kind and rule, over ``--seeds`` seeds: epochs trained, how many times fewer than
 without a rule, the best final validation error found and its difference to running every
 configuration fully, against the noise of a validation error (binomial standard deviation
-``sqrt(e (1 - e) / n_val)`` at the best error ``e``, at least ``1 / n_val``).
+``sqrt(e (1 - e) / n_val)`` at the best error ``e``, at least ``1 / n_val``). "Within noise":
+the mean difference is at most one such standard deviation; the target is at least 2x fewer
+epochs (mean over seeds of the per-seed ratio) and within noise.
 
 ``--live`` also runs lowfi.minimize on a PyTorch MLP on digits (random search, 60 epochs),
 without a rule and with each rule, and reports epochs trained and the best final error.
@@ -54,8 +57,10 @@ N_VAL = {"digits": 719, "breast_cancer": 228, "wine": 72, "synthetic": 600}
 
 
 def make_rule(name: str, seed: int):
-    if name.startswith("domhan:"):  # another delta, e.g. domhan:0.2
-        return DomhanStopping(n_min=6, every=3, delta=float(name.split(":")[1]),
+    if name.startswith("domhan:"):  # another delta (and check interval): domhan:0.2, domhan:0.05:1
+        parts = name.split(":")
+        every = float(parts[2]) if len(parts) > 2 else 3
+        return DomhanStopping(n_min=6, every=every, delta=float(parts[1]),
                               bounds=(0.0, 1.0), seed=seed)
     if name == "domhan":
         return DomhanStopping(n_min=6, every=3, delta=0.05, bounds=(0.0, 1.0), seed=seed)
@@ -119,6 +124,9 @@ def summarize(kind: str, runs: list[dict]) -> list[dict]:
             "diff_mean": float(diff.mean()), "diff_max": float(diff.max()),
             "same_best": int(np.sum(diff <= 1e-12)),
             "noise_sd": float(np.sqrt(max(e * (1 - e), 1e-12) / n_val)),
+            "within_noise": bool(diff.mean() <= np.sqrt(max(e * (1 - e), 1e-12) / n_val)),
+            "target": bool(np.mean([base[r["seed"]]["epochs"] / r["epochs"] for r in rs]) >= 2.0
+                           and diff.mean() <= np.sqrt(max(e * (1 - e), 1e-12) / n_val)),
             "stopped": float(np.mean([r["stopped"] for r in rs])),
             "cpu_s": float(np.mean([r["cpu_s"] for r in rs])),
         })
@@ -186,13 +194,15 @@ def live(rules: list[str], n_configs: int, seed: int) -> list[dict]:
 
 def markdown(rows: list[dict], live_rows: list[dict]) -> str:
     out = ["| kind | rule | seeds | epochs (mean) | x fewer epochs | best final (mean) "
-           "| best - best without rule (mean; max) | same best | noise sd | stopped "
-           "| rule CPU s/run |", "|---" * 11 + "|"]
+           "| best - best without rule (mean; max) | same best | noise sd | within noise "
+           "| >= 2x and within noise | stopped | rule CPU s/run |", "|---" * 13 + "|"]
     for r in rows:
         out.append(
             f"| {r['kind']} | {r['rule']} | {r['seeds']} | {r['epochs']:.0f} "
             f"| {r['saving']:.2f} | {r['best']:.4f} | {r['diff_mean']:+.4f}; {r['diff_max']:+.4f} "
-            f"| {r['same_best']}/{r['seeds']} | {r['noise_sd']:.4f} | {r['stopped']:.1f} "
+            f"| {r['same_best']}/{r['seeds']} | {r['noise_sd']:.4f} "
+            f"| {'yes' if r['within_noise'] else 'no'} | {'yes' if r['target'] else 'no'} "
+            f"| {r['stopped']:.1f} "
             f"| {r['cpu_s']:.1f} |"
         )
     if live_rows:
@@ -221,7 +231,7 @@ def main() -> None:
     bad = [r for r in rules if r not in RULES + ("domhan-mcmc",) and not r.startswith("domhan:")]
     if bad:
         ap.error(f"--rules: unknown {bad}; allowed are {', '.join(RULES)}, domhan-mcmc, "
-                 "domhan:DELTA")
+                 "domhan:DELTA[:EVERY]")
     data = kinds_of(None, a.split_seed)
     kinds = a.kinds.split(",") if a.kinds else list(data)
     rows = []

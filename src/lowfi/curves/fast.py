@@ -1,35 +1,44 @@
-"""Fast, calibrated learning-curve extrapolation: vectorized fits of Domhan et al.'s families.
+"""Fast, calibrated learning-curve extrapolation: grid posteriors of Domhan et al.'s families.
 
 :class:`FastExtrapolator` predicts where a partially observed learning curve ends, with a
 calibrated predictive distribution, in milliseconds per curve and for many curves at once.
-It keeps the model of Domhan, Springenberg & Hutter (IJCAI 2015) -- a weighted combination of
+It keeps the model of Domhan, Springenberg & Hutter (IJCAI 2015) -- a Bayesian average of
 the 11 parametric families of :mod:`lowfi.curves.families`, every component non-decreasing
-towards the better value, the prediction at the horizon bounded by the best possible value --
-and replaces the MCMC posterior by
+towards the better value, the prediction at the horizon not past the best possible value --
+and replaces their MCMC sampler by deterministic quadrature:
 
-1. **Variable-projection least squares.** Every family is written as
+1. **Grid posterior per family (variable projection).** Every family is written as
    ``u(x) = c + a * g(x | theta)`` with ``a >= 0`` and ``g`` increasing (``c`` absent for the
    families without an offset: Hill3, log power, vapour pressure; ``a`` fixed to 1 for log-log
    linear). For a fixed nonlinear ``theta`` (one or two numbers) the best ``c, a`` have a
-   closed form, so a grid over ``theta`` is scored for all curves in one array operation and
-   refined twice around each curve's best point. This finds the global least-squares fit of
-   each family on its grid, with no starting point and no iteration per curve. Janoschek,
+   closed form, so a grid over ``theta`` (uniform prior on each family's box, in log
+   coordinates) is scored for all curves in one array operation. The likelihood of each grid
+   point is Gaussian with the noise variance profiled out (``-n/2 log(SSE/n)``, minus the BIC
+   term of the profiled linear coefficients), tempered by ``temperature`` (residuals of real
+   curves are correlated, so the raw likelihood is overconfident); grid points whose prediction
+   at the horizon passes the best possible value get no weight (Domhan's prior). Janoschek,
    Weibull and exp4 describe the same curves ``c - A exp(-(x/rho)^delta)``, and Hill3 and log
    power the same ``a / (1 + (rho/x)^eta)``; each shape is fitted once and counts once per
-   family name in the average, as in the paper's equal prior over the 11 families.
-2. **Bayesian model average with a tempered BIC** (Schwarz's approximation of each family's
-   marginal likelihood, ``-n/2 log(SSE/n) - p/2 log n``, divided by a temperature).
-3. **An empirically calibrated predictive distribution.** The centre is the model average at
-   the horizon, shrunk towards the fitted (denoised) value at the last observed step by a
-   factor ``shrink``; the spread combines the residual noise of the fit, the size of the
-   predicted change, the disagreement between families and the distance to the best possible
-   value (``bounds``, else ``max_improvement`` observed ranges) times the log of how far ahead
-   the prediction is (``log(T / last step)``), with a Student-t shape
+   family name, as in the paper's equal prior over the 11 families.
+2. **Bayesian model average.** Families are weighted by their marginal likelihood on the grid
+   (the mean tempered likelihood over the box); the predicted *gain* from the last observed
+   step is averaged over families and their parameters, and so is its variance (law of total
+   variance).
+3. **An empirically calibrated predictive distribution.** The centre is the curve's current
+   level plus ``shrink`` times the predicted gain. The current level is the last observed value,
+   robustly: its residual from the fitted curve is clipped at Huber's 1.345 robust standard
+   deviations of the last five residuals, so a single outlying point moves the prediction
+   little. The spread combines the residual noise, the size of the predicted gain, its
+   posterior standard deviation and the distance to the best possible value (``bounds``, else
+   ``max_improvement`` observed ranges) times ``log(T / last step)``, with a Student-t shape
    (``nu`` degrees of freedom; a scale mixture of Gaussians, so every
-   :class:`~lowfi.curves.CurvePrediction` method applies). The six constants in
-   :data:`CALIBRATION` were fitted by maximum likelihood of final values on a training split
-   of the real curves shipped with lowfi and checked on held-out curves and held-out kinds of
-   curves (``benchmarks/curves_bench.py --calibrate``; see the learning-curves benchmark page).
+   :class:`~lowfi.curves.CurvePrediction` method applies). The constants in
+   :data:`CALIBRATION` were fitted on a calibration half of the real curves shipped with lowfi
+   -- ``temperature`` and ``shrink`` minimizing the worst kind's error relative to the last
+   value, the spread constants minimizing the log score plus the interval score of the 90%
+   interval (two proper scoring rules) -- and checked on
+   the held-out halves, on held-out kinds and on LCDB (``benchmarks/curves_bench.py
+   --calibrate``; see the learning-curves benchmark page).
 
 Values are mirrored for loss-like curves and mapped affinely so that the observed part spans
 ``[0.1, 1.1]`` (as in :class:`~lowfi.curves.DomhanExtrapolator`); steps are divided by the
@@ -48,17 +57,19 @@ from lowfi.curves.families import FAMILY_NAMES
 from lowfi.curves.prediction import CurvePrediction, check_direction
 
 _U0 = 0.1
+_K_LAST = 5  # last observed points whose residuals set the anchor's robust scale
+_HUBER = 1.345  # Huber's constant (95% efficiency under Gaussian noise)
 _EXP_CLIP = 50.0
 
 #: Calibration constants of :class:`FastExtrapolator` (see the module docstring).
 CALIBRATION: dict[str, float] = {
-    "temperature": 34.3,  # divides the BIC log-evidence of each family
-    "shrink": 1.5,  # x the predicted change from the last observed step (upper end of [0, 1.5])
-    "noise": 0.729,  # x residual noise of the fit
-    "change": 0.036,  # x |predicted change|
-    "spread": 0.869,  # x spread of the families' predictions
-    "headroom": 0.126,  # x distance to the best possible value x log(horizon / last step)
-    "nu": 3.68,  # Student-t degrees of freedom
+    "temperature": 3.0,  # divides the log-likelihood of every grid point (tempered posterior)
+    "shrink": 0.8,  # x the posterior-mean gain from the last observed value
+    "noise": 0.752,  # x residual noise of the fit
+    "change": 0.0001,  # x |predicted gain|
+    "spread": 0.629,  # x posterior sd of the gain (over families and their parameters)
+    "headroom": 0.101,  # x distance to the best possible value x log(horizon / last step)
+    "nu": 4.06,  # Student-t degrees of freedom
 }
 
 
@@ -82,7 +93,7 @@ class _Shape:
     mode: str
     lo: tuple[float, ...]
     hi: tuple[float, ...]
-    coarse: tuple[int, ...]
+    n_grid: tuple[int, ...]  # grid points per nonlinear parameter
     g: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
     @property
@@ -132,16 +143,18 @@ _L = np.log
 _SHAPES: dict[str, _Shape] = {
     s.key: s
     for s in [
-        _Shape("pow3", "affine", (_L(0.02),), (_L(4.0),), (48,), _g_pow3),
-        _Shape("pow4", "affine", (_L(0.02), _L(0.002)), (_L(4.0), _L(10.0)), (16, 12), _g_pow4),
+        _Shape("pow3", "affine", (_L(0.02),), (_L(4.0),), (96,), _g_pow3),
+        _Shape("pow4", "affine", (_L(0.02), _L(0.002)), (_L(4.0), _L(10.0)), (32, 24), _g_pow4),
         _Shape("ilog2", "affine", (), (), (), _g_ilog2),
-        _Shape("exp", "affine", (_L(0.05), _L(0.1)), (_L(20.0), _L(4.0)), (20, 14), _g_exp),
-        _Shape("mmf", "affine", (_L(0.05), _L(0.1)), (_L(20.0), _L(6.0)), (20, 14), _g_mmf),
-        _Shape("hill", "scale", (_L(0.005), _L(0.05)), (_L(20.0), _L(6.0)), (20, 14), _g_hill),
-        _Shape("vap", "scale", (_L(1e-3), _L(1e-3)), (_L(20.0), _L(3.0)), (16, 14), _g_vap),
-        _Shape("loglog", "shift", (_L(1e-3),), (_L(1e3),), (48,), _g_loglog),
+        _Shape("exp", "affine", (_L(0.05), _L(0.1)), (_L(20.0), _L(4.0)), (40, 28), _g_exp),
+        _Shape("mmf", "affine", (_L(0.05), _L(0.1)), (_L(20.0), _L(6.0)), (40, 28), _g_mmf),
+        _Shape("hill", "scale", (_L(0.005), _L(0.05)), (_L(20.0), _L(6.0)), (40, 28), _g_hill),
+        _Shape("vap", "scale", (_L(1e-3), _L(1e-3)), (_L(20.0), _L(3.0)), (32, 28), _g_vap),
+        _Shape("loglog", "shift", (_L(1e-3),), (_L(1e3),), (96,), _g_loglog),
     ]
 }
+#: linear coefficients profiled out of each shape mode (their BIC penalty)
+_N_LINEAR = {"affine": 2, "scale": 1, "shift": 1}
 #: Domhan family name -> (fitted shape, number of parameters of the family in the paper)
 _FAMILY_SHAPE: dict[str, tuple[str, int]] = {
     "vap": ("vap", 3),
@@ -194,32 +207,9 @@ def _solve(shape: _Shape, B: np.ndarray, U: np.ndarray, W: np.ndarray):
     return mu - a * mb, a, sse
 
 
-def _fit_shape(shape: _Shape, x, xl, U, W):
-    """Grid search plus two local refinements; returns (P (N, d), c (N,), a (N,), sse (N,))."""
-    N = x.shape[0]
-    P = np.broadcast_to(_grid(shape, shape.coarse)[None], (N, int(np.prod(shape.coarse or (1,))),
-                                                           shape.d))
-    lo, hi = np.asarray(shape.lo), np.asarray(shape.hi)
-    step = (hi - lo) / (np.asarray(shape.coarse) - 1) if shape.d else lo
-    best_P = None
-    for r in range(3):
-        B = shape.g(x, xl, P)
-        c, a, sse = _solve(shape, B, U, W)
-        sse = np.where(np.isfinite(sse) & np.isfinite(c) & np.isfinite(a), sse, np.inf)
-        j = np.argmin(sse, axis=1)
-        rows = np.arange(N)
-        best_P, best = P[rows, j], (c[rows, j], a[rows, j], sse[rows, j])
-        if shape.d == 0 or r == 2:
-            break
-        step = step / 2.0
-        axes = [np.linspace(-h, h, 5) for h in step]
-        local = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, shape.d)
-        P = np.clip(best_P[:, None, :] + local[None], lo, hi)
-    return best_P, best[0], best[1], np.maximum(best[2], 0.0)
-
-
 class FastExtrapolator:
-    """Fast, calibrated final-value prediction of learning curves (vectorized Domhan families).
+    """Fast, calibrated final-value prediction of learning curves (grid posteriors of the Domhan
+    families, averaged; vectorized over curves).
 
     See :mod:`lowfi.curves.fast` for the method. The default extrapolator of
     :mod:`lowfi.curves` (:func:`lowfi.curves.default_extrapolator`) and of
@@ -239,7 +229,8 @@ class FastExtrapolator:
         horizon may go, in units of the observed range (default 2), as in the MCMC model.
     calibration
         Overrides for :data:`CALIBRATION` (keys ``temperature``, ``shrink``, ``noise``,
-        ``change``, ``spread``, ``headroom``, ``nu``).
+        ``change``, ``spread``, ``headroom``, ``nu``). ``shrink=1`` extrapolates the full
+        predicted gain, ``shrink=0`` predicts the current level.
     n_mixture
         Number of Gaussian components of the Student-t predictive distribution (default 24;
         generalized Gauss-Laguerre quadrature of its scale mixture).
@@ -320,7 +311,8 @@ class FastExtrapolator:
         return X, V, W, np.array([len(x) for x, _ in checked])
 
     def _fit_all(self, curves, T):
-        """Fits of every family to ``curves``, evaluated at steps ``T`` ((m,) or (N, m))."""
+        """Grid posterior of every family shape for ``curves``, evaluated at steps ``T``
+        ((m,) or (N, m)); the temperature is applied later, in :meth:`_combine`."""
         X, V, W, counts = self._prepare(curves)
         N = X.shape[0]
         T = np.asarray(T, dtype=float)
@@ -342,7 +334,11 @@ class FastExtrapolator:
         zscale = np.maximum(big - small, floor)
         U = (z - small) / zscale + _U0
         x = X / step0
-        xl = x[np.arange(N), counts - 1][:, None]  # (N, 1)
+        rows = np.arange(N)
+        xl = x[rows, counts - 1][:, None]  # (N, 1)
+        # the last _K_LAST observed points (repeated from the first one on shorter curves)
+        lastk = np.maximum(counts[:, None] - _K_LAST + np.arange(_K_LAST)[None], 0)
+        u_lastk = U[rows[:, None], lastk]
         xT = T / step0
         if self.bounds is not None:
             best_user = self.bounds[1] if self._sign > 0 else self.bounds[0]
@@ -352,68 +348,118 @@ class FastExtrapolator:
         else:
             u_best = (big - small) / zscale * (1.0 + self.max_improvement) + _U0
             u_worst = np.full((N, 1), -np.inf)
+        u_best = np.broadcast_to(u_best, (N, 1))
 
         x3, xl3, U3, W3 = x[:, None, :], xl[:, :, None], U[:, None, :], W[:, None, :]
-        n_obs = counts.astype(float)
-        fits: dict[str, tuple] = {}
-        for key in {_FAMILY_SHAPE[f][0] for f in self.families}:
+        n_obs = counts.astype(float)[:, None]
+        at_steps = np.concatenate([xT, x[rows[:, None], lastk]], axis=1)[:, None, :]
+        shapes = {}
+        for key in dict.fromkeys(_FAMILY_SHAPE[f][0] for f in self.families):
             shape = _SHAPES[key]
-            P, c, a, sse = _fit_shape(shape, x3, xl3, U3, W3)
-            at = shape.g(np.concatenate([xT, xl], axis=1)[:, None, :], xl3, P[:, None, :])[:, 0]
-            vals = c[:, None] + a[:, None] * at  # (N, m + 1)
-            fits[key] = (vals[:, :-1], vals[:, -1], sse)
-        K = len(self.families)
-        pred = np.empty((N, K, xT.shape[1]))
-        now = np.empty((N, K))
-        le = np.empty((N, K))
-        sse_k = np.empty((N, K))
-        for k, name in enumerate(self.families):
-            key, p = _FAMILY_SHAPE[name]
-            vT, vl, sse = fits[key]
-            pred[:, k], now[:, k], sse_k[:, k] = vT, vl, sse
-            var = sse / n_obs + 1e-8
-            le[:, k] = -0.5 * n_obs * np.log(var) - 0.5 * p * np.log(n_obs)
-        # families breaking the bound at the last asked step get no weight (unless all do)
-        ok = (pred[:, :, -1] <= u_best + 1e-9) & np.isfinite(pred[:, :, -1]) & np.isfinite(le)
-        none_ok = ~ok.any(axis=1)
-        ok[none_ok] = np.isfinite(pred[none_ok, :, -1]) & np.isfinite(le[none_ok])
+            G = int(np.prod(shape.n_grid or (1,)))
+            P = np.broadcast_to(_grid(shape, shape.n_grid)[None], (N, G, shape.d))
+            B = shape.g(x3, xl3, P)
+            c, a, sse = _solve(shape, B, U3, W3)
+            # one Huber reweighting (IRLS step) from the best grid point: points further than
+            # 1.345 robust standard deviations from it count less in every grid point's fit
+            sse = np.where(np.isfinite(sse) & np.isfinite(c) & np.isfinite(a), sse, np.inf)
+            j = np.argmin(sse, axis=1)
+            fitted = c[rows, j][:, None] + a[rows, j][:, None] * B[rows, j]
+            r = np.abs(U - fitted)
+            sd = 1.4826 * np.nanmedian(np.where(W > 0, r, np.nan), axis=1, keepdims=True)
+            h = np.minimum(1.0, _HUBER * np.maximum(sd, 1e-4) / np.maximum(r, 1e-300))
+            c, a, sse = _solve(shape, B, U3, (W * h)[:, None, :])
+            vals = c[..., None] + a[..., None] * shape.g(at_steps, xl3, P)  # (N, G, m + _K_LAST)
+            fT, fk = vals[..., :-_K_LAST], vals[..., -_K_LAST:]
+            var = np.maximum(sse, 0.0) / n_obs
+            ll = -0.5 * n_obs * np.log(var + 1e-8) - 0.5 * _N_LINEAR[shape.mode] * np.log(n_obs)
+            ok = np.isfinite(ll) & np.all(np.isfinite(vals), axis=2)
+            shapes[key] = {"ll": ll, "ok": ok, "fT": fT, "gain": fT - fk[..., -1:], "fk": fk,
+                           "var": var,
+                           "breaks": fT[..., -1] > u_best + 1e-9}
+        # Domhan's prior: the prediction at the last asked step must not pass the best possible
+        # value (unless no grid point of any family keeps to it)
+        keeps = np.zeros(N, dtype=bool)
+        for f in shapes.values():
+            keeps |= np.any(f["ok"] & ~f["breaks"], axis=1)
+        for f in shapes.values():
+            f["ok"] = f["ok"] & ~(f["breaks"] & keeps[:, None])
+            for k in ("fT", "gain", "fk"):
+                f[k] = np.where(f["ok"][..., None], f[k], 0.0)
+            f["var"] = np.where(f["ok"], f["var"], 0.0)
+            f["ll"] = np.where(f["ok"], f["ll"], -np.inf)
         return {
-            "pred": np.where(ok[..., None], pred, 0.0),
-            "now": np.where(ok, now, 0.0),
-            "le": np.where(ok, le, -np.inf),
-            "resid_var": sse_k / np.maximum(n_obs[:, None] - 2, 1),
+            "shapes": shapes,
             "ahead": xT > xl + 1e-12,
             "log_ratio": np.log(np.maximum(xT / xl, 1.0)),
-            "u_best": np.broadcast_to(u_best, (N, 1)),
+            "u_best": u_best,
             "u_worst": np.broadcast_to(u_worst, (N, 1)),
-            "range": (big - small) / zscale,
+            "u_lastk": u_lastk,
             "zscale": zscale,
             "small": small,
             "steps": T,
         }
 
-    def _combine(self, st: dict, cal: dict[str, float]) -> dict[str, np.ndarray]:
-        """Model average and calibrated spread from the fits of :meth:`_fit_all`."""
-        logw = st["le"] / cal["temperature"]
-        logw = logw - logw.max(axis=1, keepdims=True)
-        w = np.exp(logw)
+    def _family_posteriors(self, st: dict, temperature: float):
+        """Per family: log evidence (N,), posterior means of the prediction and the gain
+        (N, m), posterior variance of the gain (N, m), mean residual variance (N,) and posterior
+        mean of the fitted values at the last observed steps (N, _K_LAST)."""
+        out = {}
+        for key, f in st["shapes"].items():
+            lp = f["ll"] / temperature
+            top = lp.max(axis=1, keepdims=True)
+            top = np.where(np.isfinite(top), top, 0.0)
+            w = np.exp(lp - top)
+            tot = w.sum(axis=1, keepdims=True)
+            evidence = np.log(np.maximum(tot[:, 0], 1e-300)) + top[:, 0] - np.log(lp.shape[1])
+            evidence = np.where(tot[:, 0] > 0, evidence, -np.inf)
+            w = w / np.maximum(tot, 1e-300)
+            gain = np.einsum("ng,ngm->nm", w, f["gain"])
+            gvar = np.einsum("ng,ngm->nm", w, (f["gain"] - gain[:, None, :]) ** 2)
+            out[key] = (evidence, np.einsum("ng,ngm->nm", w, f["fT"]), gain, gvar,
+                        np.einsum("ng,ng->n", w, f["var"]), np.einsum("ng,ngj->nj", w, f["fk"]))
+        return out
+
+    def _combine(self, st: dict, cal: dict[str, float], post: dict | None = None
+                 ) -> dict[str, np.ndarray]:
+        """Model average and calibrated predictive distribution from :meth:`_fit_all` (``post``:
+        :meth:`_family_posteriors` at ``cal["temperature"]``, computed when not given)."""
+        if post is None:
+            post = self._family_posteriors(st, cal["temperature"])
+        K = len(self.families)
+        N, m = st["steps"].shape
+        le, pred, gain, gvar, rvar, fitk = (np.empty((N, K)), np.empty((N, K, m)),
+                                            np.empty((N, K, m)), np.empty((N, K, m)),
+                                            np.empty((N, K)), np.empty((N, K, _K_LAST)))
+        for k, name in enumerate(self.families):
+            (le[:, k], pred[:, k], gain[:, k], gvar[:, k], rvar[:, k],
+             fitk[:, k]) = post[_FAMILY_SHAPE[name][0]]
+        top = le.max(axis=1, keepdims=True)
+        w = np.exp(le - np.where(np.isfinite(top), top, 0.0))
+        w = np.where(np.isfinite(w), w, 0.0)
+        none = w.sum(axis=1) <= 0
+        w[none] = 1.0
         w /= w.sum(axis=1, keepdims=True)
-        pred = st["pred"]
-        m_fam = np.einsum("nk,nkm->nm", w, pred)
-        u_now = np.einsum("nk,nk->n", w, st["now"])[:, None]
-        spread = np.sqrt(np.einsum("nk,nkm->nm", w, (pred - m_fam[:, None, :]) ** 2))
-        noise = np.sqrt(np.maximum(np.einsum("nk,nk->n", w, st["resid_var"]), 0))[:, None]
-        ahead = st["ahead"]
-        change = m_fam - u_now
-        headroom = np.maximum(st["u_best"] - u_now, 0.0)  # distance to the best possible value
-        centre = np.where(ahead, u_now + cal["shrink"] * change, m_fam)
-        centre = np.minimum(np.maximum(centre, st["u_worst"]), st["u_best"])
-        dist = np.where(ahead, 1.0, 0.0)
+        g = np.einsum("nk,nkm->nm", w, gain)
+        # law of total variance over families and their parameters
+        spread = np.sqrt(np.maximum(
+            np.einsum("nk,nkm->nm", w, gvar + (gain - g[:, None, :]) ** 2), 0.0))
+        noise = np.sqrt(np.maximum(np.einsum("nk,nk->n", w, rvar), 0.0))[:, None]
+        # anchor: the last observed value, its residual from the fitted curve clipped at
+        # 1.345 robust standard deviations of the last residuals (Huber's psi), so that a
+        # single outlying point moves the prediction little
+        u_fitk = np.einsum("nk,nkj->nj", w, fitk)
+        resid = st["u_lastk"] - u_fitk
+        bound = _HUBER * 1.4826 * np.median(np.abs(resid), axis=1, keepdims=True)
+        u_last = u_fitk[:, -1:] + np.clip(resid[:, -1:], -bound, bound)
+        centre = np.minimum(np.maximum(u_last + cal["shrink"] * g, st["u_worst"]), st["u_best"])
+        headroom = np.maximum(st["u_best"] - u_last, 0.0)  # distance to the best possible value
+        dist = np.where(st["ahead"], 1.0, 0.0)
         scale = np.sqrt(
             (cal["noise"] * noise) ** 2
             + dist
             * (
-                (cal["change"] * change) ** 2
+                (cal["change"] * g) ** 2
                 + (cal["spread"] * spread) ** 2
                 + (cal["headroom"] * headroom * st["log_ratio"]) ** 2
             )
@@ -500,7 +546,7 @@ class FastExtrapolator:
                 f"T: got shape {t.shape}; give one step or one per curve ({len(curves)})"
             )
         out = {k: [] for k in ("mean", "scale", "steps")}
-        chunk = 64
+        chunk = 32
         for s in range(0, len(curves), chunk):
             o = self._core(curves[s : s + chunk], t[s : s + chunk, None])
             for k in out:
