@@ -20,7 +20,8 @@ def test_demo_show_resume(tmp_path, capsys):
     assert len(load_trials(db)) == 6
 
     assert main(["show", db]) == 0
-    assert "6 trials" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "6 trials" in out and "state: stopped: max_evaluations" in out
 
     assert main(["resume", db, "--max-evaluations", "9", "--quiet"]) == 0
     df = load_trials(db)

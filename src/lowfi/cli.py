@@ -118,6 +118,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_state(events: list, counts: dict[str, int]) -> str:
+    """How a stored run stands: ``stopped: <reason>``, ``interrupted or running``, or (no run
+    loop ever drove it) ``ask/tell study`` with its pending trials."""
+    sessions = [e for e in events if e.kind == "session"]
+    last = sessions[-1].data if sessions else {}
+    if not any(e.data.get("kind") in ("start", "resume", "stop") for e in sessions):
+        pending = counts.get("running", 0)
+        return f"ask/tell study, {pending} pending" if pending else "ask/tell study"
+    return (f"stopped: {last.get('reason') or '-'}" if last.get("kind") == "stop"
+            else "interrupted or running")
+
+
 def run_overview(folder: str) -> pd.DataFrame:
     """One row per run journal (``*.db``) in ``folder``, newest first: optimizer, trials by
     status, direction and best loss (or score, for a run that maximized) at the highest
@@ -142,16 +154,8 @@ def run_overview(folder: str) -> pd.DataFrame:
         except (sqlite3.DatabaseError, ValueError, KeyError):
             continue  # not a lowfi journal
         frame = trials_frame(events)
-        sessions = [e for e in events if e.kind == "session"]
-        last = sessions[-1].data if sessions else {}
         counts = frame["status"].value_counts().to_dict() if len(frame) else {}
-        if not any(e.data.get("kind") in ("start", "resume", "stop") for e in sessions):
-            # an ask/tell Study: no run loop started or stopped it
-            pending = counts.get("running", 0)
-            state = f"ask/tell study, {pending} pending" if pending else "ask/tell study"
-        else:
-            state = (f"stopped: {last.get('reason') or '-'}" if last.get("kind") == "stop"
-                     else "interrupted or running")
+        state = run_state(events, counts)
         best = _best_table(frame, 1, settings.get("direction", "minimize")) if len(frame) \
             else frame
         rows.append({
@@ -186,9 +190,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 2
     j = Journal(args.run, create=False)
     settings = j.get_meta("settings", {})
-    frame = trials_frame(j.events())
+    events = j.events()
     j.close()
+    frame = trials_frame(events)
+    counts = frame["status"].value_counts().to_dict() if len(frame) else {}
     _console().print(f"settings: {settings}")
+    _console().print(f"state: {run_state(events, counts)}")
     summarize(frame, args.run, (settings or {}).get("direction", "minimize"))
     return 0
 
@@ -297,9 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--executor", default=None)
     r.add_argument("--objective", default=None, metavar="MODULE:FUNCTION",
-                   help="the objective, for runs that did not store it (a Study) or to "
-                        "replace the stored one: package.module:function or "
-                        "path/to/file.py:function")
+                   help="the objective, for runs that did not store it (a Study's): "
+                        "package.module:function or path/to/file.py:function")
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--trust", action="store_true",
                    help="load the journal's pickled optimizer, objective and stopping rule even "

@@ -252,6 +252,8 @@ def test_a_maximized_run_is_drawn_in_scores(tmp_path):
     (line,) = [ln for ln in ax.lines if ln.get_gid() == "incumbent"]
     y = np.asarray(line.get_ydata(), float)
     assert np.all(np.diff(y) >= 0) and y[-1] == pytest.approx(res.best_loss)  # the best score
-    fig = lp.plot_slice(tmp_path / "max.db", budget=1)
-    (pts,) = [c for c in fig.axes[0].collections if c.get_gid() == "points"]
-    assert sorted(pts.get_offsets()[:, 1]) == pytest.approx(sorted(res.trials["score"]))
+    for run in (tmp_path / "max.db", res.trials, lowfi.storage.load_trials(tmp_path / "max.db")):
+        fig = lp.plot_slice(run, budget=1)
+        assert fig.axes[0].get_ylabel().startswith("score")
+        (pts,) = [c for c in fig.axes[0].collections if c.get_gid() == "points"]
+        assert sorted(pts.get_offsets()[:, 1]) == pytest.approx(sorted(res.trials["score"]))

@@ -79,6 +79,27 @@ def test_failed_trials_are_never_promoted_over_successful_ones():
     assert {t.config_id for t in promoted} == {t.config_id for t in first[6:]}
 
 
+def test_failed_configurations_are_never_promoted_even_when_a_rung_is_short():
+    opt = SuccessiveHalving({"x": (0.0, 1.0)}, 1, 9, 3, n_configs=9, seed=0, max_brackets=1)
+    first = [opt.ask() for _ in range(9)]
+    for i, t in enumerate(first):  # only two of nine succeed; the next rung wants three
+        opt.tell(t, Result.failed("out of memory") if i < 7 else 0.5 + i)
+    promoted = [opt.ask() for _ in range(2)]
+    assert {t.config_id for t in promoted} == {t.config_id for t in first[7:]}
+    assert all(t.budget == 3 for t in promoted)
+    assert opt.ask() is None  # the third place is not filled with a failed configuration
+    for t in promoted:
+        opt.tell(t, 0.1)
+    top = opt.ask()
+    assert top.budget == 9 and top.config_id in {t.config_id for t in promoted}
+    opt.tell(top, 0.1)
+    assert opt.ask() is None  # a bracket whose configurations all failed ends
+    opt = SuccessiveHalving({"x": (0.0, 1.0)}, 1, 9, 3, n_configs=9, seed=0, max_brackets=1)
+    for t in [opt.ask() for _ in range(9)]:
+        opt.tell(t, Result.failed("boom"))
+    assert opt.ask() is None
+
+
 def test_hyperband_starts_the_next_bracket_while_a_rung_waits():
     opt = Hyperband({"x": (0.0, 1.0)}, 1, 9, 3, seed=0)  # first bracket: 9 configs
     asked = [opt.ask() for _ in range(12)]

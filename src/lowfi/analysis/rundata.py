@@ -216,7 +216,9 @@ def load_run_data(run: Any, space: Any = None) -> RunData:
         else:
             data = _read_journal(p)
     elif isinstance(run, pd.DataFrame):
-        data = RunData(run.copy())
+        # a maximized run's trials (res.trials, load_trials) carry a score column
+        data = RunData(run.copy(), settings={"direction": "maximize"} if "score" in run.columns
+                       else {})
     elif hasattr(run, "trials") and hasattr(run, "optimizer") and not callable(run.trials):
         opt = run.optimizer  # a RunResult
         settings = {"max_budget": getattr(opt, "max_budget", None),

@@ -84,9 +84,17 @@ class _Bracket:
         if self.rung == len(self.sizes) - 1 or self.sizes[self.rung + 1] == 0:
             self.done = True
             return
-        keep = sorted(self.results)[: self.sizes[self.rung + 1]]
-        self.queue = [(cid, cfg, self.trial_of[cid]) for _, _, cid, cfg in keep]
-        self.results, self.trial_of = [], {}
+        # failed configurations are never promoted: a rung with fewer successes than the
+        # next rung's size promotes only those (the bracket's later rungs shrink with it)
+        keep = [r for r in sorted(self.results) if math.isfinite(r[0])][: self.sizes[self.rung + 1]]
+        if len(keep) < self.sizes[self.rung + 1]:
+            self.sizes = self.sizes[: self.rung + 1] + [min(n, len(keep))
+                                                        for n in self.sizes[self.rung + 1:]]
+        self.results, self.trial_of, trial_of = [], {}, self.trial_of
+        if not keep:
+            self.done = True
+            return
+        self.queue = [(cid, cfg, trial_of[cid]) for _, _, cid, cfg in keep]
         self.rung += 1
 
 

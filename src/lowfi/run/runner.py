@@ -29,6 +29,8 @@ from lowfi.storage.journal import Journal
 
 #: seconds between flushes of a running trial's reported curve to the journal
 CURVE_FLUSH_SECONDS = 1.0
+#: how a run stopped by :attr:`Limits.fail_fast` says why (its stop reason starts with it)
+FAIL_FAST_REASON = "every trial of this session failed"
 
 
 @dataclass
@@ -39,6 +41,9 @@ class Limits:
     total_budget: float | None = None
     walltime: float | None = None
     max_failures: int | None = None
+    #: stop once this many trials of this session have finished and every one failed (a
+    #: broken objective is reported at once instead of filling the journal); None: never
+    fail_fast: int | None = None
 
     @property
     def bounded(self) -> bool:
@@ -64,6 +69,14 @@ class RunState:
     last_error: str | None = None
     #: seconds the optimizer's last ``tell`` took
     last_tell_seconds: float = 0.0
+    #: results of this session: successful (ok or stopped) and failed
+    session_ok: int = 0
+    session_failed: int = 0
+
+    @property
+    def failed_fast(self) -> bool:
+        """Whether the run stopped because its first trials all failed."""
+        return self.stop_reason.startswith(FAIL_FAST_REASON)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t_start
@@ -195,6 +208,9 @@ class Runner:
             return "walltime"
         if lim.max_failures is not None and s.n_failed >= lim.max_failures:
             return "max_failures"
+        if lim.fail_fast is not None and s.session_ok == 0 \
+                and s.session_failed >= lim.fail_fast:
+            return f"{FAIL_FAST_REASON} (the first {s.session_failed})"
         return ""
 
     def _walltime_over(self) -> bool:
@@ -277,8 +293,11 @@ class Runner:
         s.n_told += 1
         if f.result.status == Status.FAILED:
             s.n_failed += 1
+            s.session_failed += 1
             s.first_error = s.first_error or f.result.error or ""
             s.last_error = f.result.error or ""
+        else:
+            s.session_ok += 1
 
     def _hook(self, name: str, *args: Any) -> None:
         for cb in self.callbacks:
@@ -287,4 +306,4 @@ class Runner:
                 fn(self, *args)
 
 
-__all__ = ["CURVE_FLUSH_SECONDS", "Limits", "RunState", "Runner", "settle_direction"]
+__all__ = ["CURVE_FLUSH_SECONDS", "FAIL_FAST_REASON", "Limits", "RunState", "Runner", "settle_direction"]
