@@ -7,11 +7,13 @@ DNGO, after ``n`` observations of Hartmann-6 (random configurations, fed with
 
     nice -n 10 python benchmarks/bnn_bo.py --part timing --sizes 500,2000,10000
 
-``--part regret``: multi-fidelity BO with the GP (``"mfbo"``) and with the networks
-(``"bnn-mfbo"``), all with the same acquisition (``--acquisition``, default MF-KG), on the
-synthetic multi-fidelity problems, sequentially until the cumulative cost reaches ``--budget``
-full-budget evaluations; the regret of ``recommend()`` at cost milestones (median over seeds)
-and of ``incumbent()`` at the end.
+``--part regret``: multi-fidelity BO with the GP (``"mfbo"``, method ``gp``) and with the
+networks (``"bnn-mfbo"``, methods ``bohamiann``, ``dngo``), all with the same acquisition
+(``--acquisition``, default MF-KG), on multi-fidelity problems (synthetic ones and real-data
+ones such as ``yahpo-lcbench-3945``), sequentially until the cumulative measured cost reaches
+``--budget`` full-budget evaluations, through ``benchmarks/mfbo_compare.py``'s loop; the regret
+of ``recommend()`` at cost milestones (median over seeds) and whether the final recommendation
+was measured at the full budget.
 
     nice -n 10 python benchmarks/bnn_bo.py --part regret --problems mf-branin,mf-hartmann3 \
         --seeds 10 --budget 10 --out /tmp/bnn_regret.json
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 
@@ -68,70 +69,58 @@ def timing(sizes: list[int], repeats: int, methods: list[str]) -> None:
 
 
 # ---------------------------------------------------------------------------------- regret
-def make(method: str, bench, seed: int, acquisition: str):
+def make(method: str, bench, seed: int, acquisition: str, model_kwargs: dict | None = None):
     kw = dict(min_budget=bench.min_budget, max_budget=bench.max_budget, eta=bench.eta, seed=seed,
               acquisition=acquisition)
     if method == "gp":
         return MFBO(bench.space, **kw)
-    return BNNMFBO(bench.space, model=method, **kw)
-
-
-def run(method: str, bench, seed: int, budget: float, acquisition: str, milestones: np.ndarray) -> dict:
-    opt = make(method, bench, seed, acquisition)
-    unit = float(bench.cost_at(1.0)[0])
-    spent, k, n, overhead = 0.0, 0, 0, 0.0
-    regret = [math.nan] * len(milestones)
-
-    def rec_regret() -> float:
-        rec = opt.recommend()
-        return bench.test_loss(rec[0]) - bench.optimum if rec is not None else math.nan
-
-    while spent < budget * unit:
-        t0 = time.perf_counter()
-        trial = opt.ask()
-        overhead += time.perf_counter() - t0
-        res = bench.evaluate(trial.config, trial.budget)
-        if k < len(milestones) and spent + res.cost > milestones[k] * unit:
-            r = rec_regret() if n else math.nan
-            while k < len(milestones) and spent + res.cost > milestones[k] * unit:
-                regret[k] = r
-                k += 1
-        opt.tell(trial, res)
-        spent += res.cost
-        n += 1
-    if k < len(milestones):
-        regret[k:] = [rec_regret()] * (len(milestones) - k)
-    inc = opt.history.incumbent(bench.max_budget)
-    return dict(method=method, seed=seed, regret=regret, n=n, overhead_s=overhead,
-                inc_regret=bench.test_loss(inc.config) - bench.optimum,
-                inc_at_max=bool(inc.budget == bench.max_budget))
+    return BNNMFBO(bench.space, model=method, model_kwargs=model_kwargs or None, **kw)
 
 
 def regret(problems: list[str], seeds: int, budget: float, methods: list[str], acquisition: str,
-           out: str | None) -> None:
-    milestones = np.array([m for m in (1, 2, 3, 5, 7, 10, 15, 20, 30) if m <= budget] + [budget])
-    milestones = np.unique(milestones)
+           out: str | None, seed_start: int = 0, max_evals: int | None = None,
+           model_kwargs: dict | None = None) -> None:
+    """Runs through ``benchmarks/mfbo_compare.py``'s loop: measured cost (``Result.cost``), cost
+    unit = median cost of 5 full-budget evaluations, regret of ``recommend()`` (noise-free
+    ``test_loss`` at max_budget) at 25 geometric cost milestones up to ``budget`` units."""
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import mfbo_compare as MC
+
+    milestones = np.geomspace(0.1, budget, 25)
     results: dict = {}
+    if out and os.path.exists(out):  # resume: keep finished (problem, method, seed) runs
+        with open(out) as fh:
+            results = json.load(fh)["results"]
     for prob in problems:
         bench = B.get(prob)
-        results[prob] = {m: [] for m in methods}
-        for seed in range(seeds):
+        unit = MC.unit_cost(bench)
+        scorer = MC.Scorer(bench)
+        res = results.setdefault(prob, dict(unit=unit, optimum=bench.optimum, rows=[],
+                                            cost="measured", measured_unit=unit))
+        done = {(r["method"], r["seed"]) for r in res["rows"]}
+        for seed in range(seed_start, seed_start + seeds):
             for m in methods:
-                results[prob][m].append(run(m, bench, seed, budget, acquisition, milestones))
+                if (m, seed) in done:
+                    continue
+                t0 = time.time()
+                opt = make(m, bench, seed, acquisition, model_kwargs)
+                r = MC.run(m, bench, seed, budget, unit, milestones, scorer, max_evals, "measured",
+                           unit, opt=opt)
+                res["rows"].append(r)
+                print(f"{prob} {m} seed {seed}: final regret {r['regret'][-1]:.4g}, {r['n']} evals, "
+                      f"{r['overhead_s'] / max(r['n'], 1):.2f} s/ask, {time.time() - t0:.0f}s",
+                      flush=True)
                 if out:
                     with open(out, "w") as fh:
-                        json.dump(dict(milestones=milestones.tolist(), results=results), fh)
-        print(f"\n{prob}: median regret of recommend() over {seeds} seeds, acquisition {acquisition}")
-        print(f"{'cost (full evals)':18s}" + "".join(f"{m:>10g}" for m in milestones)
-              + f"{'inc. regret':>12s}{'evals':>7s}{'s/ask':>7s}")
-        for m in methods:
-            R = np.array([r["regret"] for r in results[prob][m]])
-            med = np.nanmedian(R, axis=0)
-            inc = np.median([r["inc_regret"] for r in results[prob][m]])
-            ne = np.median([r["n"] for r in results[prob][m]])
-            spa = np.sum([r["overhead_s"] for r in results[prob][m]]) / np.sum([r["n"] for r in results[prob][m]])
-            print(f"{m:18s}" + "".join(f"{v:10.4f}" for v in med) + f"{inc:12.4f}{ne:7.0f}{spa:7.2f}",
-                  flush=True)
+                        json.dump(dict(milestones=milestones.tolist(), budget=budget,
+                                       methods=methods, acquisition=acquisition,
+                                       results=results), fh)
+    for prob, res in results.items():
+        print(f"\nacquisition {acquisition}; 'gp' is MFBO's GP, the others BNNMFBO")
+        MC.report(prob, res, [m for m in methods if any(r["method"] == m for r in res["rows"])],
+                  milestones)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -145,12 +134,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--budget", type=float, default=10.0)
     ap.add_argument("--methods", default="gp,bohamiann,dngo")
     ap.add_argument("--acquisition", default="mf-kg")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--out", default=None, help="raw results (resumed if it exists)")
+    ap.add_argument("--seed-start", type=int, default=0)
+    ap.add_argument("--max-evals", type=int, default=None)
+    ap.add_argument("--model-kwargs", default="", help="JSON settings of the networks, "
+                    'e.g. \'{"n_burn_in": 1000}\'')
     a = ap.parse_args(argv)
     if a.part == "timing":
         timing([int(s) for s in a.sizes.split(",")], a.repeats, a.timing_methods.split(","))
     else:
-        regret(a.problems.split(","), a.seeds, a.budget, a.methods.split(","), a.acquisition, a.out)
+        regret(a.problems.split(","), a.seeds, a.budget, a.methods.split(","), a.acquisition, a.out,
+               a.seed_start, a.max_evals, json.loads(a.model_kwargs) if a.model_kwargs else None)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Freeze-thaw BO against Hyperband, ASHA and BOHB at equal epochs trained, on recorded
-LCBench learning curves.
+"""Freeze-thaw BO against Hyperband, ASHA, BOHB and lowfi's default optimizer ("auto") at equal
+epochs trained, on recorded LCBench learning curves.
 
 The problem: 200 configurations of LCBench task 3945 with their whole 50-epoch validation-error
 curves (``benchmarks/data/curves_lcbench.npz``). The search space is the 7 hyperparameters
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--epochs", type=float, default=500.0)
-    ap.add_argument("--methods", default="freeze-thaw,freeze-thaw-ei,hyperband,asha,bohb")
+    ap.add_argument("--methods", default="freeze-thaw,freeze-thaw-ei,hyperband,asha,bohb,auto")
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     ap.add_argument("--load", nargs="+", default=None, help="summarize these result files")

@@ -89,8 +89,9 @@ def unit_cost(bench, n: int = 5) -> float:
 
 def run(method: str, bench, seed: int, budget: float, unit: float, milestones: np.ndarray,
         scorer: Scorer, max_evals: int | None = None, cost: str = "measured",
-        measured_unit: float = 1.0, mfbo_kw: dict | None = None) -> dict:
-    opt = make(method, bench, seed, mfbo_kw)
+        measured_unit: float = 1.0, mfbo_kw: dict | None = None, opt=None) -> dict:
+    """One run; ``opt`` (an ask/tell optimizer) replaces ``make(method, ...)`` when given."""
+    opt = make(method, bench, seed, mfbo_kw) if opt is None else opt
     spent, k, n, measured = 0.0, 0, 0, 0.0
     regret = [math.nan] * len(milestones)
     overhead, budgets = 0.0, []
@@ -120,6 +121,9 @@ def run(method: str, bench, seed: int, budget: float, unit: float, milestones: n
     if k < len(milestones):
         regret[k:] = [recommend_regret(opt, bench, scorer)] * (len(milestones) - k)
     return dict(method=method, seed=seed, regret=regret, n=n, overhead_s=overhead,
+                rec_at_max=rec_measured_at_max(opt, bench),
+                any_at_max=any(not r.failed and float(r.budget) == float(bench.max_budget)
+                               for r in opt.history.records),
                 measured=measured, charged=spent / unit,
                 frac_full=float(np.mean(np.isclose(budgets, bench.max_budget))) if budgets else 0.0)
 
@@ -127,6 +131,16 @@ def run(method: str, bench, seed: int, budget: float, unit: float, milestones: n
 def recommend_regret(opt, bench, scorer: Scorer) -> float:
     rec = opt.recommend() if hasattr(opt, "recommend") else opt.incumbent()
     return scorer(rec[0]) - bench.optimum if rec is not None else math.nan
+
+
+def rec_measured_at_max(opt, bench) -> bool:
+    """Whether the final recommendation was itself evaluated at ``max_budget`` in the run."""
+    rec = opt.recommend() if hasattr(opt, "recommend") else opt.incumbent()
+    if rec is None:
+        return False
+    key = opt.space.key(rec[0])
+    return any(not r.failed and float(r.budget) == float(bench.max_budget)
+               and opt.space.key(r.config) == key for r in opt.history.records)
 
 
 def cost_to_reach(traj: np.ndarray, milestones: np.ndarray, target: float) -> float:
@@ -213,27 +227,38 @@ def report(prob: str, res: dict, methods: list[str], milestones: np.ndarray) -> 
     """Median-over-seeds regret at milestones; cost for the median trajectory to reach GP BO's
     final median regret, and the ratio to GP BO's own cost (speed-up)."""
     rows = res["rows"]
+    methods = [m for m in methods if any(r["method"] == m for r in rows)]
+    if not methods:
+        return
     traj = {m: np.array([r["regret"] for r in rows if r["method"] == m]) for m in methods}
     med = {m: np.array([np.nanmedian(c) if np.isfinite(c).any() else np.nan for c in t.T])
            for m, t in traj.items()}
-    pick = [int(np.argmin(np.abs(milestones - v))) for v in (1.0, 3.0, milestones[-1])]
+    marks = (0.5, 1.0, 3.0, milestones[-1]) if milestones[-1] < 5 else (1.0, 3.0, milestones[-1])
+    pick = sorted({int(np.argmin(np.abs(milestones - v))) for v in marks})
     gp_final = float(med["gp"][-1]) if "gp" in med else math.nan
     gp_cost = cost_to_reach(med["gp"], milestones, gp_final) if "gp" in med else math.nan
     print(f"\n### {prob} (cost charged: {res.get('cost', 'measured')}, cost unit "
           f"{res['unit']:.4g}, median over {len(traj[methods[0]])} seeds)\n")
     head = " | ".join(f"regret @{milestones[i]:.3g}x" for i in pick)
     print(f"| method | {head} | cost to reach GP-BO final ({gp_final:.3g}) | speed-up vs GP-BO | "
-          "evals | share at max budget | measured cost units | ms/ask |")
-    print("|---" * (len(pick) + 7) + "|")
+          "evals | share at max budget | rec. measured at max (any at max) | measured cost units | ms/ask |")
+    print("|---" * (len(pick) + 8) + "|")
     for m in methods:
         reach = cost_to_reach(med[m], milestones, gp_final)
         rr = [r for r in rows if r["method"] == m]
         ms = 1e3 * np.sum([r["overhead_s"] for r in rr]) / max(np.sum([r["n"] for r in rr]), 1)
         speed = f"{gp_cost / reach:.2g}" if np.isfinite(reach) else "never"
+        if "gp" not in med:
+            reach, speed = math.nan, "-"
         cells = " | ".join(f"{med[m][i]:.3g}" for i in pick)
         meas = np.median([r.get("measured", math.nan) for r in rr])
-        print(f"| {m} | {cells} | {reach:.3g}x | {speed} | {np.mean([r['n'] for r in rr]):.0f} | "
-              f"{np.mean([r['frac_full'] for r in rr]):.2f} | {meas:.3g} | {ms:.0f} |")
+        ver = [r["rec_at_max"] for r in rr if "rec_at_max" in r]
+        ver = f"{sum(ver)}/{len(ver)}" if ver else "-"
+        anym = [r["any_at_max"] for r in rr if "any_at_max" in r]
+        ver += f" ({sum(anym)}/{len(anym)})" if anym else ""
+        reach = f"{reach:.3g}x" if not math.isnan(reach) else "-"
+        print(f"| {m} | {cells} | {reach} | {speed} | {np.mean([r['n'] for r in rr]):.0f} | "
+              f"{np.mean([r['frac_full'] for r in rr]):.2f} | {ver} | {meas:.3g} | {ms:.0f} |")
 
 
 def plot(results: dict, methods: list[str], milestones: np.ndarray, path: str) -> None:

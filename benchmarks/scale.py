@@ -12,20 +12,27 @@ peak memory is its own. Reported per optimizer:
 * optimizer time per trial (ask + tell), mean;
 * peak resident memory of the driver process;
 * journal bytes per trial;
-* seconds to resume the finished journal and add 10 trials (import excluded: open the
-  journal, load the latest snapshot, replay the events after it, run 10 trials, close), and
-  of those, the restore alone (open and bring the optimizer to the journal's state); with
-  ``--verify`` the same with a full replay of every event.
+* seconds to resume the finished journal (a copy of it) and add 10 trials (import
+  excluded: open the journal, load the latest snapshot, replay the events after it, run 10
+  trials, close), and of those, the restore alone (open and bring the optimizer to the
+  journal's state), in wall and CPU time; with ``--verify`` the same with a full replay of
+  every event.
+
+``--walltime`` stops each run after so many seconds (it then has fewer trials than asked;
+the resume adds 10 to those it has); ``--extend`` continues such runs, kept in ``--dir``, to
+``--trials`` trials (by ``lowfi.resume``). ``--plot`` draws the cost growth of earlier runs.
 
 Usage (the figures in docs/benchmarks/scale.md come from the commands given there)::
 
-    python benchmarks/scale.py --optimizers asha,bohb --trials 100000 --workers 512
-    python benchmarks/scale.py --optimizers gp,mfbo --trials 2000 --workers 8
+    python benchmarks/scale.py --optimizers asha,bohb --trials 100000 --workers 512 --dir runs --out scale.jsonl
+    python benchmarks/scale.py --optimizers gp,mfbo --trials 2000 --workers 8 --walltime 1200
+    python benchmarks/scale.py --plot scale.jsonl scale-growth.png --dir runs
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -98,28 +105,33 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def child_run(name: str, db: str, trials: int, workers: int) -> dict:
+def child_run(name: str, db: str, trials: int, workers: int, walltime: float | None = None
+              ) -> dict:
     import numpy as np
 
     import lowfi
 
     _preload(name)
     meter = Meter()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = lowfi.minimize(objective, SPACE, name, min_budget=MIN_BUDGET, max_budget=MAX_BUDGET,
                          executor="simulated", n_workers=workers, max_evaluations=trials,
-                         storage=db, progress=False, seed=0, callbacks=[meter])
-    wall = time.perf_counter() - t0
+                         walltime=walltime, storage=db, progress=False, seed=0,
+                         callbacks=[meter])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     drv = np.array(meter.driver) * 1e3
     tenths = [float(np.mean(c)) for c in np.array_split(drv, 10)] if len(drv) >= 10 else []
     size = os.path.getsize(db) + sum(os.path.getsize(db + s) for s in ("-wal", "-shm")
                                      if os.path.exists(db + s))
     return {"optimizer": name, "trials": len(res.trials), "workers": workers,
-            "wall_s": wall, "driver_ms_median": float(np.median(drv)),
+            "wall_s": wall, "cpu_s": cpu, "load_average": os.getloadavg()[0],
+            "driver_ms_median": float(np.median(drv)),
             "driver_ms_mean": float(np.mean(drv)),
             "driver_ms_by_tenth": tenths,
             "optimizer_ms_by_tenth": [float(np.mean(c)) * 1e3 for c in
                                       np.array_split(np.array(meter.optimizer), 10)]
+            if len(drv) >= 10 else [],
+            "driver_ms_median_by_tenth": [float(np.median(c)) for c in np.array_split(drv, 10)]
             if len(drv) >= 10 else [],
             "optimizer_ms_mean": float(np.mean(meter.optimizer) * 1e3),
             "peak_rss_mib": _rss_mib(), "journal_bytes_per_trial": size / len(res.trials),
@@ -127,21 +139,57 @@ def child_run(name: str, db: str, trials: int, workers: int) -> dict:
 
 
 def child_resume(name: str, db: str, trials: int, workers: int, verify: bool) -> dict:
+    import sqlite3
+
     import lowfi
     from lowfi.run.resume import open_run
 
     _preload(name)
-    t0 = time.perf_counter()  # bringing the optimizer to the journal's state, alone
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # trials asked so far: add 10
+        trials = conn.execute("SELECT count(*) FROM events WHERE kind = 'ask'").fetchone()[0]
+    t0, c0 = time.perf_counter(), time.process_time()  # the optimizer to the journal's state
     journal, _, _ = open_run(db, objective, None, None, None, None, 3, 0, True, verify=verify,
                              driver=False)
     journal.close()
-    restore = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    restore, restore_cpu = time.perf_counter() - t0, time.process_time() - c0
+    meter = Meter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = lowfi.resume(db, objective, max_evaluations=trials + 10, executor="simulated",
-                       n_workers=workers, progress=False, verify=verify)
-    return {"resume_add_10_s": time.perf_counter() - t0, "restore_s": restore,
-            "trials_after": len(res.trials),
-            "verify": verify, "peak_rss_mib": _rss_mib()}
+                       n_workers=workers, progress=False, verify=verify, callbacks=[meter])
+    return {"resume_add_10_s": time.perf_counter() - t0,
+            "resume_add_10_cpu_s": time.process_time() - c0,
+            "asks_tells_of_the_10_s": meter.opt,
+            "restore_s": restore, "restore_cpu_s": restore_cpu,
+            "trials_after": len(res.trials), "verify": verify, "peak_rss_mib": _rss_mib(),
+            "load_average": os.getloadavg()[0]}
+
+
+def child_extend(name: str, db: str, trials: int, workers: int) -> dict:
+    """Continue a run that ``--walltime`` stopped until it has ``trials`` trials."""
+    import lowfi
+
+    _preload(name)
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = lowfi.resume(db, objective, max_evaluations=trials, executor="simulated",
+                       n_workers=workers, progress=False)
+    return {"optimizer": name, "trials": len(res.trials), "workers": workers,
+            "extend_wall_s": time.perf_counter() - t0, "extend_cpu_s": time.process_time() - c0,
+            "load_average": os.getloadavg()[0]}
+
+
+def _copy_journal(db: str) -> str:
+    import shutil
+    import sqlite3
+
+    copy = db[:-3] + "-resume.db" if db.endswith(".db") else db + "-resume"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(copy + suffix):
+            os.remove(copy + suffix)
+    src = sqlite3.connect(db)
+    src.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    src.close()
+    shutil.copyfile(db, copy)
+    return copy
 
 
 def _child(args: list[str]) -> dict:
@@ -152,31 +200,54 @@ def _child(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def plot(results: str, path: str) -> None:
-    """Time per trial (driver and optimizer) by tenth of each run: the cost growth."""
+def result_gaps_by_tenth(db: str) -> list[float]:
+    """Median ms between two consecutive results in the journal, by tenth of the run: the
+    whole cost of a trial (driver, optimizer, objective), robust to bursts of other load."""
+    import sqlite3
+
+    import numpy as np
+
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        t = np.array([r[0] for r in conn.execute("SELECT t FROM events WHERE kind = 'tell' "
+                                                 "ORDER BY seq")])
+    gaps = np.diff(t) * 1e3
+    return [float(np.median(c)) for c in np.array_split(gaps, 10)] if len(gaps) >= 10 else []
+
+
+def plot(results: str, path: str, folder: str | None = None) -> None:
+    """Time per trial by tenth of each run, the cost growth: left, the means of driver and
+    optimizer time (from the run's meter); right, the median time between two results
+    (from the journal in ``folder``, when it is there)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = [json.loads(line) for line in open(results) if line.strip()]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
     for r in rows:
         if not r.get("optimizer_ms_by_tenth"):
             continue
         n = r["trials"]
         x = [(i + 0.5) * n / 10 for i in range(10)]
         label = f"{r['optimizer']} ({r['workers']} workers)"
-        ax.plot(x, r["optimizer_ms_by_tenth"], marker="o", label=f"{label}: optimizer")
-        ax.plot(x, r["driver_ms_by_tenth"], marker="s", linestyle="--",
+        line, = ax.plot(x, r["optimizer_ms_by_tenth"], marker="o", label=f"{label}: optimizer")
+        ax.plot(x, r["driver_ms_by_tenth"], marker="s", linestyle="--", color=line.get_color(),
                 label=f"{label}: driver outside the optimizer")
-    ax.set_xlabel("trials so far")
-    ax.set_ylabel("ms per trial (mean over a tenth of the run)")
-    ax.set_yscale("log")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
+        db = os.path.join(folder, f"{r['optimizer']}-{n}.db") if folder else None
+        if db and os.path.exists(db):
+            bx.plot(x, result_gaps_by_tenth(db), marker="o", color=line.get_color(),
+                    label=label)
+    ax.set_title("mean over a tenth of the run", fontsize=9)
+    bx.set_title("median time between two results, by tenth of the run", fontsize=9)
+    for a in (ax, bx):
+        a.set_xlabel("trials so far")
+        a.set_ylabel("ms per trial")
+        a.set_yscale("log")
+        a.legend(fontsize=7)
+        a.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
 
 
 def main() -> None:
@@ -185,19 +256,30 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=100_000)
     p.add_argument("--workers", type=int, default=512)
     p.add_argument("--verify", action="store_true", help="also time a full-replay resume")
-    p.add_argument("--dir", default=None, help="where journals go (default: a temporary folder)")
+    p.add_argument("--dir", default=None, help="where journals go (default: a temporary "
+                   "folder); with --plot, where the runs' journals are")
     p.add_argument("--out", default=None, help="append the JSON results to this file")
+    p.add_argument("--walltime", type=float, default=None,
+                   help="stop each run after this many seconds (it then has fewer trials)")
+    p.add_argument("--extend", action="store_true",
+                   help="continue the runs in --dir (stopped by --walltime) to --trials trials")
+    p.add_argument("--no-resume", action="store_true", help="only the runs, no resume timing")
+    p.add_argument("--resume-only", action="store_true",
+                   help="time the resumes of journals a previous run left in --dir")
     p.add_argument("--plot", nargs=2, metavar=("RESULTS", "PNG"),
                    help="draw the cost growth of the runs in RESULTS (a --out file) and stop")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.plot:
-        plot(*a.plot)
+        plot(*a.plot, folder=a.dir)
         return
     if a.child:
         kind, rest = a.child[0], a.child[1:]
-        if kind == "run":
-            r = child_run(rest[0], rest[1], int(rest[2]), int(rest[3]))
+        if kind == "extend":
+            r = child_extend(rest[0], rest[1], int(rest[2]), int(rest[3]))
+        elif kind == "run":
+            r = child_run(rest[0], rest[1], int(rest[2]), int(rest[3]),
+                          float(rest[4]) if len(rest) > 4 else None)
         else:
             r = child_resume(rest[0], rest[1], int(rest[2]), int(rest[3]), rest[4] == "1")
         print(json.dumps(r))
@@ -205,14 +287,23 @@ def main() -> None:
     folder = a.dir or tempfile.mkdtemp(prefix="lowfi-scale-")
     for name in a.optimizers.split(","):
         db = os.path.join(folder, f"{name}-{a.trials}.db")
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(db + suffix):
-                os.remove(db + suffix)
-        r = _child(["run", name, db, str(a.trials), str(a.workers)])
-        r["resume"] = _child(["resume", name, db, str(a.trials), str(a.workers), "0"])
-        if a.verify:
-            r["resume_verify"] = _child(["resume", name, db, str(a.trials + 10), str(a.workers),
-                                           "1"])
+        if a.extend:
+            r = _child(["extend", name, db, str(a.trials), str(a.workers)])
+        elif a.resume_only:
+            r = {"optimizer": name, "trials": a.trials, "workers": a.workers}
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(db + suffix):
+                    os.remove(db + suffix)
+            r = _child(["run", name, db, str(a.trials), str(a.workers),
+                        *([str(a.walltime)] if a.walltime else [])])
+        if not a.no_resume:  # each resume works on a copy, so that it can be repeated
+            copy = _copy_journal(db)
+            r["resume"] = _child(["resume", name, copy, str(a.trials), str(a.workers), "0"])
+            if a.verify:
+                copy = _copy_journal(db)
+                r["resume_verify"] = _child(["resume", name, copy, str(a.trials), str(a.workers),
+                                               "1"])
         line = json.dumps(r)
         print(line, flush=True)
         if a.out:

@@ -22,7 +22,7 @@ def test_lcnet_predicts_unseen_configurations():
     X, C = synthetic(24, 0)
     # half the training curves are partial (first 8 steps): LC-Net learns from them too
     curves = [(STEPS, c) if i % 2 else (STEPS[:8], c[:8]) for i, c in enumerate(C)]
-    m = LCNet(n_members=2, epochs=60, hidden=16, seed=0).fit(X, curves)
+    m = LCNet(method="ensemble", n_members=2, epochs=60, hidden=16, seed=0).fit(X, curves)
     Xt, Ct = synthetic(20, 1)
     mean, std = m.predict_final(Xt, T)
     mae = np.mean(np.abs(mean - Ct[:, -1]))
@@ -31,8 +31,31 @@ def test_lcnet_predicts_unseen_configurations():
     assert np.all(std > 0)
     p = m.predict(Xt[0], STEPS)
     assert p.f.shape == (2, T) and np.allclose(p.mean[-1], mean[0], atol=1e-5)
-    m2 = LCNet(n_members=2, epochs=60, hidden=16, seed=0).fit(X, curves)
+    m2 = LCNet(method="ensemble", n_members=2, epochs=60, hidden=16, seed=0).fit(X, curves)
     np.testing.assert_allclose(m2.predict_final(Xt, T)[0], mean, atol=1e-6)
+
+
+def test_lcnet_sghmc_samples_predict_unseen_configurations():
+    """LC-Net with BOHAMIANN's SGHMC sampler: the kept networks predict the final values of
+    configurations never run (the same task as the ensemble's test), their spread is > 0 and
+    widens where the curve was not observed, and a seed fixes the samples."""
+    torch.set_num_threads(1)
+    X, C = synthetic(24, 0)
+    curves = [(STEPS, c) if i % 2 else (STEPS[:8], c[:8]) for i, c in enumerate(C)]
+    kw = dict(method="sghmc", n_burn_in=1500, n_samples=10, keep_every=20, hidden=16, seed=0)
+    m = LCNet(**kw).fit(X, curves)
+    assert len(m.members_) == 10
+    Xt, Ct = synthetic(20, 1)
+    mean, std = m.predict_final(Xt, T)
+    mae = np.mean(np.abs(mean - Ct[:, -1]))
+    baseline = np.mean(np.abs(C[1::2, -1].mean() - Ct[:, -1]))
+    assert mae < 0.6 * baseline
+    assert np.all(std > 0)
+    p = m.predict(Xt[0], STEPS)
+    assert p.f.shape == (10, T)
+    spread = p.f.std(0)
+    assert spread[-1] > 0
+    np.testing.assert_allclose(LCNet(**kw).fit(X, curves).predict_final(Xt, T)[0], mean, atol=1e-6)
 
 
 def test_lcnet_bad_input():
@@ -40,6 +63,12 @@ def test_lcnet_bad_input():
         LCNet(n_members=0)
     with pytest.raises(ValueError, match="curves"):
         LCNet().fit(np.zeros((2, 1)), [(STEPS, STEPS)])
+    with pytest.raises(ValueError, match="method"):
+        LCNet(method="mcmc")
+    with pytest.raises(ValueError, match="n_burn_in"):
+        LCNet(n_burn_in=-1)
+    with pytest.raises(ValueError, match="sghmc_lr"):
+        LCNet(sghmc_lr=2.0)
 
 
 @pytest.mark.slow

@@ -160,3 +160,16 @@ def test_rung_rule_across_worker_processes_uses_streamed_curves():
     assert len(stopped) >= 2
     assert all(i["rule"] == "rung" and i["reference_trials"] >= 1 for i in stopped["info"])
     assert res.best_config["x"] == df["config.x"].min()
+
+
+def test_a_trial_at_its_final_step_is_not_stopped():
+    h = history([const(1.0), const(2.0), const(3.0)])
+    t = trial_with(MedianStopping(min_trials=3), h, budget=3.0)
+    t.report(1, 1.5)
+    t.report(2, 1.5)
+    assert not t.should_stop()
+    t.report(3, 10.0)  # bad, but the trial is done: stopping it would save nothing
+    assert not t.should_stop() and not t.stopped
+    early = trial_with(MedianStopping(min_trials=3), h, budget=3.0)
+    early.report(2, 10.0)
+    assert early.should_stop()  # before the last step the rule decides as before

@@ -243,3 +243,25 @@ def test_walltime_ends_trials_still_running_in_worker_processes(tmp_path):
             break
         time.sleep(0.05)
     assert not alive
+
+
+def test_a_script_without_a_main_guard_gets_a_hint(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent("""
+        import lowfi
+
+        def f(config, budget):
+            return config["x"] ** 2
+
+        lowfi.minimize(f, {"x": (0.0, 1.0)}, "random", min_budget=1, max_budget=1,
+                       max_evaluations=2, n_workers=2, executor="processes", progress=False)
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)
+    assert out.returncode != 0
+    assert "TrialsFailedError" in out.stderr
+    assert 'Put the call under `if __name__ == "__main__":`' in out.stderr

@@ -245,3 +245,26 @@ def test_storage_folder_gives_every_fit_its_own_journal(small, tmp_path):
     s2 = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=2, cv=2,
                   random_state=0, storage=str(one)).fit(X, y)
     assert s2.storage_ == str(one) and one.exists()
+    with pytest.raises(ValueError, match="every fit is a new search: pass a folder"):
+        s2.fit(X, y)  # the same file again: the message says what to do instead
+
+
+def test_n_jobs_sets_the_workers_as_in_scikit_learn(small, monkeypatch):
+    import os
+
+    X, y = small
+    s = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=4, cv=2,
+                 random_state=0, n_jobs=2)
+    assert s.get_params()["n_jobs"] == 2 and s._n_workers() == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert s.set_params(n_jobs=-1)._n_workers() == 8
+    assert s.set_params(n_jobs=-2)._n_workers() == 7
+    assert s.set_params(n_jobs=None)._n_workers() == 1
+    for bad in (0, 1.5, "all"):
+        with pytest.raises(ValueError, match=f"n_jobs: got {bad!r}"):
+            s.set_params(n_jobs=bad)._n_workers()
+    with pytest.raises(ValueError, match="give one of them"):
+        SearchCV(Probe(), {"c": (0.1, 1.0)}, n_workers=3, n_jobs=2)._n_workers()
+    fitted = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=4, cv=2,
+                      random_state=0, n_jobs=2, executor="simulated").fit(X, y)
+    assert len(fitted.cv_results_["params"]) == 4

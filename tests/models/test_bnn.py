@@ -94,3 +94,22 @@ def test_bad_inputs_rejected():
     m = DNGO(n_steps=5).fit([[0.1], [0.2], [0.3]], [1.0, 2.0, 0.5])
     with pytest.raises(ValueError, match="columns"):
         m.predict([[0.1, 0.2]])
+
+
+def test_scale_adapted_sghmc_samples_a_gaussian_across_scales():
+    """BOHAMIANN's sampler (also LC-Net's): with exact gradients of a Gaussian potential whose
+    two scales differ 50x, the kept states have the target's mean and standard deviations
+    (the preconditioner adapts each parameter's scale)."""
+    from lowfi.models.bnn import ScaleAdaptedSGHMC
+
+    mu, sd = np.array([1.0, -3.0]), np.array([0.1, 5.0])
+    sampler = ScaleAdaptedSGHMC(2, lr=1e-2, friction=0.05, rng=0)
+    theta, kept = np.zeros(2), []
+    for t in range(60000):
+        theta = sampler.step(theta, (theta - mu) / sd ** 2, adapt=t < 5000)
+        if t >= 5000:
+            kept.append(theta)
+    kept = np.array(kept)
+    assert np.all(np.abs(kept.mean(0) - mu) < 0.5 * sd)
+    ratio = kept.std(0) / sd
+    assert np.all((ratio > 0.6) & (ratio < 1.5)), ratio

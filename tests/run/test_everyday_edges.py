@@ -106,3 +106,70 @@ def test_telling_a_trial_twice_says_so(tmp_path):
     with pytest.raises(ValueError, match="no trial 99 was asked"):
         study.tell(99, 0.4)
     study.close()
+
+
+def test_an_in_memory_run_removes_its_temporary_checkpoints_even_when_used():
+    seen = []
+
+    def objective(trial):
+        with open(os.path.join(trial.checkpoint_dir, "state"), "w") as fh:
+            fh.write("x")
+        seen.append(trial.checkpoint_dir)
+        return trial.config["x"] ** 2
+
+    before = _temp_ckpt_dirs()
+    lowfi.minimize(objective, {"x": (-1.0, 1.0)}, min_budget=1, max_budget=9,
+                   max_evaluations=4, progress=False)
+    assert seen and not any(os.path.exists(d) for d in seen)
+    assert _temp_ckpt_dirs() == before
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"callbacks": print}, TypeError, r"single callback .*callbacks=\[print\]"),
+    ({"callbacks": 3}, TypeError, "callbacks: got 3"),
+    ({"n_trials": 5}, TypeError, "'n_trials'; lowfi calls it max_evaluations"),
+    ({"timeout": 5}, TypeError, "'timeout'; lowfi calls it walltime"),
+    ({"nonsense": 1}, TypeError, "unexpected keyword argument 'nonsense'"),
+])
+def test_misused_arguments_get_errors_that_say_what_to_write(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        lowfi.minimize(_square, {"x": (-1.0, 1.0)}, min_budget=1, max_budget=9,
+                       max_evaluations=3, progress=False, **kwargs)
+
+
+def test_a_reversed_range_in_a_space_says_so():
+    with pytest.raises(ValueError, match=r"'x': got the range \(1.0, 0.0\); the lower bound"):
+        lowfi.minimize(_square, {"x": (1.0, 0.0)}, min_budget=1, max_budget=9,
+                       max_evaluations=3, progress=False)
+
+
+def test_a_run_that_fails_to_start_leaves_no_journal_file(tmp_path):
+    with pytest.raises(ValueError, match="optimizer: got 'nope'"):
+        lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "nope", min_budget=1, max_budget=9,
+                       max_evaluations=3, progress=False, storage=tmp_path / "a.db")
+    with pytest.raises(ValueError, match="min_budget"):
+        lowfi.Study(tmp_path / "s.db", {"x": (-1.0, 1.0)}, min_budget=9, max_budget=1)
+    assert os.listdir(tmp_path) == []
+    lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "random", min_budget=1, max_budget=9,
+                   max_evaluations=2, progress=False, storage=tmp_path / "a.db")
+    with pytest.raises(ValueError, match="optimizer: got 'nope'"):  # an existing run stays
+        lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "nope", max_evaluations=3,
+                       progress=False, storage=tmp_path / "b.db")
+    assert sorted(os.listdir(tmp_path)) == ["a.db"]
+    assert len(load_trials(tmp_path / "a.db")) == 2
+
+
+def test_reopening_a_study_with_other_settings_says_the_stored_ones_apply(tmp_path):
+    lowfi.Study(tmp_path / "s.db", {"x": (-1.0, 1.0)}, "random", min_budget=1, max_budget=9)
+    with pytest.raises(ValueError) as info:
+        lowfi.Study(tmp_path / "s.db", {"x": (-1.0, 1.0)}, "hyperband", min_budget=1,
+                    max_budget=9)
+    msg = str(info.value)
+    assert "optimizer: got 'hyperband', but the run was created with 'random'" in msg
+    assert "the stored settings are used" not in msg and "Open it without" in msg
+
+
+def test_resume_without_storage_warns_that_it_does_nothing():
+    with pytest.warns(UserWarning, match="resume=True has no effect without storage"):
+        lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "random", min_budget=1, max_budget=1,
+                       max_evaluations=2, progress=False, resume=True)

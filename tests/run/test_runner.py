@@ -372,3 +372,34 @@ def test_a_callback_object_may_have_hooks_only():
     with pytest.raises(TypeError, match="callbacks: got .*objects with hooks"):
         lowfi.minimize(loss, SPACE, "random", max_evaluations=2, callbacks=[object()],
                        progress=False)
+
+
+def test_a_broken_objective_stops_the_run_after_its_first_failures(tmp_path):
+    calls = []
+
+    def broken(config, budget):
+        calls.append(1)
+        return config["y"]  # no such hyperparameter
+
+    db = tmp_path / "b.db"
+    with pytest.raises(TrialsFailedError, match=r"first 10 trials of this session all failed"
+                       r"(.|\n)*KeyError: 'y'") as info:
+        lowfi.minimize(broken, SPACE, "random", storage=db, progress=False)  # no limit at all
+    assert len(calls) == 10 and info.value.result.stop_reason.startswith("every trial")
+    # a run with earlier successes is judged by this session's trials alone
+    study = lowfi.Study(tmp_path / "c.db", SPACE, "random", max_budget=1)
+    for _ in range(3):
+        t = study.ask()
+        study.tell(t, t.config["x"])
+    study.close()
+    calls.clear()
+    with pytest.raises(TrialsFailedError, match="first 10 trials of this session"):
+        lowfi.resume(tmp_path / "c.db", broken, max_evaluations=100, progress=False)
+    assert len(calls) == 10
+    # a failure among successes does not stop it, and error_on_all_failed=False never does
+    flaky = lambda c, b: 1 / 0 if c["x"] < 0.5 else c["x"]  # noqa: E731
+    res = lowfi.minimize(flaky, SPACE, "random", max_evaluations=30, progress=False, seed=1)
+    assert len(res.trials) == 30
+    with pytest.warns(UserWarning, match="all 15 trials failed"):
+        lowfi.minimize(broken, SPACE, "random", max_evaluations=15, progress=False,
+                       error_on_all_failed=False)

@@ -79,3 +79,48 @@ def test_resume_loads_the_latest_snapshot_and_verify_replays_everything(tmp_path
     j, again, info = _open(db)
     j.close()
     assert info["snapshot"] is None and len(again.history) == 23
+
+
+def test_snapshots_pickle_by_reference_and_fall_back_to_cloudpickle_by_value():
+    import pickle
+
+    from lowfi.storage.journal import _dumps
+
+    opt = lowfi.optimizers.get("bohb", {"x": (0.0, 1.0)}, min_budget=1, max_budget=9, seed=0)
+    for _ in range(30):
+        t = opt.ask()
+        opt.tell(t, lowfi.Result(loss=t.config["x"] + 1.0 / t.budget))
+    blob = _dumps(opt)
+    assert b"__main__" not in blob
+    again = pickle.loads(blob)  # the plain pickle of an importable optimizer
+    assert [(a.config, a.budget) for a in (opt.ask(), opt.ask())] == \
+        [(b.config, b.budget) for b in (again.ask(), again.ask())]
+
+    class Local:  # not importable by name: pickled by value
+        f = staticmethod(lambda v: v + 1)
+
+    obj = {"local": Local(), "fn": lambda v: 2 * v}
+    back = pickle.loads(_dumps(obj))
+    assert back["fn"](3) == 6 and back["local"].f(1) == 2
+
+
+def test_a_history_pickles_without_its_caches_and_gives_the_same_observations():
+    import pickle
+
+    import numpy as np
+
+    opt = lowfi.optimizers.get("bohb", {"x": (0.0, 1.0), "c": ["a", "b"]}, min_budget=1,
+                               max_budget=9, seed=0)
+    for _ in range(40):
+        t = opt.ask()
+        opt.tell(t, lowfi.Result(loss=t.config["x"] + 1.0 / t.budget))
+    h = opt.history
+    X, y = h.observations(9.0)
+    V = h.vectors()
+    assert h._cache and len(h._vectors) == len(h.records)
+    back = pickle.loads(pickle.dumps(h))
+    assert back._cache == {} and isinstance(back._vectors, list)
+    assert all(np.array_equal(a, b) for a, b in zip(back._vectors, h._vectors, strict=True))
+    X2, y2 = back.observations(9.0)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2) and np.array_equal(V, back.vectors())
+    assert h._cache  # pickling left the original's caches alone

@@ -63,6 +63,22 @@ class History:
         self._vectors: list[np.ndarray] = []  # encoded rows of records, filled lazily
         self._cache: dict[Any, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the derived caches (rebuilt on demand, to the same values) and
+        with the encoded rows as one array: a long history pickles and loads much faster."""
+        state = self.__dict__.copy()
+        state["_cache"] = {}
+        vectors = state.get("_vectors")
+        if vectors and len({(v.shape, v.dtype) for v in vectors}) == 1:
+            state["_vectors"] = np.stack(vectors)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vectors = state.get("_vectors")
+        if isinstance(vectors, np.ndarray):
+            state["_vectors"] = list(vectors)
+        self.__dict__.update(state)
+
     # ------------------------------------------------------------------ updates (optimizer only)
     def add_pending(self, trial: TrialRecord) -> None:
         self.pending[trial.id] = trial

@@ -395,6 +395,8 @@ class Trial:
         """Whether the run's stopping rule says this trial should end now."""
         if self.rule is None:
             return False
+        if not self.stopped and self.curve and self.curve[-1][0] == self.budget:
+            return False  # the trial's last step (its budget): stopping would save nothing
         if self.curve and self.curve[-1][0] <= self.reached:
             return self.stopped  # a step an earlier rung of this configuration passed
         self._refresh_state()

@@ -9,10 +9,22 @@ gives ``sigma(x, t)``. The step enters through the parametric basis (where extra
 every curve, partial ones included, so it predicts whole curves of configurations that were
 never run, and the remainder of partially run ones.
 
-Bayesian treatment: a **deep ensemble** (Lakshminarayanan et al. 2017) of independently
-initialized and trained members, each fitting a heteroscedastic Gaussian likelihood; the
-predictive distribution is the equal mixture of the members. (The paper samples the network
-weights with SGHMC; an ensemble is the cheaper approximation chosen here.)
+Bayesian treatment (``method=``):
+
+``"sghmc"`` (default; the paper's) -- the network is a Bayesian neural network whose weights
+    are sampled with the scale-adapted stochastic-gradient HMC of BOHAMIANN (Springenberg et al.
+    2016), the sampler of :class:`lowfi.models.bnn.Bohamiann`
+    (:class:`lowfi.models.bnn.ScaleAdaptedSGHMC`): potential = the heteroscedastic Gaussian
+    negative log likelihood of all curve points (mini-batch estimate scaled to the data), a
+    Gaussian prior on the weights with one precision per weight matrix (Gamma(1, 1)
+    hyperprior, Gibbs-resampled; biases N(0, 100)), and BOHAMIANN's N(log 1e-3, 1) prior on
+    each point's log noise variance (values scaled to [0.1, 1.1]). After ``n_burn_in`` steps every
+    ``keep_every``-th network is kept.
+``"ensemble"`` -- a deep ensemble (Lakshminarayanan et al. 2017) of ``n_members``
+    independently initialized networks trained by Adam.
+
+Either way the predictive distribution is the equal mixture of the kept networks (or
+members), each a Gaussian with its own mean curve and noise.
 
 Needs PyTorch (``pip install lowfi[nas]``).
 """
@@ -62,21 +74,30 @@ def _basis(torch, name: str, lx: Any, x: Any, th: Any) -> Any:
     raise ValueError(f"family: got {name!r}; LCNet supports {', '.join(LCNET_FAMILIES)}")
 
 
+METHODS = ("sghmc", "ensemble")
+
+
 class LCNet:
-    """Bayesian (deep-ensemble) network whose output layer is a parametric curve combination.
+    """Bayesian neural network whose output layer is a parametric curve combination.
 
     Parameters
     ----------
     direction
         ``"minimize"`` (loss-like values) or ``"maximize"``.
     n_members
-        Ensemble size.
+        Ensemble size (``method="ensemble"``).
     hidden
         Width of the two hidden layers.
     epochs, lr, batch_size
-        Adam training settings per member.
+        Adam training settings per member (``method="ensemble"``).
     seed
-        Seeds one ``torch.Generator`` per member.
+        Seeds the initialization, mini-batches and (SGHMC) injected noise.
+    method
+        ``"sghmc"`` (weights sampled by BOHAMIANN's scale-adapted SGHMC) or ``"ensemble"``.
+    n_burn_in, n_samples, keep_every, sghmc_batch_size, sghmc_lr, friction
+        SGHMC settings (``method="sghmc"``): steps before networks are kept, networks kept,
+        steps between kept networks, mini-batch of the stochastic gradients, step size and
+        friction (BOHAMIANN's 1e-2 and 0.05).
     """
 
     def __init__(
@@ -88,13 +109,35 @@ class LCNet:
         lr: float = 3e-3,
         batch_size: int = 512,
         seed: SeedLike = None,
+        method: str = "sghmc",
+        n_burn_in: int = 2000,
+        n_samples: int = 20,
+        keep_every: int = 50,
+        sghmc_batch_size: int = 64,
+        sghmc_lr: float = 1e-2,
+        friction: float = 0.05,
     ):
         self._sign = check_direction(direction)
         self.direction = direction
-        if not isinstance(n_members, int) or n_members < 1:
-            raise ValueError(f"n_members: got {n_members!r}; allowed is an int >= 1")
+        if method not in METHODS:
+            raise ValueError(f"method: got {method!r}; allowed are {', '.join(METHODS)}")
+        for name, v, lo in (("n_members", n_members, 1), ("hidden", hidden, 1), ("epochs", epochs, 1),
+                            ("batch_size", batch_size, 1), ("n_burn_in", n_burn_in, 0),
+                            ("n_samples", n_samples, 1), ("keep_every", keep_every, 1),
+                            ("sghmc_batch_size", sghmc_batch_size, 1)):
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
+                raise ValueError(f"{name}: got {v!r}; allowed is an int >= {lo}")
+        for name, v in (("sghmc_lr", sghmc_lr), ("friction", friction)):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1:
+                raise ValueError(f"{name}: got {v!r}; it must be a number in (0, 1)")
+        self.method = method
         self.n_members, self.hidden, self.epochs = n_members, hidden, epochs
         self.lr, self.batch_size = lr, batch_size
+        self.n_burn_in, self.n_samples, self.keep_every = n_burn_in, n_samples, keep_every
+        self.sghmc_batch_size = sghmc_batch_size
+        self.sghmc_lr, self.friction = float(sghmc_lr), float(friction)
+        #: prior of the log noise variance of the curve values scaled to [0.1, 1.1]: N(log 1e-3, 1)
+        self.log_noise_prior = (float(np.log(1e-3)), 1.0)
         self.rng = as_generator(seed)
 
     def _build(self, torch, d: int, gen: Any):
@@ -176,6 +219,9 @@ class LCNet:
         ut = torch.tensor(u, dtype=torch.float32)[:, None]
         rt = torch.tensor(rows)
         self.members_ = []
+        if self.method == "sghmc":
+            self._sample(torch, X.shape[1], Xn, xt, ut, rt)
+            return self
         for _ in range(self.n_members):
             gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
             net = self._build(torch, X.shape[1], gen)
@@ -194,6 +240,64 @@ class LCNet:
             net.eval()
             self.members_.append(net)
         return self
+
+    def _sample(self, torch, d: int, Xn: Any, xt: Any, ut: Any, rt: Any) -> None:
+        """Networks sampled by scale-adapted SGHMC (BOHAMIANN's sampler) into ``members_``."""
+        import copy
+
+        from lowfi.models.bnn import ScaleAdaptedSGHMC
+
+        gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
+        net = self._build(torch, d, gen)
+        net.lx_scale = self._lx_scale
+        params = list(net.parameters())
+        vec = torch.nn.utils.parameters_to_vector
+        theta = vec(params).detach().double().numpy().copy()
+        # one prior precision per weight matrix (Gibbs-resampled), a weak fixed one for biases
+        blocks, k = [], 0
+        for prm in params:
+            blocks.append((slice(k, k + prm.numel()), prm.dim() > 1))
+            k += prm.numel()
+        prec = np.array([0.0] * len(theta))
+        for sl, is_w in blocks:
+            prec[sl] = 1.0 if is_w else 1e-2
+        rng = self.rng
+        sampler = ScaleAdaptedSGHMC(len(theta), lr=self.sghmc_lr, friction=self.friction, rng=rng)
+        n = len(ut)
+        B = min(self.sghmc_batch_size, n)
+        order, pos = rng.permutation(n), 0
+        logx = torch.log(xt)
+        theta0 = theta.copy()
+        for step in range(self.n_burn_in + self.n_samples * self.keep_every):
+            if pos + B > n:
+                order, pos = rng.permutation(n), 0
+            idx = torch.from_numpy(order[pos:pos + B])
+            pos += B
+            torch.nn.utils.vector_to_parameters(torch.from_numpy(theta).float(), params)
+            mu, ls = net(Xn[rt[idx]], xt[idx], logx[idx])
+            nll = (n / B) * torch.sum(ls + 0.5 * ((ut[idx] - mu) / torch.exp(ls)) ** 2)
+            # BOHAMIANN's prior on the log noise variance, N(log 1e-3, 1), for every point's
+            # noise (the noise head's output): without it the samples explain curves by noise
+            nll = nll + (n / B) * torch.sum(
+                0.5 * ((2.0 * ls - self.log_noise_prior[0]) / self.log_noise_prior[1]) ** 2)
+            net.zero_grad()
+            nll.backward()
+            grad = vec([p.grad for p in params]).double().numpy() + prec * theta
+            theta = sampler.step(theta, grad, adapt=step < self.n_burn_in)
+            if not np.all(np.isfinite(theta)):  # diverged: restart from the initialization
+                theta = theta0.copy()
+                sampler.momentum[:] = 0.0
+            if (step + 1) % 100 == 0:  # Gibbs step of the weight precisions, Gamma(1, 1) prior
+                for sl, is_w in blocks:
+                    if is_w:
+                        m = sl.stop - sl.start
+                        prec[sl] = rng.gamma(1.0 + m / 2.0, 1.0 / (1.0 + float(np.sum(theta[sl] ** 2)) / 2.0))
+            if step >= self.n_burn_in and (step + 1 - self.n_burn_in) % self.keep_every == 0:
+                member = copy.deepcopy(net)
+                torch.nn.utils.vector_to_parameters(torch.from_numpy(theta).float(),
+                                                    list(member.parameters()))
+                member.eval()
+                self.members_.append(member)
 
     def predict(self, x: Any, steps: Any) -> CurvePrediction:
         """Predictive distribution of the curve of configuration ``x`` (d,) at ``steps``."""

@@ -36,6 +36,9 @@ from lowfi.execution._worker import (
 from lowfi.execution.base import Executor, Finished, check_workers
 
 _STARTED = "__lowfi_started__"
+#: seconds between two reads of the queue of reported curve points (trials send theirs in
+#: batches every CURVE_FLUSH_SECONDS; a finished trial's result carries its whole curve)
+_DRAIN_SECONDS = 0.5
 
 
 class WorkersLost(RuntimeError):
@@ -177,6 +180,7 @@ class DaskExecutor(Executor):
         self._points: list[tuple] = []
         self._no_workers_since: float | None = None
         self._next_health = 0.0
+        self._next_drain = 0.0
         self._sigterm = False
         self._own_client = False
         self._own_cluster = None
@@ -379,7 +383,10 @@ class DaskExecutor(Executor):
         Variable(self._state_name, client=self.client).set(dict(state))
 
     def drain(self) -> list[tuple[int, list]]:
-        self._poll()
+        now = time.monotonic()
+        if now >= self._next_drain:  # a queue read is a round trip to the scheduler (tens of
+            self._next_drain = now + _DRAIN_SECONDS  # ms on a busy machine): not per result
+            self._poll()
         out, self._points = self._points, []
         return out
 

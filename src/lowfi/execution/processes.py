@@ -31,6 +31,7 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -139,6 +140,12 @@ def _kill_all(slots: list) -> None:
                 slot.proc.kill()
         except Exception:  # noqa: BLE001 - already gone
             pass
+
+
+def _main_is_a_script() -> bool:
+    """Whether the driver runs a script file (which spawned workers import as ``__mp_main__``)."""
+    main = sys.modules.get("__main__")
+    return bool(getattr(main, "__file__", None)) and not hasattr(main, "__IPYTHON__")
 
 
 class ProcessExecutor(Executor):
@@ -305,6 +312,11 @@ class ProcessExecutor(Executor):
         elif deaths >= self.max_attempts:
             sig = _signal_name(code)
             why = f"worker process died {deaths} times running this trial (last: {sig})"
+            if began is None and code == 1 and _main_is_a_script():
+                why += (". It died before the trial started: worker processes import the main "
+                        "script, so a script that calls lowfi.minimize at import starts the run "
+                        "again in every worker. Put the call under "
+                        "`if __name__ == \"__main__\":`")
         else:
             self._queue.appendleft(trial)  # a fresh worker runs it again
             return

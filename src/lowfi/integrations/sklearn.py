@@ -176,6 +176,10 @@ class SearchCV(BaseSearchCV):
         ``total_budget = 20 * max_resources``.
     n_workers, executor, progress
         As in :func:`lowfi.minimize`.
+    n_jobs
+        scikit-learn's name for the number of parallel workers: None (default) leaves
+        ``n_workers``; a positive int sets it; -1 means one per CPU core (-2 all but one,
+        as in joblib). Give ``n_jobs`` or ``n_workers``, not both.
     storage
         Where each ``fit`` journals its evaluations: a journal path or URL as in
         :func:`lowfi.minimize` (fitting twice with the same path is an error, since the journal
@@ -213,7 +217,8 @@ class SearchCV(BaseSearchCV):
                  return_train_score: bool = True, max_evaluations: int | None = None,
                  total_budget: float | None = None, walltime: float | None = None,
                  n_workers: int = 1, executor: Any = None, storage: Any = None,
-                 random_state: Any = None, verbose: int = 0, progress: bool = False):
+                 random_state: Any = None, verbose: int = 0, progress: bool = False,
+                 n_jobs: int | None = None):
         self.estimator, self.space, self.resource = estimator, space, resource
         self.min_resources, self.max_resources, self.factor = min_resources, max_resources, factor
         self.optimizer, self.scoring, self.refit, self.cv = optimizer, scoring, refit, cv
@@ -222,6 +227,7 @@ class SearchCV(BaseSearchCV):
                                                                   walltime)
         self.n_workers, self.executor, self.storage = n_workers, executor, storage
         self.random_state, self.verbose, self.progress = random_state, verbose, progress
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ checks
     def _resources(self, n_samples: int, n_splits: int, y: Any) -> tuple[int, int]:
@@ -344,14 +350,24 @@ class SearchCV(BaseSearchCV):
             kwargs["max_failures"] = 1
         if isinstance(optimizer, str) and _accepts(optimizer, "budget_type"):
             kwargs["optimizer_kwargs"] = {"budget_type": int}
+        n_workers = self._n_workers()
+        journal = self._journal_path()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"minimize: all")
             # SearchCV says itself when max_resources was never reached
             warnings.filterwarnings("ignore", message=r"minimize: no trial was evaluated at")
-            self.run_ = lowfi.minimize(objective, self.space, optimizer, min_budget=lo,
-                                       max_budget=hi, eta=self.factor, n_workers=self.n_workers,
-                                       executor=self.executor, storage=self._journal_path(),
-                                       seed=seed, progress=self.progress, **limits, **kwargs)
+            try:
+                self.run_ = lowfi.minimize(objective, self.space, optimizer, min_budget=lo,
+                                           max_budget=hi, eta=self.factor, n_workers=n_workers,
+                                           executor=self.executor, storage=journal,
+                                           seed=seed, progress=self.progress, **limits, **kwargs)
+            except ValueError as exc:
+                if "already holds a run" not in str(exc):
+                    raise
+                raise ValueError(
+                    f"storage: {journal!r} already holds a run (an earlier fit?); every fit is a "
+                    "new search: pass a folder (e.g. storage='runs/') for a new journal per fit, "
+                    "or another path.") from None
         records = sorted((r for r in self.run_.optimizer.history.records if r.trial_id >= 0),
                          key=lambda r: r.trial_id)  # (warm-start priors have ids < 0)
         trials = self.run_.trials
@@ -369,6 +385,20 @@ class SearchCV(BaseSearchCV):
             self._refit(X, y, routed)
         self.scorer_ = scorers._scorers if hasattr(scorers, "_scorers") else scorers
         return self
+
+    def _n_workers(self) -> int:
+        """``n_workers``, or the workers ``n_jobs`` asks for (joblib's convention)."""
+        n_jobs = self.n_jobs
+        if n_jobs is None:
+            return self.n_workers
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+            raise ValueError(f"n_jobs: got {n_jobs!r}; allowed are None, a positive int, or -1 "
+                             "(one worker per CPU core), -2 (all but one), ...")
+        if self.n_workers != 1:
+            raise ValueError(f"n_jobs: got {n_jobs!r} together with n_workers={self.n_workers!r}; "
+                             "give one of them")
+        cores = os.cpu_count() or 1
+        return int(n_jobs) if n_jobs > 0 else max(cores + 1 + int(n_jobs), 1)
 
     def _journal_path(self) -> Any:
         """The journal of this ``fit``: ``storage`` itself, or a new file in the folder it names."""

@@ -146,6 +146,42 @@ def _check_hidden(hidden: Any) -> tuple[int, ...]:
     return tuple(int(u) for u in h)
 
 
+class ScaleAdaptedSGHMC:
+    """Scale-adapted stochastic-gradient Hamiltonian Monte Carlo (Springenberg, Klein, Falkner
+    & Hutter 2016, section 4) for any model whose potential energy ``U(theta)`` (negative log
+    posterior, full-data scale) has a stochastic gradient.
+
+    While ``adapt`` is true (burn-in) each parameter's preconditioner ``V`` is the running
+    average of its squared gradient with the adaptive window ``tau``; a step is
+    ``m <- m - eps^2 M^-1 grad - C m + N(0, 2 eps^2 C M^-1 - eps^4)``, ``theta <- theta + m``
+    with ``M^-1 = V^-1/2``, step size ``eps`` (``lr``) and friction ``C``. Used by
+    :class:`Bohamiann` and by :class:`lowfi.curves.lcnet.LCNet` (``method="sghmc"``).
+    """
+
+    def __init__(self, n_params: int, lr: float = 1e-2, friction: float = 0.05,
+                 rng: SeedLike = None):
+        self.tau = np.ones(n_params)
+        self.g = np.ones(n_params)
+        self.v_hat = np.ones(n_params)
+        self.momentum = np.zeros(n_params)
+        self.eps, self.C = float(lr), float(friction)
+        self.rng = as_generator(rng)
+
+    def step(self, theta: np.ndarray, grad: np.ndarray, adapt: bool) -> np.ndarray:
+        """One step from ``theta`` with the stochastic gradient ``grad`` of ``U``; the new theta."""
+        eps, C = self.eps, self.C
+        if adapt:
+            inv = 1.0 / (self.tau + 1.0)
+            self.tau = self.tau * (1.0 - self.g * self.g / (self.v_hat + 1e-16)) + 1.0
+            self.g = self.g + inv * (grad - self.g)
+            self.v_hat = self.v_hat + inv * (grad * grad - self.v_hat)
+        minv = 1.0 / (np.sqrt(self.v_hat) + 1e-16)
+        noise_var = np.maximum(2.0 * eps * eps * C * minv - eps ** 4, 1e-16)
+        self.momentum = (self.momentum - eps * eps * minv * grad - C * self.momentum
+                         + np.sqrt(noise_var) * self.rng.standard_normal(len(theta)))
+        return theta + self.momentum
+
+
 class _BNNBase:
     """Shared checks of the two models."""
 
@@ -241,12 +277,7 @@ class Bohamiann(_BNNBase):
         prec = np.where(layer_of >= 0, 1.0, 1e-2)
         prec[-1] = 0.0
         mu0, sd0 = self.log_noise_prior
-        # scale adaptation state (Springenberg et al. 2016, section 4)
-        tau = np.ones(P + 1)
-        g = np.ones(P + 1)
-        v_hat = np.ones(P + 1)
-        mom = np.zeros(P + 1)
-        eps, C = self.lr, self.friction
+        sampler = ScaleAdaptedSGHMC(P + 1, lr=self.lr, friction=self.friction, rng=rng)
         B = min(self.batch_size, n)
         total = self.n_burn_in + self.n_samples * self.keep_every
         kept = []
@@ -267,18 +298,11 @@ class Bohamiann(_BNNBase):
             grad[:-1] = (n / B) * net.backward(w, acts, r / s2)
             grad[-1] = (n / B) * float(np.sum(0.5 - 0.5 * r * r / s2)) + (theta[-1] - mu0) / sd0 ** 2
             grad += prec * theta
-            if step < self.n_burn_in:
-                inv = 1.0 / (tau + 1.0)
-                tau = tau * (1.0 - g * g / (v_hat + 1e-16)) + 1.0
-                g = g + inv * (grad - g)
-                v_hat = v_hat + inv * (grad * grad - v_hat)
-            minv = 1.0 / (np.sqrt(v_hat) + 1e-16)
-            noise_var = np.maximum(2.0 * eps * eps * C * minv - eps ** 4, 1e-16)
-            mom = mom - eps * eps * minv * grad - C * mom + np.sqrt(noise_var) * rng.standard_normal(P + 1)
-            theta = theta + mom
+            theta = sampler.step(theta, grad, adapt=step < self.n_burn_in)
+            mom = sampler.momentum
             if not np.all(np.isfinite(theta)):  # diverged: restart from a fresh initialization
                 theta = np.concatenate([net.init(rng), [math.log(0.1)]])
-                mom[:] = 0.0
+                mom[:] = 0.0  # the sampler's momentum (same array)
             if (step + 1) % self.resample_every == 0:  # Gibbs step of the weight precisions
                 for i, (sw, _) in enumerate(net.slices):
                     ss = float(np.sum(theta[sw] ** 2))

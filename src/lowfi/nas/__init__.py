@@ -3,7 +3,9 @@
 Importing :mod:`lowfi.nas` imports nothing heavy (no torch, no ConfigSpace); every name loads
 on first access. ``Network`` (:mod:`lowfi.nas.network`),
 ``morphisms`` (:mod:`lowfi.nas.morphisms`), ``build_network`` and ``NASBench101Network``
-(:mod:`lowfi.nas.nasbench101.builder`) are loaded on first access.
+(:mod:`lowfi.nas.nasbench101.builder`) are loaded on first access. DARTS lives in
+:mod:`lowfi.nas.darts` (needs torch); ``compare_nas_hpo`` (NAS then HPO against HPO around NAS at
+equal compute, :mod:`lowfi.nas.darts.nas_hpo`) is loaded from there on first access.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPS", "Enumeration", "ModelSpec", "NASBench101Benchmark", "NASBench101Network",
-    "NASBench101Table", "Network", "OutOfDomainError", "build_network", "config_space",
-    "count_cells", "decode", "encode", "enumerate_cells", "mini_benchmark", "morphisms",
-    "mutate_spec", "random_spec", "regret_curve",
+    "NASBench101Table", "Network", "OutOfDomainError", "build_network", "compare_nas_hpo",
+    "config_space", "count_cells", "decode", "encode", "enumerate_cells", "mini_benchmark",
+    "morphisms", "mutate_spec", "random_spec", "regret_curve",
 ]
 
 _LAZY = {
@@ -57,6 +59,7 @@ _LAZY = {
     "morphisms": ("lowfi.nas.morphisms", None),
     "build_network": ("lowfi.nas.nasbench101.builder", "build_network"),
     "NASBench101Network": ("lowfi.nas.nasbench101.builder", "Network"),
+    "compare_nas_hpo": ("lowfi.nas.darts.nas_hpo", "compare_nas_hpo"),
 }
 
 

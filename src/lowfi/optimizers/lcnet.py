@@ -35,7 +35,9 @@ class LCNetProposer(Proposer):
     refit_every
         Refit the network once this many new records arrived (it is reused in between).
     **lcnet
-        Keyword arguments for :class:`LCNet` (default: 3 members, 150 epochs).
+        Keyword arguments for :class:`LCNet` (default: its ``method="sghmc"``, the network's
+        weights sampled by BOHAMIANN's scale-adapted SGHMC; with ``method="ensemble"``,
+        3 members of 150 epochs unless given).
     """
 
     def __init__(

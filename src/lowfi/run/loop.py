@@ -8,13 +8,14 @@ stopped: no finished evaluation is lost or run twice, unfinished ones run again.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +45,11 @@ from lowfi.run.runner import (  # noqa: F401 - CURVE_FLUSH_SECONDS: re-exported
     RunState,
     settle_direction,
 )
-from lowfi.storage.journal import trials_frame
+from lowfi.storage.journal import JournalError, trials_frame  # noqa: F401 - re-exported
 
 DIRECTIONS = ("minimize", "maximize")
+#: with ``error_on_all_failed``, a session stops once its first this many trials all failed
+FAIL_FAST = 10
 
 
 class TrialsFailedError(RuntimeError):
@@ -128,6 +131,7 @@ def minimize(
     trial_timeout: float | None = None,
     trust: bool = False,
     budget_type: Any = None,
+    **unknown: Any,
 ) -> RunResult:
     """Minimize ``objective`` over ``space`` (or maximize it: ``direction="maximize"``).
 
@@ -177,8 +181,15 @@ def minimize(
         trial (see :mod:`lowfi.run.callbacks`; ``run.stop(reason)`` ends the run).
     error_on_all_failed
         Raise :class:`TrialsFailedError` (with the first and the last traceback) when every
-        trial of the run failed (default, like scikit-learn's searches); False: return the
-        result with a warning.
+        trial of the run failed (default, like scikit-learn's searches), and stop as soon
+        as the first ``FAIL_FAST`` (10) trials of a session have all failed rather than
+        run on with a broken objective; False: no early stop, and the result is returned
+        with a warning.
+    checkpoint_dir
+        The folder of the trials' checkpoint folders (``trial.checkpoint_dir`` is
+        ``<checkpoint_dir>/config_<id>``). Default: ``<journal file>.checkpoints`` next to the
+        journal; for a run without a journal file, a temporary folder removed when the run
+        ends (pass a folder to keep the checkpoints).
     trial_timeout
         Seconds a trial may run before the executor ends it and records it as failed
         (processes, Dask and Ray executors).
@@ -197,7 +208,12 @@ def minimize(
     """
     from lowfi.benchmarks.base import Benchmark
 
+    _check_unknown(unknown)
     check_objective(objective)
+    if resume and storage is None:
+        warnings.warn("minimize: resume=True has no effect without storage (a run kept in "
+                      "memory has nothing to resume); pass storage= the journal of the run to "
+                      "continue", stacklevel=2)
     if isinstance(objective, Benchmark):
         space = objective.space if space is None else space
         if min_budget is None and max_budget is None:
@@ -206,7 +222,8 @@ def minimize(
     limits = Limits(_check_limit("max_evaluations", max_evaluations, integer=True),
                     _check_limit("total_budget", total_budget),
                     _check_limit("walltime", walltime),
-                    _check_limit("max_failures", max_failures, integer=True))
+                    _check_limit("max_failures", max_failures, integer=True),
+                    fail_fast=FAIL_FAST if error_on_all_failed else None)
     _check_arguments(objective, n_workers, stopping, direction, callbacks)
     trial_timeout = _check_limit("trial_timeout", trial_timeout)
     if budget_type is not None:  # the optimizer checks it
@@ -231,8 +248,8 @@ def minimize(
             from lowfi.storage import checkpoint_root  # <file>.checkpoints; None for :memory:/URLs
 
             checkpoint_dir = checkpoint_root(storage)
-            if checkpoint_dir is None:  # a run without a file: a temporary folder, removed
-                checkpoint_dir = own_tmp = tempfile.mkdtemp(prefix="lowfi-ckpt-")  # if unused
+            if checkpoint_dir is None:  # a run without a file: a temporary folder, removed at
+                checkpoint_dir = own_tmp = tempfile.mkdtemp(prefix="lowfi-ckpt-")  # the end
         journal.session(kind="resume" if replay_events else "start", n_workers=n_workers,
                         executor=getattr(ex, "name", type(ex).__name__))
         if not limits.bounded:
@@ -255,8 +272,8 @@ def minimize(
         frame = _frame(journal, timer.overhead, direction)
     finally:
         journal.close()
-        if own_tmp is not None:
-            _remove_if_unused(own_tmp)
+        if own_tmp is not None:  # nothing can resume from it, and nothing names it
+            shutil.rmtree(own_tmp, ignore_errors=True)
     result = _run_result(runner, frame, storage, ex)
     _check_outcome(result, state, error_on_all_failed)
     return result
@@ -275,12 +292,22 @@ def _warn_low_budget(result: RunResult) -> None:
                       stacklevel=4)
 
 
-def _remove_if_unused(folder: str) -> None:
-    """Remove a temporary checkpoint folder that holds no file (only empty folders)."""
-    for _, _, files in os.walk(folder):
-        if files:
-            return
-    shutil.rmtree(folder, ignore_errors=True)
+#: keyword arguments of other libraries' optimize calls, and lowfi's names for them
+_OTHER_NAMES = {"n_trials": "max_evaluations", "num_samples": "max_evaluations",
+                "timeout": "walltime", "time_budget_s": "walltime", "n_jobs": "n_workers",
+                "sampler": "optimizer", "search_alg": "optimizer", "scheduler": "optimizer",
+                "pruner": "stopping (or a multi-fidelity optimizer)", "config": "space",
+                "param_space": "space", "search_space": "space", "mode": "direction",
+                "random_state": "seed", "max_budget_per_trial": "max_budget"}
+
+
+def _check_unknown(unknown: dict[str, Any]) -> None:
+    """A clear error for keyword arguments ``minimize`` does not take, with lowfi's name for
+    those other libraries use (Optuna's ``n_trials``, Ray Tune's ``num_samples``, ...)."""
+    for name in unknown:
+        hint = _OTHER_NAMES.get(name)
+        raise TypeError(f"minimize() got an unexpected keyword argument {name!r}"
+                        + (f"; lowfi calls it {hint}" if hint else ""))
 
 
 def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: Any,
@@ -291,6 +318,12 @@ def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: A
         raise TypeError(f"stopping: got {type(stopping).__name__}; pass a lowfi.StoppingRule or None")
     if direction is not None and direction not in DIRECTIONS:
         raise ValueError(f"direction: got {direction!r}; allowed are 'minimize' and 'maximize'")
+    if callbacks is not None and (callable(callbacks) or any(hasattr(callbacks, h) for h in HOOKS)):
+        raise TypeError(f"callbacks: got the single callback {callbacks!r}; pass a list of them, "
+                        f"e.g. callbacks=[{getattr(callbacks, '__name__', 'callback')}]")
+    if callbacks is not None and not isinstance(callbacks, Iterable):
+        raise TypeError(f"callbacks: got {callbacks!r}; pass a list of callables "
+                        f"callback(run, finished) or objects with hooks ({', '.join(HOOKS)})")
     if callbacks is not None and (isinstance(callbacks, str) or not all(
             callable(c) or any(hasattr(c, h) for h in HOOKS) for c in callbacks)):
         raise TypeError(f"callbacks: got {callbacks!r}; pass a list of callables "
@@ -319,7 +352,13 @@ def _progress_bar(limits: Limits) -> ProgressBar:
 
 
 def _frame(journal: Any, overhead: dict[int, float], direction: str) -> pd.DataFrame:
-    frame = trials_frame(journal.events())
+    """The trials frame at the end of a run; the table it comes from is kept in the journal,
+    so that the next resume decodes only the events after this one."""
+    table = journal.trials_table()
+    if journal.target.kind != "memory":
+        with contextlib.suppress(JournalError):  # only a cache: a full disk must not fail the run
+            journal.store_trials_table(table)
+    frame = table.frame()
     if not len(frame):
         return frame
     frame["overhead"] = frame["trial_id"].map(overhead)
@@ -349,9 +388,29 @@ def _run_result(runner: Runner, frame: pd.DataFrame, storage: Any, ex: Any) -> R
     )
 
 
+def _failure_hint(last_line: str, frame: pd.DataFrame) -> str:
+    """A likely cause of a run whose trials all failed, from the last error's line."""
+    if "'Trial' object is not subscriptable" in last_line:
+        return (" An objective with one parameter receives the lowfi.Trial: read "
+                "trial.config and trial.budget, or write objective(config, budget).")
+    if "int" in last_line and "budget" in frame and any(
+            isinstance(b, float) and not float(b).is_integer() for b in frame["budget"]):
+        return (" The budgets were not whole numbers; pass budget_type=int to give the "
+                "objective integer budgets (rungs rounded).")
+    return ""
+
+
 def _check_outcome(result: RunResult, state: RunState, error_on_all_failed: bool) -> None:
     """Raise (or warn) when every trial failed; warn about other runs without an incumbent."""
     frame = result.trials
+    if state.failed_fast:
+        last_line = (state.last_error or "").strip().splitlines()[-1:] or [""]
+        raise TrialsFailedError(
+            f"The first {state.session_failed} trials of this session all failed, so the run "
+            f"stopped.{_failure_hint(last_line[0], frame)}\nThe first failure:\n"
+            f"{(state.first_error or '').rstrip()}\nThe last failure:\n"
+            f"{(state.last_error or '').rstrip()}\nFix the objective and resume, or pass "
+            "error_on_all_failed=False to run on regardless.", result)
     if result.best_loss is not None:
         _warn_low_budget(result)
         return
@@ -362,14 +421,7 @@ def _check_outcome(result: RunResult, state: RunState, error_on_all_failed: bool
         errors = [str(e) for e in done["error"] if isinstance(e, str)]
         first, last = (errors[0], errors[-1]) if errors else ("", "")
         last_line = last.strip().splitlines()[-1] if last.strip() else ""
-        hint = ""
-        if "'Trial' object is not subscriptable" in last_line:
-            hint = (" An objective with one parameter receives the lowfi.Trial: read "
-                    "trial.config and trial.budget, or write objective(config, budget).")
-        elif "int" in last_line and any(isinstance(b, float) and not float(b).is_integer()
-                                        for b in done["budget"]):
-            hint = (" The budgets were not whole numbers; pass budget_type=int to give the "
-                    "objective integer budgets (rungs rounded).")
+        hint = _failure_hint(last_line, done)
         if not error_on_all_failed:
             warnings.warn(f"minimize: all {len(done)} trials failed (last error: "
                           f"{last_line}).{hint}", stacklevel=3)

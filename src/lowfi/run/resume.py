@@ -113,11 +113,12 @@ def _check_settings(stored: dict[str, Any], optimizer: Any, min_budget: Any, max
              if v is not None and k in stored and stored.get(k) is not None and v != stored[k]]
     if not diffs:
         return
-    msg = (f"{'; '.join(diffs)} (run in {_display(storage)!r}); the stored settings are used. "
-           "Open it without settings, or choose another path for a new run")
+    where = f"{'; '.join(diffs)} (run in {_display(storage)!r})"
     if strict:
-        raise ValueError(msg)
-    warnings.warn(msg, stacklevel=3)
+        raise ValueError(f"{where}. Open it without these settings (the stored ones apply), "
+                         "or choose another path for a new run")
+    warnings.warn(f"{where}; the stored settings are used. Open it without settings, or choose "
+                  "another path for a new run", stacklevel=3)
 
 
 def _display(storage: Any) -> str:
@@ -239,14 +240,18 @@ def _matches(opt: Optimizer, events: list[Any], upto: int) -> bool:
 
 
 def _from_snapshot(journal: Journal, events: list[Any]) -> tuple[Optimizer, int] | None:
-    from lowfi.storage.journal import verify
+    from lowfi.storage.journal import gc_paused, verify
 
-    for upto, blob in journal.snapshots():
+    for upto in journal.snapshot_seqs():  # newest first; an older one only if it fails
+        blob = journal.snapshot_blob(upto)
+        if blob is None:
+            continue
         payload, ok = verify(blob)
         if not (ok or journal.trust):
             continue
         try:
-            opt = cloudpickle.loads(payload)
+            with gc_paused():  # many small objects: the collector would rescan them often
+                opt = cloudpickle.loads(payload)
         except Exception:  # noqa: BLE001 - a damaged snapshot: try an older one, or replay all
             continue
         if _matches(opt, events, upto):
@@ -311,16 +316,22 @@ def _state_key(opt: Optimizer) -> Any:
             sorted(h.pending))
 
 
-def _restore(journal: Journal, events: list[Any], verify: bool) -> tuple[Optimizer, dict]:
+def _restore(journal: Journal, events: list[Any], verify: bool,
+             data_after: int = 0) -> tuple[Optimizer, dict, list[Any]]:
     """The optimizer in the state the journal describes: the latest valid snapshot plus the
     events after it, or (``verify``, or no usable snapshot) a full replay from the pristine
-    optimizer; ``verify`` also checks the snapshot against the full replay."""
+    optimizer; ``verify`` also checks the snapshot against the full replay. ``events`` may
+    lack the data of those at or before ``data_after`` (the oldest snapshot); they are read
+    again in full when a replay needs them. Returns the optimizer, the counts and the
+    events."""
     snap = _from_snapshot(journal, events)
-    if snap is not None and not verify:
+    if snap is not None and not verify and snap[1] >= data_after:
         opt, upto = snap
         counts = _counts(events, (opt, upto))  # before the replay moves the history on
         _replay(opt, events, after=upto)
-        return opt, {"snapshot": upto, **counts}
+        return opt, {"snapshot": upto, **counts}, events
+    if data_after > 0:
+        events = journal.events(("ask", "tell"))
     opt = _pristine(journal)
     _replay(opt, events)
     if snap is not None:
@@ -334,7 +345,7 @@ def _restore(journal: Journal, events: list[Any], verify: bool) -> tuple[Optimiz
         if _state_key(opt) != _state_key(other) or not same_next:
             raise RuntimeError(f"resume(verify=True): the snapshot at event {upto} of "
                                f"{journal.path!r} does not match a full replay of the journal")
-    return opt, {"snapshot": None, **_counts(events)}
+    return opt, {"snapshot": None, **_counts(events)}, events
 
 
 def open_run(
@@ -376,11 +387,15 @@ def open_run(
     trust = bool(_option("trust", trust, False))
     verify = bool(_option("verify", verify, False))
     snapshot_every = _option("snapshot_every", snapshot_every, SNAPSHOT_EVERY)
+    new_file = _new_sqlite_file(storage)
     journal = Journal(storage if storage is not None else ":memory:", trust=trust)
     try:
         if driver:
             journal.acquire_driver()
-        replay_events = journal.events(("ask", "tell"))
+        # the events up to the oldest snapshot are needed without their data (a resume from
+        # a snapshot replays only the later ones): much less to read from a long journal
+        data_after = _oldest_snapshot(journal) if resume and not verify else 0
+        replay_events = journal.events(("ask", "tell"), data_after=data_after)
         if replay_events and not resume:
             raise ValueError(
                 f"storage: {journal.path!r} already holds a run with {len(replay_events)} "
@@ -413,15 +428,51 @@ def open_run(
             _check_settings(journal.get_meta("settings", {}) or {}, optimizer, min_budget,
                             max_budget, journal.path, strict=strict, eta=eta, seed=seed)
             _check_resumed(journal, objective, space)
-            opt, info = _restore(journal, replay_events, verify)
+            opt, info, replay_events = _restore(journal, replay_events, verify, data_after)
         if objective is not None and journal.get_meta("objective_name") is None:
             _store_objective(journal, objective)
         if driver:
             journal.attach(opt, snapshot_every)
     except BaseException:
-        journal.close()
+        _close_failed(journal, new_file)
         raise
     return journal, opt, {"events": replay_events, **info}
+
+
+def _oldest_snapshot(journal: Journal) -> int:
+    """The event the oldest stored snapshot stands for (0 when there is none)."""
+    snaps = journal.snapshot_seqs()
+    return min(snaps) if snaps else 0
+
+
+def _close_failed(journal: Journal, new_file: str | None) -> None:
+    """Close the journal of a run that failed to open; remove the file when this call
+    created it and no run was stored in it (a run that never started leaves no file)."""
+    stored = True
+    if new_file is not None:
+        with contextlib.suppress(Exception):
+            stored = journal.has_meta("settings")
+    journal.close()
+    if new_file is not None and not stored:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.remove(new_file + suffix)
+
+
+def _new_sqlite_file(storage: Any) -> str | None:
+    """The path of the SQLite file ``storage`` names when it does not exist yet (None for
+    an existing file, memory or a database server)."""
+    from lowfi.storage.journal import parse_storage
+
+    if storage is None:
+        return None
+    try:
+        target = parse_storage(storage)
+    except Exception:  # noqa: BLE001 - Journal() raises the clear error
+        return None
+    if target.kind != "sqlite" or os.path.exists(target.location):
+        return None
+    return str(target.location)
 
 
 def _store_new(journal: Journal, opt: Optimizer, settings: dict[str, Any],

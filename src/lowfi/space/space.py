@@ -45,6 +45,11 @@ class Space:
                         "write it as a ConfigSpace hyperparameter, e.g. "
                         f"Float({key!r}, (1e-2, 1e3), log=True) for loguniform, or the "
                         f"shorthand {key!r}: (low, high) for a uniform range")
+                if isinstance(value, tuple) and len(value) == 2 and all(
+                        isinstance(v, int | float) and not isinstance(v, bool) for v in value) \
+                        and not value[0] < value[1]:
+                    raise ValueError(f"space: {key!r}: got the range {value!r}; the lower bound "
+                                     "must be below the upper bound, (low, high)")
             try:
                 space = ConfigurationSpace(dict(space))
             except Exception as exc:  # ConfigSpace raises several types for bad shorthand

@@ -18,11 +18,13 @@ valid or the caller passed ``trust=True``. Everything else (settings, space, eve
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import hmac
 import json
 import math
 import os
+import pickle
 import re
 import secrets
 import socket
@@ -94,6 +96,21 @@ def dumps(o: Any) -> str:
     return json.dumps(_nan_safe(o), default=_default)
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off inside: for blocks that create many objects and free
+    none (unpickling a large optimizer, decoding a journal's events), over which CPython's
+    collector would otherwise walk the growing heap again and again (several times the
+    block's own cost for 100,000 trials). Restores the collector's previous state."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 # ---------------------------------------------------------------------- signing
 def key_path() -> str:
     """Where this user's journal key lives (``LOWFI_JOURNAL_KEY_FILE`` overrides)."""
@@ -131,6 +148,19 @@ def _read_key(create: bool) -> bytes | None:
         os.unlink(tmp)
     with open(path, "rb") as fh:
         return fh.read().strip()
+
+
+def _dumps(obj: Any) -> bytes:
+    """``obj`` pickled (protocol 5) by the C pickler when everything in it is importable by
+    reference, which is many times faster on large object graphs than cloudpickle's (whose
+    hook runs in Python for every object); by cloudpickle otherwise (lambdas, local classes,
+    anything from ``__main__``, which a plain pickle would refer to by a name that another
+    process does not have)."""
+    try:
+        blob = pickle.dumps(obj, protocol=5)
+    except Exception:  # noqa: BLE001 - not picklable by reference: by value
+        return cloudpickle.dumps(obj, protocol=5)
+    return cloudpickle.dumps(obj, protocol=5) if b"__main__" in blob else blob
 
 
 def sign(payload: bytes) -> bytes:
@@ -361,6 +391,8 @@ class Event:
 
     @property
     def data(self) -> dict:
+        if self._data is None:
+            raise JournalError(f"storage: event {self.seq} was read without its data")
         if isinstance(self._data, str | bytes):
             try:
                 self._data = json.loads(self._data)
@@ -576,13 +608,20 @@ class Journal:
             self.snapshot(self._snap_opt)
         self._append("session", None, data)
 
-    def events(self, kinds: tuple[str, ...] | None = None, after: int = 0) -> list[Event]:
-        q = "SELECT seq, kind, trial_id, data, t FROM events WHERE seq > ?"
+    def events(self, kinds: tuple[str, ...] | None = None, after: int = 0, *,
+               data_after: int = 0) -> list[Event]:
+        """The events with seq > ``after`` (of ``kinds``), in order. Those at or before
+        ``data_after`` come without their data (only seq, kind, trial id and time), which
+        is faster for a long journal when only the later events' data is needed."""
+        q = "SELECT seq, kind, trial_id, {}, t FROM events WHERE seq > ?".format(
+            "CASE WHEN seq > ? THEN data END" if data_after > 0 else "data")
         if kinds:
             q += " AND kind IN ({})".format(",".join("?" * len(kinds)))
         q += " ORDER BY seq"
-        rows = self._q(q, (int(after), *(kinds or ())))
-        return [Event(int(s), k, tid, d, t) for s, k, tid, d, t in rows]  # data decoded lazily
+        params = (*((int(data_after),) if data_after > 0 else ()), int(after), *(kinds or ()))
+        with gc_paused():
+            rows = self._q(q, params)
+            return [Event(int(s), k, tid, d, t) for s, k, tid, d, t in rows]  # decoded lazily
 
     # ------------------------------------------------------------------ snapshots
     def attach(self, optimizer: Any, every: int | None = SNAPSHOT_EVERY) -> None:
@@ -611,7 +650,7 @@ class Journal:
         try:
             if curves:  # partial curves of running trials are not replayed either
                 history.running_curves = {}
-            blob = sign(cloudpickle.dumps(optimizer))
+            blob = sign(_dumps(optimizer))
         except Exception as exc:  # noqa: BLE001 - an optimizer that cannot be pickled
             warnings.warn(f"storage: optimizer snapshots disabled ({type(exc).__name__}: {exc}); "
                           "resume replays every event", stacklevel=3)
@@ -636,6 +675,65 @@ class Journal:
         except JournalError:
             return []  # a journal written before snapshots existed
         return [(int(u), bytes(v)) for u, v in rows]
+
+    def snapshot_seqs(self) -> list[int]:
+        """The ``upto`` of the stored snapshots, newest first (their blobs are not read)."""
+        try:
+            return [int(r[0]) for r in self._q("SELECT upto FROM snapshots ORDER BY upto DESC")]
+        except JournalError:
+            return []
+
+    def snapshot_blob(self, upto: int) -> bytes | None:
+        """The stored snapshot at ``upto`` (None when there is none)."""
+        rows = self._q("SELECT value FROM snapshots WHERE upto = ?", (int(upto),))
+        return bytes(rows[0][0]) if rows else None
+
+    # ------------------------------------------------------------------ trials table
+    def trials_table(self) -> TrialsTable:
+        """The trials table of every event so far (see :func:`trials_frame`): the one stored
+        by :meth:`store_trials_table` (when it is intact and this user's key signed it, or
+        ``trust``) extended with the later events, else built from all of them."""
+        table = self._stored_table() or TrialsTable()
+        with gc_paused():
+            rows = self._q("SELECT seq, kind, trial_id, data, t FROM events WHERE seq > ? "
+                           "ORDER BY seq", (table.upto,))
+            return table.apply(rows)
+
+    def store_trials_table(self, table: TrialsTable) -> None:
+        """Keep ``table`` (signed) so that the next :meth:`trials_table` decodes only the
+        events after it; it replaces the one kept before. The driver stores it at a clean
+        stop, when no other process writes."""
+        if table.upto <= 0:
+            return
+        state = {"upto": table.upto, "check": self._table_check(table.upto), "table": table}
+        self._q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value",
+                ("trials_table", sign(pickle.dumps(state, protocol=5))))
+
+    def _table_check(self, upto: int) -> list:
+        """What must still hold for a stored table to stand for the events up to ``upto``:
+        their number, and the kind and time of the last one."""
+        n = self._q("SELECT count(*) FROM events WHERE seq <= ?", (int(upto),))[0][0]
+        last = self._q("SELECT kind, t FROM events WHERE seq = ?", (int(upto),))
+        return [int(n), *(list(last[0]) if last else [None, None])]
+
+    def _stored_table(self) -> TrialsTable | None:
+        raw = self._meta_raw("trials_table")
+        if raw is None:
+            return None
+        payload, ok = verify(raw)
+        if not (ok or self.trust):
+            return None
+        try:
+            with gc_paused():
+                state = pickle.loads(payload)
+            table = state["table"]
+            if not isinstance(table, TrialsTable) or table.upto != state["upto"] or \
+                    self._table_check(table.upto) != state["check"]:
+                return None
+        except Exception:  # noqa: BLE001 - a damaged or foreign entry: build from the events
+            return None
+        return table
 
     # ------------------------------------------------------------------ driver lease
     def acquire_driver(self, *, stale_after: float = LEASE_STALE_SECONDS) -> None:
@@ -760,6 +858,141 @@ def trial_from_event(e: Event) -> TrialRecord:
     return TrialRecord(e.trial_id, d["config"], budget, d["config_id"], d.get("info") or {})
 
 
+_FRAME_FIXED = ("trial_id", "config_id", "budget", "loss", "status", "cost", "start", "end",
+                "worker", "bracket", "rung", "error", "info", "asked")
+_ABSENT = object()  # a config key a row does not have (NaN in the frame, as pandas fills it)
+_SCAN = json.decoder.JSONDecoder().scan_once
+_SESSION_STATUS = {"stop": ("running", "cancelled"), "resume": ("cancelled", "running")}
+
+
+def _decode(seq: int, data: Any) -> dict:
+    """An event's data: its JSON text decoded by the C scanner (one call per event), with
+    :attr:`Event.data`'s checks and error when the text is not one plain JSON value."""
+    if isinstance(data, str):
+        try:
+            value, end = _SCAN(data, 0)
+            if end == len(data):
+                return value
+        except (StopIteration, ValueError):
+            pass
+    elif isinstance(data, bytes | bytearray | memoryview):
+        data = bytes(data)
+    else:
+        return data
+    return Event(seq, "", None, data, 0.0).data
+
+
+class TrialsTable:
+    """The rows of :func:`trials_frame`, built column by column from journal events in seq
+    order. It can be pickled and extended later with the events after :attr:`upto`, which
+    gives the same table as building it from every event."""
+
+    def __init__(self) -> None:
+        self.upto = 0  # the last event applied
+        self.row: dict[int, int] = {}  # trial_id -> row
+        self.cols: dict[str, list] = {k: [] for k in _FRAME_FIXED}
+        self.configs: list[dict] = []
+        self.curves: dict[int, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.configs)
+
+    def apply(self, rows: Any, *, skip_seen: bool = True) -> TrialsTable:
+        """Apply events given as ``(seq, kind, trial_id, data, t)`` tuples (``data`` a dict
+        or its JSON text), in seq order; with ``skip_seen``, events at or before
+        :attr:`upto` are skipped."""
+        cols, index, curves, configs = self.cols, self.row, self.curves, self.configs
+        upto = self.upto
+        c_status, c_loss, c_cost = cols["status"], cols["loss"], cols["cost"]
+        c_start, c_end, c_worker = cols["start"], cols["end"], cols["worker"]
+        c_error, c_info = cols["error"], cols["info"]
+        nan = np.nan
+        for seq, kind, tid, data, t in rows:
+            if seq <= upto:
+                if skip_seen:
+                    continue
+            else:
+                upto = seq
+            if kind == "tell":
+                i = index.get(tid)
+                if i is None:
+                    continue
+                d = _decode(seq, data)
+                loss = d["loss"]
+                c_loss[i] = tuple(loss) if isinstance(loss, list) else (
+                    nan if loss is None else loss)
+                c_status[i], c_cost[i] = d["status"], d["cost"]
+                c_start[i], c_end[i], c_worker[i] = d["start"], d["end"], d["worker"]
+                c_error[i], c_info[i] = d.get("error"), d.get("info") or {}
+                if d.get("curve"):
+                    curves[tid] = [tuple(p) for p in d["curve"]]
+            elif kind == "ask":
+                d = _decode(seq, data)
+                info = d["info"]
+                values = (tid, d["config_id"], d["budget"], nan, "running", nan, nan, nan, None,
+                          info.get("bracket"), info.get("rung"), None, {}, t)
+                i = index.get(tid)
+                if i is None:
+                    index[tid] = len(configs)
+                    configs.append(d["config"])
+                    for k, v in zip(_FRAME_FIXED, values, strict=True):
+                        cols[k].append(v)
+                else:  # asked again: the new ask replaces the row
+                    configs[i] = d["config"]
+                    for k, v in zip(_FRAME_FIXED, values, strict=True):
+                        cols[k][i] = v
+            elif kind == "curve":
+                d = _decode(seq, data)
+                curves.setdefault(tid, []).extend(tuple(p) for p in d["points"])
+            elif kind == "session":
+                # a run that ended cleanly cancels its running trials (a resume runs them
+                # again); a killed run leaves them "running" until it is resumed
+                old, new = _SESSION_STATUS.get(_decode(seq, data).get("kind"), (None, None))
+                if old is not None and old in c_status:
+                    cols["status"] = c_status = [new if s == old else s for s in c_status]
+        self.upto = upto
+        return self
+
+    def frame(self) -> pd.DataFrame:
+        """The table as a DataFrame (see :func:`trials_frame`)."""
+        n = len(self.configs)
+        from lowfi.core.trial import budget_reached  # the budget a stopped trial reached
+
+        if not n:  # nothing asked yet (e.g. a walltime spent starting a cluster): same columns
+            df = pd.DataFrame(columns=[*_FRAME_FIXED, "curve"])  # (object dtype)
+            df["budget_reached"] = []
+            return df
+        # columns in the order pandas gives a list of row dicts: the fixed ones, then each
+        # row's config keys and (when it has one) its curve, in order of first appearance
+        ids = self.cols["trial_id"]
+        curves = {i: self.curves[t] for i, t in enumerate(ids) if t in self.curves}
+        order: dict[str, None] = {}
+        seen: set[tuple] = set()
+        for i, config in enumerate(self.configs):
+            keys = (*config, i in curves)
+            if keys in seen:
+                continue
+            seen.add(keys)
+            order.update(dict.fromkeys(f"config.{k}" for k in config))
+            if i in curves:
+                order["curve"] = None
+        data: dict[str, Any] = {k: self.cols[k] for k in _FRAME_FIXED}
+        for name in order:
+            if name == "curve":
+                data[name] = [curves.get(i, np.nan) for i in range(n)]
+            else:
+                k = name[len("config."):]
+                col = [c.get(k, _ABSENT) for c in self.configs]
+                data[name] = [np.nan if v is _ABSENT else v for v in col] \
+                    if any(v is _ABSENT for v in col) else col
+        if "curve" not in data:  # last, when no row has one
+            data["curve"] = [None] * n
+        data["budget_reached"] = [budget_reached(s, b, c) for s, b, c
+                                  in zip(data["status"], data["budget"], data["curve"],
+                                         strict=True)]
+        return pd.DataFrame(data)
+
+
 def trials_frame(events: list[Event]) -> pd.DataFrame:
     """One row per asked trial: config, budget, loss, status, cost, times, worker, curve.
 
@@ -767,61 +1000,16 @@ def trials_frame(events: list[Event]) -> pd.DataFrame:
     (no result yet) or ``"cancelled"`` (still running when the run stopped, e.g. at its
     walltime; ``lowfi.resume`` evaluates it again). ``budget_reached`` is the budget for
     finished trials, the last reported step for stopped ones, None otherwise."""
-    rows: dict[int, dict] = {}
-    order: list[int] = []
-    curves: dict[int, list] = {}
-    for e in events:
-        if e.kind == "ask":
-            d = e.data
-            row = {"trial_id": e.trial_id, "config_id": d["config_id"], "budget": d["budget"],
-                   "loss": np.nan, "status": "running", "cost": np.nan, "start": np.nan,
-                   "end": np.nan, "worker": None, "bracket": d["info"].get("bracket"),
-                   "rung": d["info"].get("rung"), "error": None, "info": {}, "asked": e.t}
-            row.update({f"config.{k}": v for k, v in d["config"].items()})
-            if e.trial_id not in rows:
-                order.append(e.trial_id)
-            rows[e.trial_id] = row
-        elif e.kind == "session":
-            # a run that ended cleanly cancels its running trials (a resume runs them again);
-            # a killed run leaves them "running" until it is resumed
-            old, new = {"stop": ("running", "cancelled"),
-                        "resume": ("cancelled", "running")}.get(e.data.get("kind"), (None, None))
-            for row in rows.values():
-                if row["status"] == old:
-                    row["status"] = new
-        elif e.kind == "curve":
-            curves.setdefault(e.trial_id, []).extend(tuple(p) for p in e.data["points"])
-        elif e.kind == "tell" and e.trial_id in rows:
-            d = e.data
-            loss = d["loss"]
-            rows[e.trial_id].update(
-                loss=(tuple(loss) if isinstance(loss, list) else (np.nan if loss is None else loss)),
-                status=d["status"], cost=d["cost"], start=d["start"], end=d["end"],
-                worker=d["worker"], error=d.get("error"), info=d.get("info") or {})
-            if d.get("curve"):
-                curves[e.trial_id] = [tuple(p) for p in d["curve"]]
-    for tid, pts in curves.items():
-        if tid in rows:
-            rows[tid]["curve"] = pts
-    df = pd.DataFrame([rows[t] for t in order])
-    if not order:  # nothing asked yet (e.g. a walltime spent starting a cluster): same columns
-        df = pd.DataFrame(columns=["trial_id", "config_id", "budget", "loss", "status", "cost",
-                                   "start", "end", "worker", "bracket", "rung", "error", "info",
-                                   "asked", "curve"])
-    if "curve" not in df and len(df):
-        df["curve"] = [None] * len(df)
-    from lowfi.core.trial import budget_reached  # the budget a stopped trial reached
-
-    df["budget_reached"] = [budget_reached(s, b, c) for s, b, c
-                            in zip(df["status"], df["budget"], df["curve"], strict=True)]
-    return df
+    with gc_paused():
+        return TrialsTable().apply(((e.seq, e.kind, e.trial_id, e._data, e.t) for e in events),
+                                   skip_seen=False).frame()
 
 
 def load_trials(path: Any) -> pd.DataFrame:
     """The trials of a stored run as a DataFrame (see :func:`trials_frame`). Opens the
     journal read-only: nothing is written, and a read-only mount works."""
     with Journal(path, create=False) as j:
-        frame = trials_frame(j.events())
+        frame = j.trials_table().frame()
         settings = j.get_meta("settings", {}) or {}
     if settings.get("direction") == "maximize" and len(frame) and "loss" in frame:
         # the journal stores the negated score of a maximized run; give it back in its sign

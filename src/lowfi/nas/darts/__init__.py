@@ -1,5 +1,6 @@
 """DARTS one-shot NAS (Liu et al. 2019) with warm-starting (Auto-DispNet, Saikia et al. 2019),
-the RobustDARTS regularizations (Zela et al. 2020) and the NAS-then-HPO recipe.
+the RobustDARTS regularizations (Zela et al. 2020), the NAS-then-HPO recipe and HPO around NAS
+(:func:`compare_nas_hpo` runs both at equal compute).
 
 Needs PyTorch (``pip install lowfi[nas]``); importing this package imports torch, so other lowfi
 modules import it lazily.
@@ -22,6 +23,13 @@ from lowfi.nas.darts.genotype import (
     random_genotype,
 )
 from lowfi.nas.darts.hessian import dominant_eigenvalue, hessian_vector_product
+from lowfi.nas.darts.nas_hpo import (
+    OptionResult,
+    compare_nas_hpo,
+    darts_hpo_space,
+    hpo_around_nas,
+    search_config_for,
+)
 from lowfi.nas.darts.network import EncoderDecoder, Network, build_network
 from lowfi.nas.darts.ops import OPS, drop_path, make_op
 from lowfi.nas.darts.recipe import NasHpoResult, hpo_space, nas_then_hpo
@@ -38,9 +46,11 @@ from lowfi.nas.darts.tasks import build_seeded, digits_task, train_network
 
 __all__ = [
     "OPS", "PARAMETERLESS", "PRIMITIVES", "Architect", "Cell", "EncoderDecoder", "Genotype",
-    "MixedOp", "NasHpoResult", "Network", "SearchCell", "SearchConfig", "SearchEncoderDecoder",
-    "SearchNetwork", "SearchResult", "SearchUpCell", "UpCell", "alpha_hessian_eigenvalue",
-    "build_network", "build_seeded", "cutout", "darts_search", "digits_task", "discretize",
-    "dominant_eigenvalue", "drop_path", "edge_index", "hessian_vector_product", "hpo_space",
-    "make_op", "n_edges", "nas_then_hpo", "random_genotype", "train_network",
+    "MixedOp", "NasHpoResult", "Network", "OptionResult", "SearchCell", "SearchConfig",
+    "SearchEncoderDecoder", "SearchNetwork", "SearchResult", "SearchUpCell", "UpCell",
+    "alpha_hessian_eigenvalue", "build_network", "build_seeded", "compare_nas_hpo", "cutout",
+    "darts_hpo_space", "darts_search", "digits_task", "discretize", "dominant_eigenvalue",
+    "drop_path", "edge_index", "hessian_vector_product", "hpo_around_nas", "hpo_space",
+    "make_op", "n_edges", "nas_then_hpo", "random_genotype", "search_config_for",
+    "train_network",
 ]
