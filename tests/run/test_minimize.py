@@ -212,3 +212,27 @@ def test_runs_that_cannot_give_an_incumbent_say_why():
     with pytest.warns(UserWarning, match="stopping= has no effect"):
         lowfi.minimize(loss, SPACE, "random", max_evaluations=2, stopping=StopAfter(1),
                        progress=False)
+
+
+def _epochs(trial):
+    for step in range(1, int(trial.budget) + 1):
+        trial.report(step, trial.config["x"] + 1.0 / step)
+        if trial.should_stop():
+            break
+    return trial.curve[-1][1]
+
+
+def test_total_budget_gives_back_what_stopped_trials_did_not_use(tmp_path):
+    kw = dict(min_budget=9, max_budget=9, progress=False, stopping=StopAfter(3))
+    res = lowfi.minimize(_epochs, SPACE, "random", total_budget=27, **kw)
+    # each trial is asked 9 and stopped after 3 steps: 27 buys 9 trials, not 3
+    assert len(res.trials) == 9 and set(res.trials["status"]) == {"stopped"}
+    assert res.stats["budget_spent"] == 27
+    db = str(tmp_path / "r.db")
+    lowfi.minimize(_epochs, SPACE, "random", total_budget=18, storage=db, **kw)
+    resumed = lowfi.minimize(_epochs, SPACE, "random", total_budget=27, storage=db,
+                             resume=True, **kw)
+    assert len(resumed.trials) == 9 and resumed.stats["budget_spent"] == 27  # counted on resume
+    no_rule = lowfi.minimize(_epochs, SPACE, "random", total_budget=27, min_budget=9,
+                             max_budget=9, progress=False)
+    assert len(no_rule.trials) == 3  # trials that ran to their budget use all of it

@@ -153,6 +153,21 @@ def budget_reached(status: Any, budget: float, curve: Any) -> float | None:
     return None
 
 
+def unused_budget(status: Any, budget: float, info: Any = None, curve: Any = None) -> float:
+    """The part of ``budget`` a trial did not use: for one a stopping rule ended, its budget
+    minus the budget it reached (``info["budget_reached"]``, else its last reported step);
+    0 otherwise (a finished trial used it all; a failed one is charged in full, as what it
+    used is unknown). ``total_budget`` counts asked budgets less these."""
+    if status != Status.STOPPED:
+        return 0.0
+    reached = (info or {}).get("budget_reached")
+    if reached is None:
+        if not curve:
+            return 0.0
+        reached = budget_reached(status, budget, curve) or 0.0
+    return max(float(budget) - float(reached), 0.0)
+
+
 class StoppingRule:
     """Decides inside a running trial whether to stop early (``trial.should_stop()``).
 

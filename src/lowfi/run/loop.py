@@ -153,7 +153,8 @@ def minimize(
         Path of the SQLite journal (None keeps the run in memory). With ``resume=True`` an
         interrupted run in that file continues.
     max_evaluations, total_budget, walltime
-        Stop asking after this many trials, this sum of budgets, or this many seconds (of
+        Stop asking after this many trials, this sum of budgets (a trial a stopping rule
+        ended counts the budget it reached: the rest is given back), or this many seconds (of
         this call; running trials are then cancelled (their worker processes ended; the
         inline executor finishes the trial in hand first) and run again on resume). At least one
         is needed unless the optimizer stops by itself (returns None with nothing running).
@@ -261,7 +262,8 @@ def minimize(
             built_in.append(PublishStoppingState(stopping))
         if progress:
             built_in.append(_progress_bar(limits))
-        state = RunState(n_asked=replayed["n_asked"], spent=replayed["spent"],
+        state = RunState(n_asked=replayed["n_asked"], asked_budget=replayed["asked_budget"],
+                         refunded=replayed["refunded"],
                          n_failed=replayed["n_failed"], n_told=replayed["n_told"])
         runner = Runner(opt, ex, journal, objective=objective, limits=limits, stopping=stopping,
                         checkpoint_dir=checkpoint_dir,

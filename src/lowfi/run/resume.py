@@ -281,33 +281,43 @@ def _replay(opt: Optimizer, events: list[Any], after: int = 0) -> None:
 
 def _counts(events: list[Any], snapshot: tuple[Optimizer, int] | None = None) -> dict[str, Any]:
     """Trials asked, budget spent, trials failed and told: from the snapshot's history for
-    the events it covers (their data is not decoded), from the events after it."""
-    n_asked, spent, n_failed, n_told = 0, 0.0, 0, 0
-    asked: set[int] = set()
+    the events it covers (their data is not decoded), from the events after it. The budget
+    is summed as the run did: asked budgets in ask order, less what stopped trials did not
+    use in tell order (``spent`` = ``asked_budget`` - ``refunded``)."""
+    from lowfi.core.trial import unused_budget
+
+    n_asked, asked_budget, refunded, n_failed, n_told = 0, 0.0, 0.0, 0, 0
+    asked: dict[int, float] = {}  # running trials: id -> budget
     after = 0
     if snapshot is not None:
         opt, after = snapshot
         h = opt.history
-        done = {r.trial_id: r for r in h.records if r.trial_id >= 0}
-        budgets = {tid: r.budget for tid, r in done.items()}
+        done = [r for r in h.records if r.trial_id >= 0]  # in tell order
+        budgets = {r.trial_id: r.budget for r in done}
         budgets.update({tid: float(t.budget) for tid, t in h.pending.items()})
         for tid in sorted(budgets):  # in ask order, as the run added them up
-            spent += budgets[tid]
+            asked_budget += budgets[tid]
+        for r in done:
+            refunded += unused_budget(r.status, r.budget, r.result_info, r.curve)
         n_asked, n_told = len(budgets), len(done)
-        n_failed = sum(1 for r in done.values() if r.status == "failed")
-        asked = set(h.pending)
+        n_failed = sum(1 for r in done if r.status == "failed")
+        asked = {tid: float(t.budget) for tid, t in h.pending.items()}
     for e in events:
         if e.seq <= after:
             continue
         if e.kind == "ask":
             n_asked += 1
-            spent += float(e.data["budget"])
-            asked.add(e.trial_id)
+            budget = float(e.data["budget"])
+            asked_budget += budget
+            asked[e.trial_id] = budget
         elif e.kind == "tell" and e.trial_id in asked:
-            asked.discard(e.trial_id)
+            budget = asked.pop(e.trial_id)
             n_told += 1
-            n_failed += e.data.get("status") == "failed"
-    return {"n_asked": n_asked, "spent": spent, "n_failed": n_failed, "n_told": n_told}
+            d = e.data
+            n_failed += d.get("status") == "failed"
+            refunded += unused_budget(d.get("status"), budget, d.get("info"), d.get("curve"))
+    return {"n_asked": n_asked, "spent": asked_budget - refunded, "asked_budget": asked_budget,
+            "refunded": refunded, "n_failed": n_failed, "n_told": n_told}
 
 
 def _state_key(opt: Optimizer) -> Any:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lowfi.core.trial import Status, StoppingRule, Trial, TrialRecord, negate
+from lowfi.core.trial import Status, StoppingRule, Trial, TrialRecord, negate, unused_budget
 from lowfi.execution.base import Executor, Finished
 from lowfi.optimizers import Optimizer
 from lowfi.storage.journal import Journal
@@ -59,7 +59,11 @@ class RunState:
     n_asked: int = 0
     n_told: int = 0
     n_failed: int = 0
-    spent: float = 0.0
+    #: the sum of the asked budgets, in ask order
+    asked_budget: float = 0.0
+    #: the budgets stopped trials did not use (:func:`lowfi.core.trial.unused_budget`), in
+    #: tell order
+    refunded: float = 0.0
     t_start: float = field(default_factory=time.monotonic)
     stop_reason: str = ""
     #: set by :meth:`Runner.stop` (a callback): no new trials are asked
@@ -72,6 +76,12 @@ class RunState:
     #: results of this session: successful (ok or stopped) and failed
     session_ok: int = 0
     session_failed: int = 0
+
+    @property
+    def spent(self) -> float:
+        """Budget spent: asked budgets less what stopped trials did not use (``total_budget``
+        counts this)."""
+        return self.asked_budget - self.refunded
 
     @property
     def failed_fast(self) -> bool:
@@ -225,7 +235,7 @@ class Runner:
                 return
             self.journal.ask(record)
             self.state.n_asked += 1
-            self.state.spent += record.budget
+            self.state.asked_budget += record.budget
             self.executor.submit(self.handle(record))
 
     def _ask(self) -> TrialRecord | None:
@@ -291,6 +301,8 @@ class Runner:
         s = self.state
         s.last_tell_seconds = time.perf_counter() - t0
         s.n_told += 1
+        s.refunded += unused_budget(f.result.status, f.trial.budget, f.result.info,
+                                    f.result.curve)
         if f.result.status == Status.FAILED:
             s.n_failed += 1
             s.session_failed += 1

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lowfi.core.trial import Result, Status, Trial, TrialRecord, negate
+from lowfi.core.trial import Result, Status, Trial, TrialRecord, negate, unused_budget
 from lowfi.optimizers import Optimizer
 from lowfi.run.resume import _check_settings, _replay, open_run
 from lowfi.storage.journal import DriverBusyError, Journal, parse_storage, trials_frame
@@ -227,11 +227,18 @@ class Study:
                 f"{holder['pid']} on {holder['host']}; ask/tell once it has stopped")
         news = j.events(("ask", "tell"), after=self._seen)
         if news:
+            pending = {tid: float(t.budget) for tid, t in self.optimizer.history.pending.items()}
             _replay(self.optimizer, news)
             self._seen = news[-1].seq
-            asks = [e for e in news if e.kind == "ask"]
-            self._n_asked += len(asks)
-            self._spent += sum(float(e.data["budget"]) for e in asks)
+            for e in news:
+                if e.kind == "ask":
+                    self._n_asked += 1
+                    pending[e.trial_id] = float(e.data["budget"])
+                    self._spent += pending[e.trial_id]
+                elif e.trial_id in pending:  # a stopped trial gives back what it did not use
+                    d = e.data
+                    self._spent -= unused_budget(d.get("status"), pending.pop(e.trial_id),
+                                                 d.get("info"), d.get("curve"))
 
     def _ask_locked(self) -> Trial | None:
         trial = self.optimizer.ask()
@@ -279,6 +286,8 @@ class Study:
             end = time.time()
             self._seen = self.journal.tell(pending[tid], res, self._asked_at.pop(tid, end), end,
                                            "study.tell")
+            self._spent -= unused_budget(res.status, float(pending[tid].budget), res.info,
+                                         res.curve)
             self.optimizer.tell(pending[tid], res)
             self._tells += 1
             if self.snapshot_every and self._tells % self.snapshot_every == 0:
