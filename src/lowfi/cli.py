@@ -7,6 +7,7 @@ import datetime as _dt
 import importlib
 import os
 import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -257,7 +258,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
             return 2
     before = len(load_trials(args.run))
     try:
-        res = lowfi.resume(args.run, objective, **kw)
+        with warnings.catch_warnings():  # said below, with the option to pass
+            warnings.filterwarnings("ignore", message="resume: nothing new ran")
+            res = lowfi.resume(args.run, objective, **kw)
     except ValueError as exc:
         if objective is None and str(exc).startswith("objective:"):
             print(f"lowfi resume: {exc} with --objective module:function or "

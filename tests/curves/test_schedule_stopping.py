@@ -173,3 +173,20 @@ def test_a_trial_at_its_final_step_is_not_stopped():
     early = trial_with(MedianStopping(min_trials=3), h, budget=3.0)
     early.report(2, 10.0)
     assert early.should_stop()  # before the last step the rule decides as before
+
+
+def test_median_rule_continues_on_ties_and_does_not_judge_steps_no_trial_reached():
+    acc = 26 / 450
+    h = history([const(acc, 9), const(acc, 9), const(acc, 9)], budget=9.0)
+    t = trial_with(MedianStopping(min_trials=3), h, budget=27.0)
+    t.report(1, acc + 4e-17)  # the same accuracy, computed another way: not worse
+    assert not t.should_stop()
+    worse = trial_with(MedianStopping(min_trials=3), h, budget=27.0)
+    worse.report(1, acc + 0.01)  # clearly worse than the median: stopped
+    assert worse.should_stop()
+    late = trial_with(MedianStopping(min_trials=3), h, budget=27.0)
+    for s in range(1, 10):
+        late.report(s, acc)
+        assert not late.should_stop()
+    late.report(10, 1.0)  # no completed trial reached step 10: no median to compare with
+    assert not late.should_stop()

@@ -173,3 +173,33 @@ def test_resume_without_storage_warns_that_it_does_nothing():
     with pytest.warns(UserWarning, match="resume=True has no effect without storage"):
         lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "random", min_budget=1, max_budget=1,
                        max_evaluations=2, progress=False, resume=True)
+
+
+def test_a_range_with_one_float_bound_is_a_float_range():
+    from lowfi.space import Space
+
+    assert Space({"x": (0, 1.0), "d": (0, 0.5)}).kinds == ["float", "float"]
+    assert Space({"n": (1, 4)}).kinds == ["int"]
+    res = lowfi.minimize(_square, {"x": (0, 1.0)}, "random", min_budget=1, max_budget=1,
+                         max_evaluations=5, progress=False)
+    assert not all(float(x).is_integer() for x in res.trials["config.x"])
+
+
+def test_a_resume_that_runs_nothing_says_why(tmp_path):
+    db = tmp_path / "r.db"
+    lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "random", min_budget=1, max_budget=1,
+                   max_evaluations=4, progress=False, storage=db)
+    with pytest.warns(UserWarning, match=r"nothing new ran: the run's max_evaluations=4 is "
+                                         r"already reached; pass a larger max_evaluations"):
+        lowfi.resume(db, _square, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = lowfi.resume(db, _square, max_evaluations=6, progress=False)
+    assert len(res.trials) == 6 and res.stats["session_evaluations"] == 2
+
+
+def test_a_misspelled_optimizer_name_gets_a_suggestion():
+    for given, meant in (("Hyperband", "hyperband"), ("TPE", "tpe"), ("hyprband", "hyperband")):
+        with pytest.raises(ValueError, match=f"got '{given}' \\(did you mean '{meant}'\\?\\)"):
+            lowfi.minimize(_square, {"x": (-1.0, 1.0)}, given, min_budget=1, max_budget=9,
+                           max_evaluations=2, progress=False)

@@ -388,12 +388,18 @@ def _reference_curves(history: Any, running: bool) -> list[tuple[int, np.ndarray
     return out
 
 
+#: values within this relative distance count as equal in the stopping rules' comparisons
+TIE_TOLERANCE = 1e-9
+
+
 class MedianStopping(StoppingRule):
     """The median stopping rule of Google Vizier (Golovin et al., KDD 2017, section 3.2.2).
 
     A trial is stopped at step ``s`` when its best value so far is worse than the median of the
     running averages, up to step ``s``, of the curves of the trials that have completed
-    (finished or were stopped; here: those that reported at step ``s`` or later). The rule is
+    (finished or were stopped; here: those that reported at step ``s`` or later; a step no
+    completed trial reached is not judged, and a value equal to the median up to rounding,
+    ``TIE_TOLERANCE``, continues). The rule is
     model-free and needs no incumbent: it compares curves step by step, so it fits any
     objective that calls ``trial.report(step, value)`` on a shared step scale (e.g. epochs).
 
@@ -471,14 +477,17 @@ class MedianStopping(StoppingRule):
         self._next_check = step + self.every
         steps = np.asarray(self.reference["steps"])
         k = int(np.searchsorted(steps, step, side="right")) - 1
-        if k < 0 or self.reference["count"][k] < self.min_trials:
-            return False
+        if k < 0 or step > steps[-1] or self.reference["count"][k] < self.min_trials:
+            return False  # (no completed trial reached this step: nothing to compare with)
         median = float(self.reference["median"][k])
         _, values = _curve_arrays(trial.curve)
         best = float(values.min() if self._sign < 0 else values.max())
         self.last = {"rule": "median", "step": step, "best_so_far": best, "median": median,
                      "reference_trials": int(self.reference["count"][k])}
-        return bool(self._sign * best < self._sign * median)
+        # strictly worse, beyond rounding: values such as accuracies repeat exactly, and a
+        # tie (equal up to floating-point noise) continues
+        tol = TIE_TOLERANCE * max(1.0, abs(median))
+        return bool(self._sign * best < self._sign * median - tol)
 
     def describe(self, trial: Trial) -> dict[str, Any]:
         return dict(self.last)

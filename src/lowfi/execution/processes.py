@@ -24,6 +24,7 @@ points back over its own pipe. The executor watches every worker on its own, whi
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import multiprocessing as mp
 import multiprocessing.connection as mpc
@@ -36,7 +37,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import cloudpickle
@@ -142,10 +143,30 @@ def _kill_all(slots: list) -> None:
             pass
 
 
-def _main_is_a_script() -> bool:
-    """Whether the driver runs a script file (which spawned workers import as ``__mp_main__``)."""
+@contextlib.contextmanager
+def _main_not_imported() -> Iterator[None]:
+    """Start worker processes without importing the driver's main module in them.
+
+    ``spawn`` normally runs the main script (or ``python -m`` module) again in every child
+    before its target, so a script that calls ``lowfi.minimize`` at import would start the run
+    again in each worker and needs ``if __name__ == "__main__":``. The objective reaches the
+    workers cloudpickled, and cloudpickle sends what is defined in ``__main__`` by value, so
+    the workers do not need the main module: while a worker starts, ``__main__`` shows no
+    file and no module spec, which is what ``multiprocessing`` reads to decide what to import
+    (as for ``python -c`` or a notebook). Scripts read from stdin work the same way.
+    """
     main = sys.modules.get("__main__")
-    return bool(getattr(main, "__file__", None)) and not hasattr(main, "__IPYTHON__")
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    if "__spec__" in saved:
+        main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
 
 
 class ProcessExecutor(Executor):
@@ -198,7 +219,8 @@ class ProcessExecutor(Executor):
         parent, child = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(target=_worker_main, args=(child, self._payload, os.getpid()),
                                  name="lowfi-worker")
-        proc.start()
+        with _main_not_imported():
+            proc.start()
         child.close()
         return _Slot(proc, parent)
 
@@ -312,11 +334,6 @@ class ProcessExecutor(Executor):
         elif deaths >= self.max_attempts:
             sig = _signal_name(code)
             why = f"worker process died {deaths} times running this trial (last: {sig})"
-            if began is None and code == 1 and _main_is_a_script():
-                why += (". It died before the trial started: worker processes import the main "
-                        "script, so a script that calls lowfi.minimize at import starts the run "
-                        "again in every worker. Put the call under "
-                        "`if __name__ == \"__main__\":`")
         else:
             self._queue.appendleft(trial)  # a fresh worker runs it again
             return

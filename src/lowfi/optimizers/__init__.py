@@ -106,7 +106,16 @@ def get(name: str, space: Any, **kwargs: Any) -> Optimizer:
     ``min_budget`` and ``eta``.
     """
     if not isinstance(name, str) or ALIASES.get(name, name) not in REGISTRY:
-        raise ValueError(f"optimizer: got {name!r}; known optimizers are {', '.join(sorted(REGISTRY))}")
+        hint = ""
+        if isinstance(name, str):
+            import difflib
+
+            names = sorted({*REGISTRY, *ALIASES})
+            close = [n for n in names if n == name.lower().replace("_", "-")] or \
+                difflib.get_close_matches(name.lower(), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"optimizer: got {name!r}{hint}; known optimizers are "
+                         f"{', '.join(sorted(REGISTRY))}")
     cls = _load(ALIASES.get(name, name))
     if getattr(cls, "multi_fidelity", False):
         for key in ("min_budget", "max_budget"):

@@ -148,7 +148,7 @@ def minimize(
     executor
         ``"inline"``, ``"simulated"``, ``"processes"``, ``"dask"``, ``"ray"``, a Dask scheduler
         address, a ``distributed.Client`` or an Executor. Default: inline for one worker,
-        Dask (a LocalCluster) for several.
+        local worker processes (``"processes"``) for several.
     storage
         Path of the SQLite journal (None keeps the run in memory). With ``resume=True`` an
         interrupted run in that file continues.
@@ -243,7 +243,7 @@ def minimize(
         stopping = _stored_rule(journal, stopping, bool(replay_events))
         direction = settle_direction(journal, direction, bool(replay_events))
         ex = make_executor(executor if executor is not None else
-                           ("inline" if n_workers == 1 else "dask"), n_workers,
+                           ("inline" if n_workers == 1 else "processes"), n_workers,
                            **({} if trial_timeout is None else {"trial_timeout": trial_timeout}))
         if checkpoint_dir is None:
             from lowfi.storage import checkpoint_root  # <file>.checkpoints; None for :memory:/URLs
@@ -385,6 +385,7 @@ def _run_result(runner: Runner, frame: pd.DataFrame, storage: Any, ex: Any) -> R
         storage=None if storage is None else os.fspath(storage), stop_reason=state.stop_reason,
         stats={"n_evaluations": state.n_told, "budget_spent": state.spent,
                "n_failed": state.n_failed, "seconds": state.elapsed(),
+               "session_evaluations": state.session_ok + state.session_failed,
                "virtual_time": ex.now() if getattr(ex, "name", "") == "simulated" else None},
         direction=runner.direction,
     )

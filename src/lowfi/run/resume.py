@@ -609,7 +609,13 @@ def resume(storage: str | os.PathLike, objective: Callable | None = None, *,
     from lowfi.run.loop import minimize
 
     with run_options(trust=trust, verify=verify):
-        return minimize(objective, storage=path, resume=True, **kwargs)
+        result = minimize(objective, storage=path, resume=True, **kwargs)
+    if not result.stats.get("session_evaluations") and \
+            result.stop_reason in ("max_evaluations", "total_budget"):
+        limit = result.stop_reason
+        warnings.warn(f"resume: nothing new ran: the run's {limit}={kwargs.get(limit)!r} is "
+                      f"already reached; pass a larger {limit} to continue it", stacklevel=2)
+    return result
 
 
 def record_limits(storage: str | os.PathLike, **limits: Any) -> None:

@@ -10,6 +10,7 @@ own random state), so same seed means same configurations.
 from __future__ import annotations
 
 import json
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +25,15 @@ from ConfigSpace.hyperparameters import (
 )
 
 FLOAT, INT, CAT, ORD, CONST = "float", "int", "cat", "ord", "const"
+
+
+def _mixed_range(value: Any) -> bool:
+    """A ``(low, high)`` shorthand with one int and one float bound."""
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return False
+    kinds = {isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
+             if isinstance(v, numbers.Real) and not isinstance(v, bool)}
+    return kinds == {True, False}
 
 
 class Space:
@@ -50,6 +60,10 @@ class Space:
                         and not value[0] < value[1]:
                     raise ValueError(f"space: {key!r}: got the range {value!r}; the lower bound "
                                      "must be below the upper bound, (low, high)")
+            # a range with one float bound is a float range ((0, 0.5) is what (0.0, 0.5) means;
+            # ConfigSpace would make (0, 1.0) the integers 0 and 1 and reject (0, 0.5))
+            space = {k: (float(v[0]), float(v[1])) if _mixed_range(v) else v
+                     for k, v in space.items()}
             try:
                 space = ConfigurationSpace(dict(space))
             except Exception as exc:  # ConfigSpace raises several types for bad shorthand
