@@ -203,3 +203,17 @@ def test_a_misspelled_optimizer_name_gets_a_suggestion():
         with pytest.raises(ValueError, match=f"got '{given}' \\(did you mean '{meant}'\\?\\)"):
             lowfi.minimize(_square, {"x": (-1.0, 1.0)}, given, min_budget=1, max_budget=9,
                            max_evaluations=2, progress=False)
+
+
+def test_habits_from_other_libraries_get_pointers():
+    trial = lowfi.Trial(0, {"x": 0.5}, 1.0, 0)
+    with pytest.raises(AttributeError, match=r"no suggest_float\(\).*trial.config\['name'\]"):
+        trial.suggest_float("x", 0.0, 1.0)
+    with pytest.raises(AttributeError, match=r"no suggest_categorical\(\)"):
+        trial.suggest_categorical("c", ["a", "b"])
+    with pytest.raises(ValueError, match=r"initial_configs: got the dict .*\[\{'x': 0.3\}\]"):
+        lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "random", min_budget=1, max_budget=1,
+                       max_evaluations=2, progress=False, initial_configs={"x": 0.3})
+    with pytest.raises(ValueError, match=r"^warm_start: .*unknown parameters \['y'\]"):
+        lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "random", min_budget=1, max_budget=1,
+                       max_evaluations=2, progress=False, warm_start=[({"y": 0.2}, 1.0, 0.5)])

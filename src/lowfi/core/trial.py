@@ -304,6 +304,24 @@ class Trial:
         self._last_flush = 0.0
         self._last_state = 0.0
 
+    def _no_suggest(self, name: str) -> Any:
+        raise AttributeError(
+            f"lowfi.Trial has no {name}(): lowfi samples the configuration from the space you "
+            "pass to minimize; read trial.config['name'] (and trial.budget)")
+
+    # Optuna's define-by-run calls, for the habit: each says where lowfi keeps the values
+    def suggest_float(self, *args: Any, **kwargs: Any) -> Any:
+        """Not in lowfi (Optuna's define-by-run): read ``trial.config`` instead."""
+        return self._no_suggest("suggest_float")
+
+    def suggest_int(self, *args: Any, **kwargs: Any) -> Any:
+        """Not in lowfi (Optuna's define-by-run): read ``trial.config`` instead."""
+        return self._no_suggest("suggest_int")
+
+    def suggest_categorical(self, *args: Any, **kwargs: Any) -> Any:
+        """Not in lowfi (Optuna's define-by-run): read ``trial.config`` instead."""
+        return self._no_suggest("suggest_categorical")
+
     # ------------------------------------------------------------------ the record's fields
     @property
     def id(self) -> int:

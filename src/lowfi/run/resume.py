@@ -545,6 +545,9 @@ def _stored_objective(journal: Journal) -> Any:
 def _preparer(warm_start: Any, initial_configs: Any) -> Callable[[Optimizer], None] | None:
     if warm_start is None and not initial_configs:
         return None
+    if isinstance(initial_configs, dict):
+        raise ValueError(f"initial_configs: got the dict {initial_configs!r}; pass a list of "
+                         f"configurations, e.g. [{initial_configs!r}]")
 
     def prepare(opt: Optimizer) -> None:
         data = warm_start
@@ -563,7 +566,10 @@ def _preparer(warm_start: Any, initial_configs: Any) -> Callable[[Optimizer], No
                 raise ValueError(f"warm_start: cannot read {os.fspath(warm_start)!r} as an "
                                  f"earlier run's journal ({exc})") from exc
         if data is not None:
-            opt.warm_start(data)
+            try:
+                opt.warm_start(data)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"warm_start: {exc}") from exc
         for i, config in enumerate(initial_configs or []):
             try:
                 opt.enqueue(config)
