@@ -9,6 +9,8 @@ stopped: no finished evaluation is lost or run twice, unfinished ones run again.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import math
 import numbers
 import os
@@ -17,7 +19,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 
@@ -50,6 +52,8 @@ from lowfi.storage.journal import JournalError, trials_frame  # noqa: F401 - re-
 DIRECTIONS = ("minimize", "maximize")
 #: with ``error_on_all_failed``, a session stops once its first this many trials all failed
 FAIL_FAST = 10
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class TrialsFailedError(RuntimeError):
@@ -102,6 +106,34 @@ def _check_limit(name: str, value: Any, integer: bool = False) -> Any:
     return value
 
 
+#: keyword arguments of other libraries' optimize calls, and lowfi's names for them
+_OTHER_NAMES = {"n_trials": "max_evaluations", "num_samples": "max_evaluations",
+                "timeout": "walltime", "time_budget_s": "walltime", "n_jobs": "n_workers",
+                "sampler": "optimizer", "search_alg": "optimizer", "scheduler": "optimizer",
+                "pruner": "stopping (or a multi-fidelity optimizer)", "config": "space",
+                "param_space": "space", "search_space": "space", "mode": "direction",
+                "random_state": "seed", "max_budget_per_trial": "max_budget"}
+
+
+def with_argument_hints(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` with a clearer error for keyword arguments it does not take: lowfi's name for
+    those other libraries use (Optuna's ``n_trials``, Ray Tune's ``num_samples``, ...). The
+    signature stays ``fn``'s, for type checkers and ``help``."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        unknown = [k for k in kwargs if k not in signature.parameters]
+        for name in unknown:
+            hint = _OTHER_NAMES.get(name)
+            raise TypeError(f"{fn.__name__}() got an unexpected keyword argument {name!r}"
+                            + (f"; lowfi calls it {hint}" if hint else ""))
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@with_argument_hints
 def minimize(
     objective: Callable[..., Any],
     space: Any = None,
@@ -131,7 +163,6 @@ def minimize(
     trial_timeout: float | None = None,
     trust: bool = False,
     budget_type: Any = None,
-    **unknown: Any,
 ) -> RunResult:
     """Minimize ``objective`` over ``space`` (or maximize it: ``direction="maximize"``).
 
@@ -209,7 +240,6 @@ def minimize(
     """
     from lowfi.benchmarks.base import Benchmark
 
-    _check_unknown(unknown)
     check_objective(objective)
     if resume and storage is None:
         warnings.warn("minimize: resume=True has no effect without storage (a run kept in "
@@ -292,24 +322,6 @@ def _warn_low_budget(result: RunResult) -> None:
                       f"highest finished budget is {float(ok['budget'].max()):g}), so best_loss "
                       "is a low-fidelity result; raise max_evaluations, total_budget or walltime",
                       stacklevel=4)
-
-
-#: keyword arguments of other libraries' optimize calls, and lowfi's names for them
-_OTHER_NAMES = {"n_trials": "max_evaluations", "num_samples": "max_evaluations",
-                "timeout": "walltime", "time_budget_s": "walltime", "n_jobs": "n_workers",
-                "sampler": "optimizer", "search_alg": "optimizer", "scheduler": "optimizer",
-                "pruner": "stopping (or a multi-fidelity optimizer)", "config": "space",
-                "param_space": "space", "search_space": "space", "mode": "direction",
-                "random_state": "seed", "max_budget_per_trial": "max_budget"}
-
-
-def _check_unknown(unknown: dict[str, Any]) -> None:
-    """A clear error for keyword arguments ``minimize`` does not take, with lowfi's name for
-    those other libraries use (Optuna's ``n_trials``, Ray Tune's ``num_samples``, ...)."""
-    for name in unknown:
-        hint = _OTHER_NAMES.get(name)
-        raise TypeError(f"minimize() got an unexpected keyword argument {name!r}"
-                        + (f"; lowfi calls it {hint}" if hint else ""))
 
 
 def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: Any,
