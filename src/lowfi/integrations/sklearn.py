@@ -173,7 +173,8 @@ class SearchCV(BaseSearchCV):
         with ``refit=False`` the first metric is optimized).
     max_evaluations, total_budget, walltime
         When to stop (as in :func:`lowfi.minimize`); with none of them given,
-        ``total_budget = 20 * max_resources``.
+        ``total_budget = n_possible_iterations_ * max_resources`` (the rungs times the
+        largest resource: about what ``HalvingRandomSearchCV`` spends with its defaults).
     n_workers, executor, progress
         As in :func:`lowfi.minimize`.
     n_jobs
@@ -339,7 +340,9 @@ class SearchCV(BaseSearchCV):
         limits = {"max_evaluations": self.max_evaluations, "total_budget": self.total_budget,
                   "walltime": self.walltime}
         if all(v is None for v in limits.values()):
-            limits["total_budget"] = 20 * hi
+            # about what HalvingRandomSearchCV spends by default: each rung's evaluations
+            # together cost about max_resources
+            limits["total_budget"] = self.n_possible_iterations_ * hi
         kwargs: dict[str, Any] = {}
         from lowfi.run.loop import minimize as _minimize
 
