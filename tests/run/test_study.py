@@ -34,6 +34,11 @@ def test_ask_tell_survives_reopening_exactly(tmp_path):
     assert (nxt.id, nxt.config, nxt.budget) == (want.id, want.config, want.budget)
     df = again.trials
     assert list(df["status"]) == ["ok"] * 6 + ["running"]
+    import os
+    import socket
+
+    # each tell names the process that made it, as the run loop's workers do
+    assert set(df["worker"].dropna()) == {f"{socket.gethostname()}:{os.getpid()}"}
     with pytest.raises(ValueError, match="pending trials"):
         again.tell(99, 0.1)
     again.close()

@@ -285,7 +285,7 @@ class Study:
                                  f"of this study (ids {sorted(pending)})")
             end = time.time()
             self._seen = self.journal.tell(pending[tid], res, self._asked_at.pop(tid, end), end,
-                                           "study.tell")
+                                           f"{socket.gethostname()}:{os.getpid()}")
             self._spent -= unused_budget(res.status, float(pending[tid].budget), res.info,
                                          res.curve)
             self.optimizer.tell(pending[tid], res)
