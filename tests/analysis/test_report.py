@@ -64,6 +64,11 @@ def test_report_of_a_stored_run(tmp_path):
         assert (folder / f).stat().st_size > 500, f
     text = md.read_text()
     assert "40 trials: 40 completed, 0 stopped early" in text and "Budget per rung" in text
+    # a report (and a plot) of a finished run reads it without leaving files beside it
+    from lowfi.plot import plot_incumbent
+
+    plot_incumbent(str(db))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.db", "run_report"]
 
 
 def test_report_rejects_a_folder_without_meta(tmp_path):

@@ -94,9 +94,11 @@ class JournalReader:
     """Reads a run journal without writing to it, and sees what the run appends later.
 
     SQLite journals (a path or ``sqlite:///path``) through :func:`connect_readonly`; other
-    storage URLs (``postgresql://...``) through ``lowfi.storage.Journal`` opened read-only."""
+    storage URLs (``postgresql://...``) through ``lowfi.storage.Journal`` opened read-only.
+    ``follow=False`` (one read, as for a report or a plot) opens a journal no writer has open
+    as immutable, which leaves no files beside it."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, follow: bool = True):
         self.path = os.fspath(path)
         self._journal: Any = None
         self._conn: sqlite3.Connection | None = None
@@ -107,7 +109,14 @@ class JournalReader:
         else:
             local = self.path[len("sqlite:///"):] if self.path.startswith("sqlite:///") \
                 else self.path
-            self._conn = connect_readonly(local)
+            if follow:
+                self._conn = connect_readonly(local)
+            else:  # one read: immutable when no writer has it open (no -shm/-wal left beside it)
+                from lowfi.storage.journal import connect_readonly as read_once
+
+                if not Path(local).is_file():
+                    raise FileNotFoundError(f"path: no run journal at {local!r}")
+                self._conn = read_once(local)
 
     def events(self, after: int = 0) -> list[Any]:
         """Events with sequence number greater than ``after``, oldest first."""
@@ -177,7 +186,7 @@ def space_from_json(text: Any) -> Any:
 def _read_journal(path: str | os.PathLike) -> RunData:
     from lowfi.storage.journal import trials_frame
 
-    with JournalReader(path) as reader:
+    with JournalReader(path, follow=False) as reader:
         events = reader.events()
         meta = reader.meta()
     return RunData(trials_frame(events), space_from_json(meta.get("space")),
