@@ -1,5 +1,6 @@
 """Freeze-thaw BO against Hyperband, ASHA, BOHB and lowfi's default optimizer ("auto") at equal
-epochs trained, on recorded LCBench learning curves.
+epochs trained, on recorded learning curves (LCBench, or with ``--data torch-mlp-digits``
+lowfi's own recorded PyTorch MLP curves, see :class:`EpochCurves`).
 
 The problem: 200 configurations of LCBench task 3945 with their whole 50-epoch validation-error
 curves (``benchmarks/data/curves_lcbench.npz``). The search space is the 7 hyperparameters
@@ -76,6 +77,48 @@ class LCBenchCurves:
         return float(self.final[self.row(config)])
 
 
+class EpochCurves(LCBenchCurves):
+    """The recorded PyTorch MLP curves on digits that ship with lowfi
+    (``lowfi.curves.load_epoch_curves("torch-mlp-digits")``: 100 configurations, 60 epochs,
+    validation error): numerical hyperparameters on the log scale where they span orders of
+    magnitude, and the categorical ones (activation, optimizer, learning-rate schedule). A
+    configuration is scored by the nearest recorded one among those with the same
+    categorical values (standardized Euclidean distance over the numerical ones; when none
+    shares them all, the fewest mismatches first)."""
+
+    min_budget, max_budget, eta = 2.0, 60.0, 3.0
+    LOG = ("lr", "batch_size", "weight_decay", "width")
+    NUM = ("lr", "batch_size", "weight_decay", "width", "dropout", "gamma", "layers")
+    CAT = ("activation", "optimizer", "schedule")
+
+    def __init__(self, kind: str = "torch-mlp-digits"):
+        from lowfi.curves import load_epoch_curves
+
+        d = load_epoch_curves(kind)
+        hps = list(d["hyperparameters"])
+        self.names = list(self.NUM)
+        self.X = np.array([[np.log(h[n]) if n in self.LOG else float(h[n]) for n in self.NUM]
+                           for h in hps])
+        self.C = np.array([[str(h[c]) for c in self.CAT] for h in hps], dtype=object)
+        self.curves = np.array([np.asarray(c, dtype=float) for c in d["curves"]])
+        lo, hi = self.X.min(0), self.X.max(0)
+        self.space = {n: ((int(a), int(b)) if n == "layers" else (float(a), float(b)))
+                      for n, a, b in zip(self.names, lo, hi)}
+        self.space.update({c: sorted({str(v) for v in self.C[:, j]}) for j, c in enumerate(self.CAT)})
+        self._mu, self._sd = self.X.mean(0), self.X.std(0)
+        self.final = self.curves[:, -1]
+        self.optimum = float(self.final.min())
+
+    def row(self, config: dict) -> int:
+        x = (np.array([float(config[n]) for n in self.names]) - self._mu) / self._sd
+        d = (((self.X - self._mu) / self._sd - x) ** 2).sum(1)
+        mismatches = (self.C != np.array([str(config[c]) for c in self.CAT])).sum(1)
+        return int(np.lexsort((d, mismatches))[0])
+
+
+PROBLEMS = {"lcbench": LCBenchCurves, "torch-mlp-digits": EpochCurves}
+
+
 def make(method: str, bench: LCBenchCurves, seed: int):
     kw = dict(min_budget=bench.min_budget, max_budget=bench.max_budget, eta=bench.eta, seed=seed)
     if method == "freeze-thaw":
@@ -135,10 +178,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=float, default=500.0)
     ap.add_argument("--methods", default="freeze-thaw,freeze-thaw-ei,hyperband,asha,bohb,auto")
     ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--data", default="lcbench", choices=sorted(PROBLEMS),
+                    help="the recorded curves: LCBench task 3945 (50 epochs) or lowfi's PyTorch "
+                         "MLPs on digits (60 epochs)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--load", nargs="+", default=None, help="summarize these result files")
     a = ap.parse_args(argv)
-    bench = LCBenchCurves()
+    bench = PROBLEMS[a.data]()
     methods = a.methods.split(",")
     milestones = np.array([m for m in (100, 200, 300, 500, 750, 1000, 1500, 2000) if m < a.epochs]
                           + [a.epochs])
@@ -161,10 +207,11 @@ def main(argv: list[str] | None = None) -> None:
                     with open(a.out, "w") as fh:
                         json.dump(dict(milestones=milestones.tolist(), results=res), fh)
     n_seeds = min(len(res[m]) for m in methods)
-    print(f"LCBench task 3945 (200 recorded curves, 50 epochs), regret of the final validation "
-          f"error, median over {n_seeds} seeds; best final error {bench.optimum:.4f}")
+    print(f"{a.data} ({len(bench.final)} recorded curves, {bench.curves.shape[1]} epochs), regret "
+          f"of the final validation error, median over {n_seeds} seeds; best final error "
+          f"{bench.optimum:.4f}")
     print(f"{'epochs trained':22s}" + "".join(f"{m:>8g}" for m in milestones)
-          + f"{'configs':>8s}{'s/ask':>7s}{'at 50':>7s}")
+          + f"{'configs':>8s}{'s/ask':>7s}{'at max':>7s}")
     for m in methods:
         for key, label in (("inc_regret", "incumbent"), ("rec_regret", "recommend")):
             if key == "rec_regret" and not m.startswith("freeze"):
