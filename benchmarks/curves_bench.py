@@ -6,10 +6,12 @@ training-set-size curves (``--lcdb PATH``, a folder holding ``database-accuracy.
 
 Protocol: the curves of every epoch kind are split at random (``--seed``) into a calibration
 half and a held-out half. ``--calibrate`` fits the constants of
-``lowfi.curves.fast.CALIBRATION`` on the calibration halves (see :func:`calibrate`) and prints
-them; the table reports the held-out halves only, with the shipped constants. A second table
-reports every epoch kind with constants fitted on the other kinds only (leave one kind out),
-and LCDB is never used for calibration (a held-out kind throughout).
+``lowfi.curves.fast.CALIBRATION`` and ``WIDTH`` on the calibration halves (see
+:func:`calibrate`) and prints them; the table reports the held-out halves only, with the
+shipped constants. A second table (``--loko``) reports every epoch kind with constants fitted
+on the other kinds only (leave one kind out); a third (``--swap``) the coverage on both
+halves, the calibration halves predicted with constants fitted on the held-out halves. LCDB
+is never used for calibration (a held-out kind throughout).
 
 From 10%, 20% and 40% of each curve (the points up to that fraction of the final step --
 epochs, or training-set size for LCDB -- at least 3) the final value is predicted by:
@@ -23,7 +25,10 @@ Run::
 
     nice -n 10 python benchmarks/curves_bench.py --lcdb ../shared/data/lcdb --calibrate
     nice -n 10 python benchmarks/curves_bench.py --lcdb ../shared/data/lcdb --mcmc-n 50 --loko \\
-        --json benchmarks/data/curves_bench.json
+        --swap --json benchmarks/data/curves_bench.json
+
+(``--mcmc-from benchmarks/data/curves_bench.json`` reuses the MCMC columns of an earlier run
+with the same ``--seed`` and ``--mcmc-n`` instead of rerunning MCMC.)
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from lowfi.curves.data import load_epoch_curves, load_lcdb_curves
 from lowfi.curves.fast import CALIBRATION, FastExtrapolator, _t_mixture
 
 CUTS = (0.1, 0.2, 0.4)
+SPREAD_CUTS = (0.1, 0.2, 0.4, 0.7)  # stages 2 and 3 of the calibration
 BOUNDS = (0.0, 1.0)
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,23 +105,39 @@ def t_ll(ext, parts, finals, cal, posts=None):
 
 TEMPERATURES = (1.0, 1.5, 2.0, 3.0, 4.5, 7.0, 10.0)
 SHRINKS = tuple(np.round(np.arange(0.3, 1.501, 0.05), 2))
-SCALE_PARAMS = ("noise", "change", "spread", "headroom", "nu")
+SCALE_PARAMS = ("noise", "change", "spread", "headroom", "quantum")
+SCALE_START = {"noise": 1.0, "change": 0.01, "spread": 1.0, "headroom": 0.1, "quantum": 1.0}
+NU = 5.0  # Student-t degrees of freedom, fixed: the scores barely change with it
 
 
 def calibrate(ext, data, kinds, cuts=CUTS, temperatures=TEMPERATURES,
-              shrinks=SHRINKS) -> dict[str, float]:
-    """Fit the constants of the fast model on the curves of ``kinds`` (calibration halves).
+              shrinks=SHRINKS, spread_cuts=SPREAD_CUTS) -> tuple[dict[str, float], dict[float, float]]:
+    """Fit the constants of the fast model on the curves of ``kinds`` (calibration halves):
+    ``(CALIBRATION, WIDTH)`` of ``lowfi.curves.fast``.
 
     1. The centre (the predictive median): ``temperature`` and ``shrink`` on a grid,
        minimizing the worst kind's MAE relative to the last-value baseline (mean over the
        cut-offs) -- a minimax choice, so that no kind of curve is sacrificed for the others.
-    2. The spread: ``noise, change, spread, headroom, nu`` by Nelder-Mead, minimizing the sum
-       of two proper scoring rules per (kind, cut-off) group, groups weighing equally: the
-       negative mean log-likelihood of the final values, and the interval score of the central
-       90% interval (Gneiting & Raftery 2007: width plus 20 x the miss; proper for the 5% and
-       95% quantiles, which the stopping rules use), divided by the group's last-value MAE.
+    2. The spread: ``noise, change, spread, headroom, quantum`` by Nelder-Mead (from a fixed
+       start, restarted once from its optimum), minimizing the sum of two proper scoring rules
+       per (kind, cut-off) group over the cut-offs ``spread_cuts`` (also 70%, where stopping
+       rules decide too), groups weighing equally: the negative mean log-likelihood of
+       the final values, and the interval score of the central 90% interval (Gneiting &
+       Raftery 2007: width plus 20 x the miss; proper for the 5% and 95% quantiles, which the
+       stopping rules use), divided by the group's last-value MAE. The Student-t degrees of
+       freedom are fixed at ``NU``: fitted too, they wandered between 4 and 11 from one start
+       to the next with the scores nearly unchanged, and the other constants with them.
+    3. The width per fraction observed (split conformal calibration, Lei et al., JASA 2018):
+       for every cut-off of ``spread_cuts``, the multiplier of the spread is the 90% quantile of
+       ``|final - centre| / half-width of the 90% interval`` over the calibration curves, each
+       kind weighing equally (level raised to ``0.9 (n + 1) / n`` for ``n`` curves), so that
+       the central 90% interval covers 90% of calibration curves at that fraction.
     """
-    sets = {(k, c): stages(ext, data[k]["cal"], c) for k in kinds for c in cuts}
+    # stages 1 and 2 fit the spread before any width multiplier
+    ext = FastExtrapolator(direction=ext.direction, bounds=ext.bounds, n_mixture=ext.n_mixture,
+                           width={1.0: 1.0})
+    sets = {(k, c): stages(ext, data[k]["cal"], c) for k in kinds
+            for c in dict.fromkeys(cuts + spread_cuts)}
     best = (np.inf, None, None, None)
     for temp in temperatures:
         posts = {g: [ext._family_posteriors(q, temp) for q in p] for g, (p, _, _) in sets.items()}
@@ -136,8 +158,7 @@ def calibrate(ext, data, kinds, cuts=CUTS, temperatures=TEMPERATURES,
 
     def unpack(z):
         cal = {k: float(np.exp(np.clip(v, -20, 20))) for k, v in zip(SCALE_PARAMS, z, strict=True)}
-        cal["nu"] = float(np.clip(cal["nu"], 1.0, 100.0))
-        return {**CALIBRATION, "temperature": temp, "shrink": shrink, **cal}
+        return {**CALIBRATION, "temperature": temp, "shrink": shrink, "nu": NU, **cal}
 
     def loss(z):
         cal = unpack(z)
@@ -150,10 +171,35 @@ def calibrate(ext, data, kinds, cuts=CUTS, temperatures=TEMPERATURES,
             total += (np.mean(score) / max(np.mean(np.abs(last - f)), 1e-12)) - np.mean(ll)
         return total / len(sets)
 
-    z0 = np.log([max(CALIBRATION[k], 1e-3) for k in SCALE_PARAMS])
-    res = minimize(loss, z0, method="Nelder-Mead",
-                   options={"maxiter": 1500, "xatol": 1e-3, "fatol": 1e-5})
-    return unpack(res.x)
+    # a fixed start (not the shipped constants), and one restart from the first optimum
+    z = np.log([SCALE_START[k] for k in SCALE_PARAMS])
+    for _ in range(2):
+        z = minimize(loss, z, method="Nelder-Mead",
+                     options={"maxiter": 3000, "xatol": 1e-4, "fatol": 1e-6}).x
+    cal = unpack(z)
+    return cal, conformal_width(ext, sets, posts, cal, kinds, spread_cuts)
+
+
+def conformal_width(ext, sets, posts, cal, kinds, cuts) -> dict[float, float]:
+    """Stage 3 of :func:`calibrate`: the width multiplier per cut-off (fraction observed)."""
+    q90 = float(_t_quantile95(cal["nu"], ext.n_mixture))
+    width = {}
+    for c in cuts:
+        z, w = [], []
+        for k in kinds:
+            p, f, _ = sets[(k, c)]
+            outs = [ext._combine(q, cal, ps, width={1.0: 1.0})
+                    for q, ps in zip(p, posts[(k, c)], strict=True)]
+            mu = np.concatenate([o["mean"][:, 0] for o in outs])
+            sc = np.concatenate([o["scale"][:, 0] for o in outs])
+            z.append(np.abs(f - mu) / (q90 * sc))
+            w.append(np.full(len(f), 1.0 / len(f)))
+        z, w = np.concatenate(z), np.concatenate(w)
+        order = np.argsort(z)
+        level = min(1.0, 0.9 * (len(z) + 1) / len(z))
+        cum = np.cumsum(w[order]) / w.sum()
+        width[float(c)] = round(float(z[order][np.searchsorted(cum, level - 1e-12)]), 3)
+    return width
 
 
 def _t_quantile95(nu, n):
@@ -222,7 +268,52 @@ def mcmc(curves, cut, seed):
     }
 
 
-def markdown(rows, loko) -> str:
+MCMC_KEYS = ("mcmc_n", "mcmc_mae", "mcmc_ll", "mcmc_cover90", "mcmc_ms")
+
+
+def mcmc_stored(stored: dict, curves, cut):
+    """The MCMC columns of an earlier ``--json`` row (same kind, cut, ``--seed`` and
+    ``--mcmc-n``: MCMC does not depend on the fast model), with the fast model and the last
+    value recomputed on the same curves."""
+    n = stored["mcmc_n"]
+    if n != len(curves):
+        raise ValueError(f"--mcmc-from: stored MCMC ran on {n} curves, here {len(curves)}; "
+                         "use the same --mcmc-n and --seed")
+    obs, T, finals, last = observed(curves, cut)
+    fast = FastExtrapolator(bounds=BOUNDS).predict_many(obs, T)
+    return {**{k: stored[k] for k in MCMC_KEYS},
+            "fast_mae_on_mcmc": float(np.mean([abs(p.mean - y) for p, y in
+                                               zip(fast, finals, strict=True)])),
+            "last_mae_on_mcmc": float(np.mean(np.abs(last - finals)))}
+
+
+def swapped(data: dict) -> dict:
+    """The same split with the halves' roles exchanged (LCDB left out)."""
+    return {k: {"cal": d["test"], "test": d["cal"]} for k, d in data.items() if d["cal"]}
+
+
+def coverage_table(rows, swap) -> list[str]:
+    """Coverage of the 90% interval on both halves of every epoch kind, each half predicted with
+    constants fitted on the other half, against the range a calibrated interval would show."""
+    from scipy.stats import binom
+
+    out = ["", "| kind | cut | covered: held-out half (shipped constants) | covered: calibration "
+           "half (constants from the held-out halves) | both halves | 5-95% range if calibrated |",
+           "|---" * 6 + "|"]
+    other = {(r["kind"], r["cut"]): r for r in swap}
+    for r in rows:
+        q = other.get((r["kind"], r["cut"]))
+        if q is None:
+            continue
+        k1, k2 = round(r["fast_cover90"] * r["n"]), round(q["fast_cover90"] * q["n"])
+        n = r["n"] + q["n"]
+        lo, hi = binom.ppf(0.05, n, 0.9) / n, binom.ppf(0.95, n, 0.9) / n
+        out.append(f"| {r['kind']} | {int(r['cut'] * 100)}% | {k1}/{r['n']} | {k2}/{q['n']} "
+                   f"| {(k1 + k2) / n:.2f} | {lo:.2f}-{hi:.2f} |")
+    return out
+
+
+def markdown(rows, loko, swap=()) -> str:
     out = [
         "| kind | cut | curves | points | MAE last | MAE fast | fast / last | MAE best family "
         "| LL fast | 90% cover fast | ms/curve fast (1 core; batched) | MCMC curves "
@@ -248,6 +339,8 @@ def markdown(rows, loko) -> str:
                 f"| {r['fast_mae']:.4f} | {r['fast_mae'] / max(r['last_mae'], 1e-12):.2f} "
                 f"| {r['fast_ll']:.2f} | {r['fast_cover90']:.2f} |"
             )
+    if swap:
+        out += coverage_table(rows, swap)
     return "\n".join(out)
 
 
@@ -261,42 +354,80 @@ def main() -> None:
     ap.add_argument("--calibrate", action="store_true",
                     help="fit the constants on the calibration halves and print them")
     ap.add_argument("--loko", action="store_true", help="leave-one-kind-out table")
+    ap.add_argument("--swap", action="store_true",
+                    help="also fit the constants on the held-out halves and evaluate them on "
+                         "the calibration halves (coverage on both halves)")
     ap.add_argument("--mcmc-n", type=int, default=0, help="held-out curves per kind for MCMC")
     ap.add_argument("--mcmc-cuts", default="0.1,0.2,0.4")
+    ap.add_argument("--mcmc-from", type=Path, default=None,
+                    help="reuse the MCMC columns of an earlier --json file (run with the same "
+                         "--seed and --mcmc-n) instead of rerunning MCMC; the fast model and "
+                         "the last value are recomputed on the same curves")
+    ap.add_argument("--kinds", default=None,
+                    help="comma-separated kinds to evaluate (default: all)")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
     data = kinds_of(None if a.no_lcdb else a.lcdb, a.seed)
+    stored = {}
+    if a.mcmc_from is not None:
+        stored = {(r["kind"], r["cut"]): r for r in json.loads(a.mcmc_from.read_text())["rows"]
+                  if "mcmc_mae" in r}
+    only = None if a.kinds is None else a.kinds.split(",")
+    if only is not None and not set(only) <= set(data):
+        ap.error(f"--kinds: got {a.kinds!r}; allowed are {', '.join(data)}")
     epoch_kinds = [k for k in data if data[k]["cal"]]
     ext = FastExtrapolator(bounds=BOUNDS)
     if a.calibrate:
         t0 = time.process_time()
-        cal = calibrate(ext, data, epoch_kinds)
+        cal, width = calibrate(ext, data, epoch_kinds)
         print("calibration (all epoch kinds):", json.dumps({k: round(v, 4) for k, v in
                                                           cal.items()}),
-              f"({time.process_time() - t0:.0f} CPU s)", flush=True)
-        ext = FastExtrapolator(bounds=BOUNDS, calibration=cal)
+              "width:", json.dumps(width), f"({time.process_time() - t0:.0f} CPU s)", flush=True)
+        ext = FastExtrapolator(bounds=BOUNDS, calibration=cal, width=width)
     rows = []
     mcmc_cuts = [float(c) for c in a.mcmc_cuts.split(",")] if a.mcmc_n else []
     for kind, d in data.items():
+        if only is not None and kind not in only:
+            continue
         for cut in CUTS:
             r = {"kind": kind, "cut": cut, **evaluate(ext, d["test"], cut)}
-            if cut in mcmc_cuts:
+            if cut in mcmc_cuts and (kind, cut) in stored:
+                r.update(mcmc_stored(stored[(kind, cut)], d["test"][: a.mcmc_n], cut))
+            elif cut in mcmc_cuts:
                 r.update(mcmc(d["test"][: a.mcmc_n], cut, a.seed))
             print(json.dumps(r), flush=True)
             rows.append(r)
     loko = []
     if a.loko:
         for kind in epoch_kinds:
-            cal = calibrate(ext, data, [k for k in epoch_kinds if k != kind])
-            e = FastExtrapolator(bounds=BOUNDS, calibration=cal)
+            if only is not None and kind not in only:
+                continue
+            cal, width = calibrate(ext, data, [k for k in epoch_kinds if k != kind])
+            e = FastExtrapolator(bounds=BOUNDS, calibration=cal, width=width)
             for cut in CUTS:
                 r = {"kind": kind, "cut": cut, **evaluate(e, data[kind]["test"], cut)}
                 print(json.dumps(r), flush=True)
                 loko.append(r)
+    swap = []
+    if a.swap:
+        other = swapped(data)
+        cal, width = calibrate(ext, other, [k for k in epoch_kinds if only is None or k in only])
+        print("calibration on the held-out halves:", json.dumps({k: round(v, 4) for k, v in
+                                                               cal.items()}),
+              "width:", json.dumps(width), flush=True)
+        e = FastExtrapolator(bounds=BOUNDS, calibration=cal, width=width)
+        for kind in epoch_kinds:
+            if only is not None and kind not in only:
+                continue
+            for cut in CUTS:
+                r = {"kind": kind, "cut": cut, **evaluate(e, other[kind]["test"], cut)}
+                print(json.dumps(r), flush=True)
+                swap.append(r)
     if a.json is not None:
-        a.json.write_text(json.dumps({"rows": rows, "loko": loko,
-                                      "calibration": ext.calibration}, indent=1))
-    print(markdown(rows, loko))
+        a.json.write_text(json.dumps({"rows": rows, "loko": loko, "swap": swap,
+                                      "calibration": ext.calibration,
+                                      "width": ext.width}, indent=1))
+    print(markdown(rows, loko, swap))
 
 
 if __name__ == "__main__":

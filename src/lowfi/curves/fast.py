@@ -29,16 +29,28 @@ and replaces their MCMC sampler by deterministic quadrature:
    robustly: its residual from the fitted curve is clipped at Huber's 1.345 robust standard
    deviations of the last five residuals, so a single outlying point moves the prediction
    little. The spread combines the residual noise, the size of the predicted gain, its
-   posterior standard deviation and the distance to the best possible value (``bounds``, else
-   ``max_improvement`` observed ranges) times ``log(T / last step)``, with a Student-t shape
+   posterior standard deviation, the distance to the best possible value (``bounds``, else
+   ``max_improvement`` observed ranges) times ``log(T / last step)``, and the resolution of
+   the metric (the smallest gap between distinct observed values: an error rate measured on
+   ``n`` validation samples moves in steps of ``1/n``, so even a converged curve may end a step
+   or two away; about zero for continuous metrics), with a Student-t shape
    (``nu`` degrees of freedom; a scale mixture of Gaussians, so every
    :class:`~lowfi.curves.CurvePrediction` method applies). The constants in
    :data:`CALIBRATION` were fitted on a calibration half of the real curves shipped with lowfi
    -- ``temperature`` and ``shrink`` minimizing the worst kind's error relative to the last
    value, the spread constants minimizing the log score plus the interval score of the 90%
-   interval (two proper scoring rules) -- and checked on
+   interval (two proper scoring rules; ``nu`` fixed) -- and checked on
    the held-out halves, on held-out kinds and on LCDB (``benchmarks/curves_bench.py
    --calibrate``; see the learning-curves benchmark page).
+4. **Split conformal width per fraction observed.** The spread is finally multiplied by a
+   factor that depends on the fraction of the curve observed (last observed step / predicted
+   step): :data:`WIDTH`, fitted on the same calibration curves as the 90% quantile of
+   ``|final - centre|`` in units of the half-width of the central 90% interval, every kind of
+   curve weighing equally (split conformal prediction, Lei, G'Sell, Rinaldo, Tibshirani &
+   Wasserman, JASA 2018, with the normalized score of Papadopoulos et al. 2002). Between the
+   calibrated fractions (10%, 20%, 40%, 70%) it is interpolated in the logarithm of the fraction;
+   outside them it is constant. So the central 90% interval covers 90% of the calibration
+   curves at each of these fractions.
 
 Values are mirrored for loss-like curves and mapped affinely so that the observed part spans
 ``[0.1, 1.1]`` (as in :class:`~lowfi.curves.DomhanExtrapolator`); steps are divided by the
@@ -65,12 +77,19 @@ _EXP_CLIP = 50.0
 CALIBRATION: dict[str, float] = {
     "temperature": 3.0,  # divides the log-likelihood of every grid point (tempered posterior)
     "shrink": 0.8,  # x the posterior-mean gain from the last observed value
-    "noise": 0.752,  # x residual noise of the fit
-    "change": 0.0001,  # x |predicted gain|
-    "spread": 0.629,  # x posterior sd of the gain (over families and their parameters)
-    "headroom": 0.101,  # x distance to the best possible value x log(horizon / last step)
-    "nu": 4.06,  # Student-t degrees of freedom
+    "noise": 0.9677,  # x residual noise of the fit
+    "change": 0.2413,  # x |predicted gain|
+    "spread": 0.5616,  # x posterior sd of the gain (over families and their parameters)
+    "headroom": 0.0962,  # x distance to the best possible value x log(horizon / last step)
+    "nu": 5.0,  # Student-t degrees of freedom
+    "quantum": 1.1482,  # x resolution of the metric (smallest gap between observed values)
 }
+
+#: Width multipliers of the predictive distribution of :class:`FastExtrapolator` per fraction of
+#: the curve observed (last observed step / predicted step), from split conformal calibration
+#: (see the module docstring); interpolated linearly in the logarithm of the fraction, constant
+#: beyond the first and last fraction.
+WIDTH: dict[float, float] = {0.1: 1.067, 0.2: 0.976, 0.4: 0.98, 0.7: 0.909}
 
 
 def _exp(z: np.ndarray) -> np.ndarray:
@@ -229,11 +248,14 @@ class FastExtrapolator:
         horizon may go, in units of the observed range (default 2), as in the MCMC model.
     calibration
         Overrides for :data:`CALIBRATION` (keys ``temperature``, ``shrink``, ``noise``,
-        ``change``, ``spread``, ``headroom``, ``nu``). ``shrink=1`` extrapolates the full
-        predicted gain, ``shrink=0`` predicts the current level.
+        ``change``, ``spread``, ``headroom``, ``nu``, ``quantum``). ``shrink=1`` extrapolates
+        the full predicted gain, ``shrink=0`` predicts the current level.
     n_mixture
         Number of Gaussian components of the Student-t predictive distribution (default 24;
         generalized Gauss-Laguerre quadrature of its scale mixture).
+    width
+        Overrides :data:`WIDTH`: ``{fraction observed: multiplier}`` of the predictive spread
+        (fractions in ``(0, 1]``, multipliers > 0; ``{1.0: 1.0}`` switches the calibration off).
 
     Examples
     --------
@@ -257,6 +279,7 @@ class FastExtrapolator:
         max_improvement: float = 2.0,
         calibration: dict[str, float] | None = None,
         n_mixture: int = 24,
+        width: dict[float, float] | None = None,
     ):
         self.direction = direction
         self._sign = check_direction(direction)
@@ -290,6 +313,7 @@ class FastExtrapolator:
             raise ValueError(f"n_mixture: got {n_mixture!r}; allowed is an int >= 1")
         self.n_mixture = n_mixture
         self._t_scales, self._t_weights = _t_mixture(cal["nu"], n_mixture)
+        self.width = _check_width(WIDTH if width is None else width)
         self.fitted_ = False
 
     # ------------------------------------------------------------------ batched core
@@ -339,6 +363,12 @@ class FastExtrapolator:
         # the last _K_LAST observed points (repeated from the first one on shorter curves)
         lastk = np.maximum(counts[:, None] - _K_LAST + np.arange(_K_LAST)[None], 0)
         u_lastk = U[rows[:, None], lastk]
+        # resolution of the metric: the smallest gap between distinct observed values (a metric
+        # measured on n validation samples moves in steps of 1/n; ~0 for continuous metrics)
+        u_top = np.where(W > 0, U, -np.inf).max(axis=1, keepdims=True)
+        gaps = np.diff(np.sort(np.where(W > 0, U, u_top), axis=1), axis=1)
+        gaps = np.where(gaps > 1e-9, gaps, np.inf).min(axis=1)
+        quantum = np.where(np.isfinite(gaps), gaps, 0.0)[:, None]
         xT = T / step0
         if self.bounds is not None:
             best_user = self.bounds[1] if self._sign > 0 else self.bounds[0]
@@ -395,6 +425,7 @@ class FastExtrapolator:
             "u_best": u_best,
             "u_worst": np.broadcast_to(u_worst, (N, 1)),
             "u_lastk": u_lastk,
+            "quantum": quantum,
             "zscale": zscale,
             "small": small,
             "steps": T,
@@ -420,10 +451,11 @@ class FastExtrapolator:
                         np.einsum("ng,ng->n", w, f["var"]), np.einsum("ng,ngj->nj", w, f["fk"]))
         return out
 
-    def _combine(self, st: dict, cal: dict[str, float], post: dict | None = None
-                 ) -> dict[str, np.ndarray]:
+    def _combine(self, st: dict, cal: dict[str, float], post: dict | None = None,
+                 width: dict[float, float] | None = None) -> dict[str, np.ndarray]:
         """Model average and calibrated predictive distribution from :meth:`_fit_all` (``post``:
-        :meth:`_family_posteriors` at ``cal["temperature"]``, computed when not given)."""
+        :meth:`_family_posteriors` at ``cal["temperature"]``, computed when not given;
+        ``width``: multipliers per fraction observed, default ``self.width``)."""
         if post is None:
             post = self._family_posteriors(st, cal["temperature"])
         K = len(self.families)
@@ -453,10 +485,15 @@ class FastExtrapolator:
         bound = _HUBER * 1.4826 * np.median(np.abs(resid), axis=1, keepdims=True)
         u_last = u_fitk[:, -1:] + np.clip(resid[:, -1:], -bound, bound)
         centre = np.minimum(np.maximum(u_last + cal["shrink"] * g, st["u_worst"]), st["u_best"])
+        if width is None:
+            width = self.width
+        fracs = np.log(np.array(sorted(width)))
+        mult = np.interp(-st["log_ratio"], fracs, np.array([width[f] for f in sorted(width)]))
         headroom = np.maximum(st["u_best"] - u_last, 0.0)  # distance to the best possible value
         dist = np.where(st["ahead"], 1.0, 0.0)
         scale = np.sqrt(
             (cal["noise"] * noise) ** 2
+            + (cal["quantum"] * st["quantum"]) ** 2
             + dist
             * (
                 (cal["change"] * g) ** 2
@@ -464,7 +501,7 @@ class FastExtrapolator:
                 + (cal["headroom"] * headroom * st["log_ratio"]) ** 2
             )
             + 1e-6
-        )
+        ) * np.where(st["ahead"], mult, 1.0)
         zs, small = st["zscale"], st["small"]
         return {
             "mean": self._sign * ((centre - _U0) * zs + small),
@@ -573,6 +610,21 @@ def _t_mixture(nu: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     x, w = roots_genlaguerre(n, nu / 2.0 - 1.0)
     lam = 2.0 * x / nu
     return 1.0 / np.sqrt(lam), w / w.sum()
+
+
+def _check_width(width: Any) -> dict[float, float]:
+    if not isinstance(width, dict) or not width:
+        raise ValueError(f"width: got {width!r}; allowed is a non-empty dict "
+                         "{fraction observed in (0, 1]: multiplier > 0}")
+    out = {}
+    for f, m in width.items():
+        ok_f = isinstance(f, int | float) and 0 < f <= 1
+        ok_m = isinstance(m, int | float) and np.isfinite(m) and m > 0
+        if not (ok_f and ok_m):
+            raise ValueError(f"width: got entry {f!r}: {m!r}; allowed are fractions observed in "
+                             "(0, 1] mapped to multipliers > 0")
+        out[float(f)] = float(m)
+    return out
 
 
 def default_extrapolator(**kwargs: Any) -> FastExtrapolator:
