@@ -18,10 +18,15 @@ def f(config, budget):
 
 
 def suicidal_once(config, budget, marker_dir):
-    """Kills its own worker process the first time it sees trial budget 1 config; then works."""
-    key = os.path.join(marker_dir, f"{config['x']:.12f}-{budget}")
-    if budget == 1 and not os.path.exists(key) and len(os.listdir(marker_dir)) < 1:
-        open(key, "w").close()
+    """Kills its own worker process the first time any worker runs a budget-1 trial (once in
+    the whole run: the marker is created atomically, so two workers never both die); then
+    works."""
+    if budget == 1:
+        try:
+            fd = os.open(os.path.join(marker_dir, "killed"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return config["x"]
+        os.close(fd)
         os.kill(os.getpid(), signal.SIGKILL)
     return config["x"]
 
