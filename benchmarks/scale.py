@@ -20,12 +20,17 @@ peak memory is its own. Reported per optimizer:
 
 ``--walltime`` stops each run after so many seconds (it then has fewer trials than asked;
 the resume adds 10 to those it has); ``--extend`` continues such runs, kept in ``--dir``, to
-``--trials`` trials (by ``lowfi.resume``). ``--plot`` draws the cost growth of earlier runs.
+``--trials`` trials (by ``lowfi.resume``; with ``--walltime``, for at most so many more
+seconds), and reports the figures of all the run's parts together (trials, times, meter
+readings; peak memory is the largest part's). ``--plot`` draws the cost growth of earlier
+runs.
 
 Usage (the figures in docs/benchmarks/scale.md come from the commands given there)::
 
     python benchmarks/scale.py --optimizers asha,bohb --trials 100000 --workers 512 --dir runs --out scale.jsonl
-    python benchmarks/scale.py --optimizers gp,mfbo --trials 2000 --workers 8 --walltime 1200
+    python benchmarks/scale.py --optimizers gp,mfbo --trials 2000 --workers 8 --walltime 1200 --dir runs
+    python benchmarks/scale.py --optimizers gp --trials 2000 --workers 8 --walltime 1800 --dir runs
+    python benchmarks/scale.py --optimizers mfbo --trials 2000 --workers 8 --walltime 1200 --dir runs --extend
     python benchmarks/scale.py --plot scale.jsonl scale-growth.png --dir runs
 """
 
@@ -105,10 +110,48 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def child_run(name: str, db: str, trials: int, workers: int, walltime: float | None = None
-              ) -> dict:
+def _summary(name: str, db: str, res, meter: Meter, workers: int, wall: float, cpu: float,
+             extend: bool = False) -> dict:
+    """The run's figures; a run continued by ``--extend`` adds its trials, times and meter
+    readings to those of the earlier parts (kept next to the journal)."""
     import numpy as np
 
+    parts = db + ".parts.json"
+    prior = json.load(open(parts)) if extend and os.path.exists(parts) else \
+        {"driver": [], "optimizer": [], "wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mib": 0.0,
+         "n_parts": 0}
+    prior["driver"] += meter.driver
+    prior["optimizer"] += meter.optimizer
+    prior["wall_s"] += wall
+    prior["cpu_s"] += cpu
+    prior["peak_rss_mib"] = max(prior["peak_rss_mib"], _rss_mib())
+    prior["n_parts"] += 1
+    with open(parts, "w") as fh:
+        json.dump(prior, fh)
+    drv = np.array(prior["driver"]) * 1e3
+    opt = np.array(prior["optimizer"]) * 1e3
+    tenths = len(drv) >= 10
+    size = os.path.getsize(db) + sum(os.path.getsize(db + s) for s in ("-wal", "-shm")
+                                     if os.path.exists(db + s))
+    return {"optimizer": name, "trials": len(res.trials), "workers": workers,
+            "wall_s": prior["wall_s"], "cpu_s": prior["cpu_s"], "parts": prior["n_parts"],
+            "load_average": os.getloadavg()[0],
+            "driver_ms_median": float(np.median(drv)),
+            "driver_ms_mean": float(np.mean(drv)),
+            "driver_ms_by_tenth": [float(np.mean(c)) for c in np.array_split(drv, 10)]
+            if tenths else [],
+            "optimizer_ms_by_tenth": [float(np.mean(c)) for c in np.array_split(opt, 10)]
+            if tenths else [],
+            "driver_ms_median_by_tenth": [float(np.median(c)) for c in np.array_split(drv, 10)]
+            if tenths else [],
+            "optimizer_ms_mean": float(np.mean(opt)),
+            "peak_rss_mib": prior["peak_rss_mib"],
+            "journal_bytes_per_trial": size / len(res.trials),
+            "best_loss": res.best_loss}
+
+
+def child_run(name: str, db: str, trials: int, workers: int, walltime: float | None = None
+              ) -> dict:
     import lowfi
 
     _preload(name)
@@ -119,23 +162,7 @@ def child_run(name: str, db: str, trials: int, workers: int, walltime: float | N
                          walltime=walltime, storage=db, progress=False, seed=0,
                          callbacks=[meter])
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    drv = np.array(meter.driver) * 1e3
-    tenths = [float(np.mean(c)) for c in np.array_split(drv, 10)] if len(drv) >= 10 else []
-    size = os.path.getsize(db) + sum(os.path.getsize(db + s) for s in ("-wal", "-shm")
-                                     if os.path.exists(db + s))
-    return {"optimizer": name, "trials": len(res.trials), "workers": workers,
-            "wall_s": wall, "cpu_s": cpu, "load_average": os.getloadavg()[0],
-            "driver_ms_median": float(np.median(drv)),
-            "driver_ms_mean": float(np.mean(drv)),
-            "driver_ms_by_tenth": tenths,
-            "optimizer_ms_by_tenth": [float(np.mean(c)) * 1e3 for c in
-                                      np.array_split(np.array(meter.optimizer), 10)]
-            if len(drv) >= 10 else [],
-            "driver_ms_median_by_tenth": [float(np.median(c)) for c in np.array_split(drv, 10)]
-            if len(drv) >= 10 else [],
-            "optimizer_ms_mean": float(np.mean(meter.optimizer) * 1e3),
-            "peak_rss_mib": _rss_mib(), "journal_bytes_per_trial": size / len(res.trials),
-            "best_loss": res.best_loss}
+    return _summary(name, db, res, meter, workers, wall, cpu)
 
 
 def child_resume(name: str, db: str, trials: int, workers: int, verify: bool) -> dict:
@@ -164,17 +191,21 @@ def child_resume(name: str, db: str, trials: int, workers: int, verify: bool) ->
             "load_average": os.getloadavg()[0]}
 
 
-def child_extend(name: str, db: str, trials: int, workers: int) -> dict:
-    """Continue a run that ``--walltime`` stopped until it has ``trials`` trials."""
+def child_extend(name: str, db: str, trials: int, workers: int,
+                 walltime: float | None = None) -> dict:
+    """Continue a run that ``--walltime`` stopped until it has ``trials`` trials (or for
+    ``walltime`` more seconds); the figures cover all its parts."""
     import lowfi
 
     _preload(name)
+    meter = Meter()
     t0, c0 = time.perf_counter(), time.process_time()
-    res = lowfi.resume(db, objective, max_evaluations=trials, executor="simulated",
-                       n_workers=workers, progress=False)
-    return {"optimizer": name, "trials": len(res.trials), "workers": workers,
-            "extend_wall_s": time.perf_counter() - t0, "extend_cpu_s": time.process_time() - c0,
-            "load_average": os.getloadavg()[0]}
+    res = lowfi.resume(db, objective, max_evaluations=trials, walltime=walltime,
+                       executor="simulated", n_workers=workers, progress=False,
+                       callbacks=[meter])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {**_summary(name, db, res, meter, workers, wall, cpu, extend=True),
+            "extend_wall_s": wall, "extend_cpu_s": cpu}
 
 
 def _copy_journal(db: str) -> str:
@@ -276,7 +307,8 @@ def main() -> None:
     if a.child:
         kind, rest = a.child[0], a.child[1:]
         if kind == "extend":
-            r = child_extend(rest[0], rest[1], int(rest[2]), int(rest[3]))
+            r = child_extend(rest[0], rest[1], int(rest[2]), int(rest[3]),
+                             float(rest[4]) if len(rest) > 4 else None)
         elif kind == "run":
             r = child_run(rest[0], rest[1], int(rest[2]), int(rest[3]),
                           float(rest[4]) if len(rest) > 4 else None)
@@ -288,11 +320,12 @@ def main() -> None:
     for name in a.optimizers.split(","):
         db = os.path.join(folder, f"{name}-{a.trials}.db")
         if a.extend:
-            r = _child(["extend", name, db, str(a.trials), str(a.workers)])
+            r = _child(["extend", name, db, str(a.trials), str(a.workers),
+                        *([str(a.walltime)] if a.walltime else [])])
         elif a.resume_only:
             r = {"optimizer": name, "trials": a.trials, "workers": a.workers}
         else:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".parts.json"):
                 if os.path.exists(db + suffix):
                     os.remove(db + suffix)
             r = _child(["run", name, db, str(a.trials), str(a.workers),

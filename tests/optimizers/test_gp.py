@@ -57,3 +57,26 @@ def test_bad_inputs_rejected():
         GPProposer(n_initial=0)
     with pytest.raises(ValueError, match="budget"):
         GPBO({"x": (0.0, 1.0)}, max_budget=-1)
+
+
+def test_hyperparameters_are_refit_on_a_geometric_schedule_past_refit_below():
+    opt = GPBO({"x": (0.0, 1.0)}, seed=0, n_candidates=16, n_initial=3, n_local=0,
+               refit_below=6, refit_growth=0.5)
+    flags = []
+    for _ in range(20):
+        t = opt.ask()
+        if opt.proposer.gp is not None and not hasattr(opt.proposer.gp, "_spy"):
+            gp = opt.proposer.gp
+            real = gp.fit
+
+            def spy(X, y, optimize=True, real=real):
+                flags.append((len(y), optimize))
+                return real(X, y, optimize=optimize)
+
+            gp.fit, gp._spy = spy, True
+        opt.tell(t, (t.config["x"] - 0.3) ** 2)
+    optimized = sorted({n for n, o in flags if o})
+    assert all(n <= 6 or n in (9, 14) for n in optimized) and {9, 14} <= set(optimized)
+    assert any(not o for n, o in flags if n > 6)  # between them: the previous hyperparameters
+    with pytest.raises(ValueError, match="refit_growth"):
+        GPProposer(refit_growth=-1)

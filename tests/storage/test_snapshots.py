@@ -124,3 +124,36 @@ def test_a_history_pickles_without_its_caches_and_gives_the_same_observations():
     X2, y2 = back.observations(9.0)
     assert np.array_equal(X, X2) and np.array_equal(y, y2) and np.array_equal(V, back.vectors())
     assert h._cache  # pickling left the original's caches alone
+
+
+def test_a_gp_past_max_exact_snapshots_only_its_sparse_posterior():
+    import pickle
+
+    import numpy as np
+
+    from lowfi.storage.journal import _dumps
+
+    def run(max_exact):
+        opt = lowfi.optimizers.get("gp", {"x": (0.0, 1.0), "y": (0.0, 1.0)}, max_budget=1,
+                                   seed=0, n_candidates=16, n_local=0,
+                                   gp_kwargs={"max_exact": max_exact, "n_inducing": 8,
+                                              "n_hyper": 8, "restart_every": 100})
+        for _ in range(40):
+            t = opt.ask()
+            opt.tell(t, lowfi.Result(loss=(t.config["x"] - 0.3) ** 2 + t.config["y"]))
+        return opt
+
+    opt = run(30)  # exact up to 30 results, then sparse (DTC)
+    gp = opt.proposer.gp
+    assert gp.sparse
+    back = pickle.loads(_dumps(opt))
+    # the exact posterior's factor (max_exact x max_exact) is gone, from the optimizer and
+    # from its snapshot; the sparse posterior predicts as before
+    assert not hasattr(gp, "_L") and not hasattr(back.proposer.gp, "_L")
+    Xq = np.random.default_rng(1).random((5, gp.X_train.shape[1]))
+    for a, b in zip(gp.predict(Xq), back.proposer.gp.predict(Xq), strict=True):
+        assert np.array_equal(a, b)
+    assert (opt.ask().config, opt.ask().config) == (back.ask().config, back.ask().config)
+    # and an exact GP keeps no sparse factors
+    exact = run(1000).proposer.gp
+    assert not exact.sparse and not hasattr(exact, "_La") and hasattr(exact, "_L")

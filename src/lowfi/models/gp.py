@@ -84,6 +84,11 @@ def cholesky(K: np.ndarray, jitter: float = 1e-8, max_tries: int = 8) -> tuple[n
     raise np.linalg.LinAlgError(f"cholesky: matrix not positive definite even with jitter {j:g}")
 
 
+#: attributes of the exact and of the sparse posterior (only one set is kept)
+_EXACT_STATE = ("_L", "_alpha")
+_SPARSE_STATE = ("_Z", "_Lm", "_La", "_beta")
+
+
 class GP:
     """Exact GP regression with marginal-likelihood hyperparameters and a sparse fallback.
 
@@ -242,6 +247,10 @@ class GP:
         self.X_train, self.y_train = X, y
         self.sparse = n > self.max_exact
         s2, nv = self.signal_var, math.exp(self.log_noise)
+        # the other posterior's factors are dropped: a GP that went sparse would otherwise keep
+        # (and pickle into every optimizer snapshot) the max_exact^2 Cholesky factor forever
+        for name in (_SPARSE_STATE if not self.sparse else _EXACT_STATE):
+            self.__dict__.pop(name, None)
         if not self.sparse:
             K = s2 * self.kernel.K(X) + nv * np.eye(n)
             self._L, _ = cholesky(K)

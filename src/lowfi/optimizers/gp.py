@@ -60,13 +60,18 @@ def local_candidates(space: Any, X_best: np.ndarray, rng: np.random.Generator, n
 
 def fit_believer_candidates(model: Any, features: GPFeatures, space: Any, X: np.ndarray,
                             y: np.ndarray, history: History, budget: float,
-                            rng: np.random.Generator, n_candidates: int) -> np.ndarray:
+                            rng: np.random.Generator, n_candidates: int,
+                            optimize: bool | None = None) -> np.ndarray:
     """Fit ``model`` on the observations, add running trials at their predicted mean (kriging
     believer: parallel asks spread out), and return candidate vectors: ``n_candidates`` random
     ones and as many local perturbations of the five best. Shared by the GP and BNN proposers;
-    ``model`` has ``fit(F, y, optimize=...)`` and ``predict(F) -> (mean, var)``."""
+    ``model`` has ``fit(F, y, optimize=...)`` and ``predict(F) -> (mean, var)``; ``optimize``
+    (None: the model's default) says whether its hyperparameters are re-optimized."""
     F = features.transform(X)
-    model.fit(F, y)
+    if optimize is None:
+        model.fit(F, y)
+    else:
+        model.fit(F, y, optimize=optimize)
     pend = history.pending_vectors(budget)
     if len(pend):
         Fp = features.transform(pend)
@@ -96,20 +101,36 @@ class GPProposer(Proposer):
         Best candidates polished with L-BFGS-B on continuous parameters.
     kappa, xi
         UCB's exploration weight and EI's improvement margin.
+    refit_below, refit_growth
+        The GP's hyperparameters are re-optimized at every proposal while there are at most
+        ``refit_below`` observations (default 200), then only when their number grew by
+        ``refit_growth`` (default 5 %) since the last time; in between the GP is refit with
+        the previous hyperparameters. At thousands of observations most of a proposal's time
+        was the hyperparameter fit, which then hardly changes from one result to the next.
     gp_kwargs
         Passed to :class:`lowfi.models.gp.GP` (e.g. ``max_exact``).
     """
 
     def __init__(self, acquisition: str = "ei", n_initial: int | None = None,
                  n_candidates: int = 512, n_local: int = 3, kappa: float = 2.0, xi: float = 0.0,
-                 gp_kwargs: dict[str, Any] | None = None):
+                 gp_kwargs: dict[str, Any] | None = None, refit_below: int = 200,
+                 refit_growth: float = 0.05):
         super().__init__()
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition: got {acquisition!r}; allowed are {', '.join(ACQUISITIONS)}")
         if n_initial is not None and (not isinstance(n_initial, int) or n_initial < 1):
             raise ValueError(f"n_initial: got {n_initial!r}; it must be an integer >= 1")
+        if int(n_local) < 0:
+            raise ValueError(f"n_local: got {n_local!r}; it must be >= 0 (0: no polishing)")
         if int(n_candidates) < 1:
             raise ValueError(f"n_candidates: got {n_candidates!r}; it must be >= 1")
+        if isinstance(refit_below, bool) or not isinstance(refit_below, int) or refit_below < 0:
+            raise ValueError(f"refit_below: got {refit_below!r}; it must be an int >= 0")
+        if isinstance(refit_growth, bool) or not isinstance(refit_growth, int | float) \
+                or not refit_growth >= 0:
+            raise ValueError(f"refit_growth: got {refit_growth!r}; it must be a number >= 0")
+        self.refit_below, self.refit_growth = int(refit_below), float(refit_growth)
+        self._opt_n = 0  # observations at the last hyperparameter optimization
         self.acquisition = acquisition
         self.n_initial = n_initial
         self.n_candidates, self.n_local = int(n_candidates), int(n_local)
@@ -137,15 +158,23 @@ class GPProposer(Proposer):
             self.features = GPFeatures(space)
             self.gp = GP(seed=spawn(self.rng), **self.gp_kwargs)
         best = float(y.min())
+        n = len(y)
+        refit_below = getattr(self, "refit_below", None)  # (absent in older snapshots)
+        optimize = None
+        if refit_below is not None:
+            last = getattr(self, "_opt_n", 0)
+            optimize = n <= refit_below or n >= (1.0 + self.refit_growth) * last or last == 0
+            if optimize:
+                self._opt_n = n
         cand = fit_believer_candidates(self.gp, self.features, space, X, y, history, budget,
-                                       self.rng, self.n_candidates)
+                                       self.rng, self.n_candidates, optimize=optimize)
         mean, var = self.gp.predict(self.features.transform(cand))
         score = self._score(mean, var, best)
-        top = np.argsort(-score)[: self.n_local]
-        best_x, best_s = cand[top[0]], score[top[0]]
+        order = np.argsort(-score)
+        best_x, best_s = cand[order[0]], score[order[0]]
         cont = self.features.continuous
         if len(cont):
-            for i in top:
+            for i in order[: self.n_local]:
                 x, s = self._polish(cand[i], cont, best)
                 if s > best_s:
                     best_x, best_s = x, s
@@ -190,13 +219,15 @@ class GPBO(BlackBox):
     n_initial
         Random configurations before the GP is used (default ``max(5, dim + 1)``).
     **kwargs
-        ``n_candidates``, ``n_local``, ``kappa``, ``xi``, ``gp_kwargs`` go to
+        ``n_candidates``, ``n_local``, ``kappa``, ``xi``, ``gp_kwargs``, ``refit_below``,
+        ``refit_growth`` go to
         :class:`GPProposer`; ``max_trials`` to :class:`BlackBox`.
     """
 
     def __init__(self, space: Any, max_budget: float = 1.0, acquisition: str = "ei",
                  seed: SeedLike = None, n_initial: int | None = None, **kwargs: Any):
-        prop_keys = ("n_candidates", "n_local", "kappa", "xi", "gp_kwargs")
+        prop_keys = ("n_candidates", "n_local", "kappa", "xi", "gp_kwargs", "refit_below",
+                     "refit_growth")
         prop = {k: kwargs.pop(k) for k in prop_keys if k in kwargs}
         proposer = GPProposer(acquisition=acquisition, n_initial=n_initial, **prop)
         super().__init__(space, proposer=proposer, budget=max_budget, seed=seed, **kwargs)
