@@ -26,12 +26,19 @@ import numpy as np
 from lowfi import benchmarks, optimizers
 
 
-def measure(opt, bench, warm: int, n: int, seed: int = 0) -> np.ndarray:
+def _n_opt(opt) -> int:
+    """Hyperparameter optimizations of the default's GP so far (0 for other models)."""
+    return int(getattr(getattr(getattr(opt, "proposer", None), "_impl", None), "n_optimizations", 0))
+
+
+def measure(opt, bench, warm: int, n: int, seed: int = 0) -> tuple[np.ndarray, int]:
     """ask + tell times (ms; columns wall, CPU) of the calls made while the history holds
-    ``warm`` to ``warm + n`` observations."""
+    ``warm`` to ``warm + n`` observations, and the GP hyperparameter optimizations among them."""
     rng = np.random.default_rng(seed)
-    times = []
+    times, k0 = [], None
     while len(opt.history) < warm + n:
+        if k0 is None and len(opt.history) >= warm:
+            k0 = _n_opt(opt)
         t0, c0 = time.perf_counter(), time.process_time()
         trial = opt.ask()
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
@@ -41,7 +48,7 @@ def measure(opt, bench, warm: int, n: int, seed: int = 0) -> np.ndarray:
         dt, dc = dt + time.perf_counter() - t0, dc + time.process_time() - c0
         if len(opt.history) > warm:
             times.append((dt, dc))
-    return np.asarray(times) * 1e3
+    return np.asarray(times) * 1e3, _n_opt(opt) - (k0 or 0)
 
 
 def main() -> None:
@@ -51,7 +58,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--problems", default="counting-ones-16-16,mf-hartmann6")
     args = ap.parse_args()
-    print(f"ask+tell time (ms) after {args.warm} observations, {args.measure} calls x {args.seeds} seeds")
+    print(f"ask+tell time (ms) after {args.warm} observations, {args.measure} calls x {args.seeds} seeds; "
+          f"1-minute load average at the start {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     print("| problem | optimizer (model) | wall median | wall mean | wall p95 | wall max | CPU median | CPU mean |")
     print("|---|---|---|---|---|---|---|---|")
     ratios = []
@@ -61,15 +69,21 @@ def main() -> None:
                   eta=float(getattr(bench, "eta", 3) or 3))
         out = {}
         for name in ("hyperband", "auto"):
-            tc = np.concatenate([measure(optimizers.get(name, bench.space, seed=s, **kw), bench,
-                                         args.warm, args.measure, s) for s in range(args.seeds)])
+            parts, n_opt = [], 0
+            for s in range(args.seeds):
+                opt = optimizers.get(name, bench.space, seed=s, **kw)
+                t, k = measure(opt, bench, args.warm, args.measure, s)
+                parts.append(t)
+                n_opt += k
+            tc = np.concatenate(parts)
             t, c = tc[:, 0], tc[:, 1]
             out[name] = t
             if name == "auto":
                 cpu_ok = np.median(c) < 5 and c.mean() < 20
             label = name
             if name == "auto":
-                label = f"auto ({optimizers.get('auto', bench.space, seed=0, **kw).model})"
+                label = (f"auto ({optimizers.get('auto', bench.space, seed=0, **kw).model}; "
+                         f"{n_opt} hyperparameter fits in the measured calls)")
             print(f"| {pname} | {label} | {np.median(t):.3f} | {t.mean():.3f} | {np.percentile(t, 95):.3f} "
                   f"| {t.max():.3f} | {np.median(c):.3f} | {c.mean():.3f} |", flush=True)
         a, h = out["auto"], out["hyperband"]
@@ -79,6 +93,7 @@ def main() -> None:
         print(f"{pname}: auto / hyperband (same run): median {rm:.0f}x, mean {rmean:.0f}x; "
               f"target (median < 5 ms, mean < 20 ms) on wall time {'met' if ok else 'MISSED'}, "
               f"on CPU time {'met' if cok else 'MISSED'}")
+    print(f"1-minute load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Variants (``auto`` with one setting changed):
 - ``perbudget``: GP on the model budget's data only (``joint=False``), BOHB's rule;
 - ``perbudget-r20``: the same with ``random_fraction=0.2``;
 - ``r20`` / ``r33``: ``random_fraction`` 0.2 / 1/3 instead of 0.1;
-- ``kde`` / ``gp`` / ``rf`` / ``hb``: force the model (``hb``: no model, plain Hyperband);
+- ``kde`` / ``tpe`` / ``gp`` / ``rf`` / ``hb``: force the model (``hb``: no model, plain
+  Hyperband; ``kde`` is BOHB's KDE with its random fraction 1/3);
 - ``kde-r10``: KDE with ``random_fraction=0.1``;
 - ``kde-r20`` / ``rf-r20``: KDE / random forest with ``random_fraction=0.2``.
 
@@ -32,7 +33,7 @@ from lowfi.analysis import bench as B
 VARIANTS = {
     "auto": {}, "perbudget": {"joint": False}, "perbudget-r20": {"joint": False, "random_fraction": 0.2},
     "r20": {"random_fraction": 0.2}, "r33": {"random_fraction": 1 / 3},
-    "kde": {"model": "kde"}, "kde-r10": {"model": "kde", "random_fraction": 0.1},
+    "kde": {"model": "kde"}, "tpe": {"model": "tpe"}, "kde-r10": {"model": "kde", "random_fraction": 0.1},
     "kde-r20": {"model": "kde", "random_fraction": 0.2},
     "rf-r20": {"model": "rf", "random_fraction": 0.2},
     "gp": {"model": "gp"}, "rf": {"model": "rf"}, "hb": {"model": "random"},

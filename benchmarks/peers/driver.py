@@ -38,10 +38,29 @@ def rungs(p: dict) -> list[float]:
     return [hi / eta ** (k - i) for i in range(k + 1)]
 
 
+def _conditions(p: dict) -> dict:
+    """child name -> list of (parent name, activating values as strings)."""
+    out: dict = {}
+    for c in p.get("conditions", []):
+        out.setdefault(c["child"], []).append((c["parent"], [str(v) for v in c["values"]]))
+    return out
+
+
+def is_active(name: str, config: dict, p: dict) -> bool:
+    """Whether ``name`` is active given the values already in ``config`` (its parents are
+    active and take an activating value; several conditions on one child must all hold)."""
+    return all(parent in config and str(config[parent]) in values
+               for parent, values in _conditions(p).get(name, []))
+
+
 def plain(config: dict, p: dict) -> dict:
-    """Peer values to the problem's types (ints, categorical choices as given)."""
+    """Peer values to the problem's types (ints, categorical choices as given); inactive
+    hyperparameters (by the space's conditions) are left out, so a peer that samples a
+    flat space evaluates the same configuration as one that knows the conditions."""
     out = {}
-    for h in p["space"]:
+    for h in p["space"]:  # parents come before their children
+        if h["name"] not in config or not is_active(h["name"], out, p):
+            continue
         v = config[h["name"]]
         if h["type"] == "int":
             v = int(round(v))
@@ -71,7 +90,9 @@ def run_optuna(p: dict, seed: int, pruner_name: str) -> None:
 
     def objective(trial):
         cfg = {}
-        for h in p["space"]:
+        for h in p["space"]:  # define-by-run: a child is suggested only when it is active
+            if not is_active(h["name"], cfg, p):
+                continue
             if h["type"] == "float":
                 cfg[h["name"]] = trial.suggest_float(h["name"], h["lower"], h["upper"], log=h["log"])
             elif h["type"] == "int":
@@ -95,6 +116,7 @@ def _cs06(p: dict, seed: int):
     import ConfigSpace as CS
 
     cs = CS.ConfigurationSpace(seed=seed)
+    hps = {}
     for h in p["space"]:
         if h["type"] == "float":
             hp = CS.UniformFloatHyperparameter(h["name"], h["lower"], h["upper"], log=h["log"])
@@ -105,6 +127,9 @@ def _cs06(p: dict, seed: int):
         else:
             hp = CS.CategoricalHyperparameter(h["name"], [str(c) for c in h["choices"]])
         cs.add_hyperparameter(hp)
+        hps[h["name"]] = hp
+    for c in p.get("conditions", []):
+        cs.add_condition(CS.InCondition(hps[c["child"]], hps[c["parent"]], [str(v) for v in c["values"]]))
     return cs
 
 
@@ -156,7 +181,7 @@ def run_hpbandster(p: dict, seed: int, method: str) -> None:
 
 # ---------------------------------------------------------------------------- SMAC3
 def run_smac(p: dict, seed: int, facade: str) -> None:
-    from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
+    from ConfigSpace import Categorical, ConfigurationSpace, Float, InCondition, Integer
     from smac import HyperparameterOptimizationFacade, MultiFidelityFacade, Scenario
 
     cs = ConfigurationSpace(seed=seed)
@@ -167,6 +192,8 @@ def run_smac(p: dict, seed: int, facade: str) -> None:
             cs.add(Integer(h["name"], (h["lower"], h["upper"]), log=h["log"]))
         else:
             cs.add(Categorical(h["name"], [str(c) for c in h["choices"]], ordered=h["type"] == "ord"))
+    for c in p.get("conditions", []):
+        cs.add(InCondition(cs[c["child"]], cs[c["parent"]], [str(v) for v in c["values"]]))
     out = os.environ.get("TMPDIR", "/tmp") + f"/smac-{os.getpid()}"
     if facade == "mf":
         sc = Scenario(cs, deterministic=True, n_trials=10**7, min_budget=p["min_budget"],
@@ -189,14 +216,21 @@ def run_smac(p: dict, seed: int, facade: str) -> None:
 
 # ---------------------------------------------------------------------------- Syne Tune
 def run_syne(p: dict, seed: int, method: str) -> None:
-    """Syne Tune's schedulers driven by hand through their ask/tell-like interface
-    (``suggest`` / ``on_trial_result``), one worker, stopping-type ASHA."""
+    """Syne Tune's schedulers (0.16 API) driven by hand through the calls its Tuner makes
+    (``suggest``, ``on_trial_add``, ``on_trial_result``, ``on_trial_complete``), one worker,
+    stopping-type asynchronous successive halving with the problem's rungs: ``time_attr`` is
+    the budget, ``grace_period`` the smallest rung, ``max_t`` = max_budget and
+    ``reduction_factor`` = eta. Syne Tune's config spaces have no conditions: on a
+    conditional space it samples every hyperparameter and inactive ones are dropped before
+    the evaluation (``plain``)."""
     from datetime import datetime
 
+    import numpy as np
     import syne_tune.optimizer.baselines as bl
     from syne_tune.backend.trial_status import Trial
     from syne_tune.config_space import choice, lograndint, loguniform, randint, uniform
 
+    np.random.seed(seed)  # noqa: NPY002 - ASHA draws brackets from the global generator
     cfg_space = {}
     for h in p["space"]:
         if h["type"] == "float":
@@ -206,23 +240,26 @@ def run_syne(p: dict, seed: int, method: str) -> None:
         else:
             cfg_space[h["name"]] = choice([str(c) for c in h["choices"]])
     budgets = rungs(p)
-    cfg_space["epochs"] = len(budgets)
     cls = {"asha": "ASHA", "bohb": "BOHB", "asha-bore": "ASHABORE", "asha-cqr": "ASHACQR"}[method]
-    sched = getattr(bl, cls)(cfg_space, metric="loss", mode="min", resource_attr="epoch",
-                             max_resource_attr="epochs", random_seed=seed)
+    sched = getattr(bl, cls)(cfg_space, metric="loss", time_attr="budget", max_t=budgets[-1],
+                             do_minimize=True, random_seed=seed, grace_period=budgets[0],
+                             reduction_factor=p["eta"])
     tid = 0
     while True:
         sug = sched.suggest()
         if sug is None:
             return
-        config = {k: v for k, v in sug.config.items() if k != "epochs"}
         trial = Trial(trial_id=tid, config=sug.config, creation_time=datetime.now())
+        sched.on_trial_add(trial)
         tid += 1
         for i, b in enumerate(budgets):
-            loss = evaluate(plain(config, p), b)  # no reuse: each rung from scratch
-            decision = sched.on_trial_result(trial, {"loss": loss, "epoch": i + 1})
-            if str(decision).lower().endswith("stop") or i == len(budgets) - 1:
-                sched.on_trial_complete(trial, {"loss": loss, "epoch": i + 1}) if i == len(budgets) - 1 else None
+            loss = evaluate(plain(dict(sug.config), p), b)  # no reuse: each rung from scratch
+            result = {"loss": loss, "budget": b * (1 + 1e-9)}
+            decision = sched.on_trial_result(trial, result)
+            if i == len(budgets) - 1:  # as the Tuner: the last result, then completion
+                sched.on_trial_complete(trial, result)
+                break
+            if decision == "STOP":
                 break
 
 

@@ -31,22 +31,24 @@ def test_default_is_auto_and_built_by_get():
     ({f"x{i}": (0.0, 1.0) for i in range(6)}, "gp"),                       # continuous
     ({"lr": (1e-4, 1.0), "n": (1, 64), "act": ["relu", "tanh"]}, "gp"),  # mixed, low-dim
     ({f"op{i}": ["a", "b", "c", "d", "e"] for i in range(6)}, "gp"),       # categorical only, small
-    ({f"op{i}": [str(k) for k in range(8)] for i in range(12)}, "kde"),     # categorical, 96 inputs
-    (conditional_space(), "kde"),                                          # conditional
-    ({f"x{i}": (0.0, 1.0) for i in range(80)}, "kde"),                     # too wide for a GP
+    ({f"op{i}": [str(k) for k in range(8)] for i in range(12)}, "tpe"),     # categorical, 96 inputs
+    (conditional_space(), "tpe"),                                          # conditional
+    ({f"x{i}": (0.0, 1.0) for i in range(80)}, "tpe"),                     # too wide for a GP
 ])
 def test_picks_a_sensible_model(space, model):
     assert choose_model(space) == model
     opt = get("auto", space, seed=0, **KW)
     assert opt.model == model
     assert type(opt.proposer._impl).__name__ == {"gp": "_GPModel", "kde": "KDEProposer",
-                                                 "rf": "_RFModel"}[model]
+                                                 "tpe": "_TPEModel", "rf": "_RFModel"}[model]
 
 
 @pytest.mark.parametrize("model, space", [
     ("gp", {"x": (0.0, 1.0), "c": ["a", "b", "c"]}),
     ("kde", {f"c{i}": ["a", "b", "c"] for i in range(3)}),
     ("kde", conditional_space()),
+    ("tpe", conditional_space()),
+    ("tpe", {f"c{i}": ["a", "b", "c"] for i in range(3)}),
     ("rf", conditional_space()),
 ])
 def test_model_is_used_once_a_budget_has_data(model, space):
