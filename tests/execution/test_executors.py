@@ -277,3 +277,17 @@ def test_worker_processes_do_not_run_the_main_script_again(tmp_path):
         assert out.returncode == 0, out.stderr[-2000:]
         assert out.stdout.count("top level ran") == 1  # the workers never imported it
         assert "workers 2 ok 4" in out.stdout and "scaled True" in out.stdout
+
+
+def test_an_objective_that_cannot_be_pickled_says_what_to_do():
+    import threading
+
+    lock = threading.Lock()
+
+    def objective(config, budget):
+        with lock:
+            return config["x"]
+
+    with pytest.raises(TypeError, match=r"objective: cannot be sent to worker processes .*lock"):
+        lowfi.minimize(objective, SPACE, "random", min_budget=1, max_budget=1,
+                       max_evaluations=2, n_workers=2, executor="processes", progress=False)

@@ -279,3 +279,32 @@ def test_verification_comes_when_its_cost_share_allows():
     assert opt.history.incumbent(9).budget == 9
     # the next verification waits until the share allows another 9 units
     assert not opt.ask().info.get("verification")
+
+
+def test_both_gps_refit_hyperparameters_on_a_geometric_schedule_past_refit_below():
+    from lowfi.optimizers.mfbo import MFBO
+
+    opt = MFBO({"x": (0.0, 1.0)}, min_budget=1, max_budget=9, seed=0, n_candidates=20,
+               n_representers=4, n_samples=8, refit_below=6, refit_growth=0.5,
+               acquisition="mf-gp-ucb")
+    flags = {"loss": [], "cost": []}
+    for name, model in (("loss", opt.model), ("cost", opt.cost_model)):
+        real = model.fit
+
+        def spy(X, y, optimize=True, real=real, log=flags[name]):
+            log.append((len(y), optimize))
+            return real(X, y, optimize=optimize)
+
+        model.fit = spy
+    for _ in range(20):
+        t = opt.ask()
+        opt.tell(t, Result((t.config["x"] - 0.3) ** 2 + 1.0 / t.budget, cost=t.budget))
+    n_told = len(opt.history)
+    assert n_told >= 15
+    for name in ("loss", "cost"):
+        optimized = {n for n, o in flags[name] if o}
+        assert any(n > 6 for n in optimized)  # re-optimized past refit_below ...
+        assert any(not o for n, o in flags[name] if n > 6)  # ... but not at every ask
+        assert all(n <= 6 or n in (9, 14, 21) for n in optimized if n <= n_told)
+    with pytest.raises(ValueError, match="refit_below"):
+        MFBO({"x": (0.0, 1.0)}, min_budget=1, max_budget=9, refit_below=-1)

@@ -207,7 +207,14 @@ class ProcessExecutor(Executor):
     # -- workers
     def start(self, objective: Callable) -> None:
         super().start(objective)
-        self._payload = cloudpickle.dumps(objective)
+        try:
+            self._payload = cloudpickle.dumps(objective)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure: say what to do
+            raise TypeError(
+                f"objective: cannot be sent to worker processes ({type(exc).__name__}: {exc}); "
+                "it or something it uses (a lock, an open file or connection, a thread) cannot "
+                "be pickled. Create such objects inside the objective, or run with "
+                "executor='inline'") from exc
         self._ctx = mp.get_context(self.mp_context)
         self._slots = [self._spawn() for _ in range(self.n_workers)]
         # at interpreter exit, before multiprocessing joins its children

@@ -165,6 +165,12 @@ class MFBO(Optimizer):
         and on :meth:`ask_verification`). See "Verified incumbent" in the module docstring.
     gp_kwargs
         Passed to both :class:`lowfi.models.gp.GP` models.
+    refit_below, refit_growth
+        Both GPs' hyperparameters are re-optimized at every ask while there are at most
+        ``refit_below`` results (default 200), then only when their number grew by
+        ``refit_growth`` (default 5 %) since the last time; in between the GPs are refit with
+        the previous hyperparameters (at thousands of results the hyperparameter fit was most
+        of an ask, and it hardly changes from one result to the next).
     """
 
     multi_fidelity = True
@@ -175,8 +181,16 @@ class MFBO(Optimizer):
                  fidelity_kernel: str = "fabolas", max_trials: int | None = None,
                  budget_scale: str = "log", loss_transform: str | None = None,
                  loss_offset: float = 1e-3, verify_share: float = 0.2,
-                 gp_kwargs: dict[str, Any] | None = None):
+                 gp_kwargs: dict[str, Any] | None = None, refit_below: int = 200,
+                 refit_growth: float = 0.05):
         super().__init__(space, seed)
+        if isinstance(refit_below, bool) or not isinstance(refit_below, int) or refit_below < 0:
+            raise ValueError(f"refit_below: got {refit_below!r}; it must be an int >= 0")
+        if isinstance(refit_growth, bool) or not isinstance(refit_growth, int | float) \
+                or not refit_growth >= 0:
+            raise ValueError(f"refit_growth: got {refit_growth!r}; it must be a number >= 0")
+        self.refit_below, self.refit_growth = int(refit_below), float(refit_growth)
+        self._opt_n = 0  # results at the last hyperparameter optimization
         self.verify_share = _check_share(verify_share)
         min_budget, max_budget, eta = check_budgets(min_budget, max_budget, eta)
         if acquisition not in ACQUISITIONS:
@@ -366,8 +380,16 @@ class MFBO(Optimizer):
         if len(y) < 3:
             return False
         W = self._inputs(X, s)
-        self.model.fit(W, y)
-        self.cost_model.fit(W, np.log(cost))
+        n, last = len(y), getattr(self, "_opt_n", 0)
+        optimize = (n <= getattr(self, "refit_below", 200) or last == 0
+                    or n >= (1.0 + getattr(self, "refit_growth", 0.05)) * last)
+        if optimize:
+            self._opt_n = n
+        # (the schedule is the GP's: a network model given optimize=False would keep its
+        # samples and not learn the new results)
+        self.model.fit(W, y, optimize=optimize or not isinstance(self.model, GP))
+        self.cost_model.fit(W, np.log(cost),
+                            optimize=optimize or not isinstance(self.cost_model, GP))
         pend = [t for t in self.history.pending.values()]
         if pend:
             Xp = self.space.encode(t.config for t in pend)
