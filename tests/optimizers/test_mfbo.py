@@ -308,3 +308,28 @@ def test_both_gps_refit_hyperparameters_on_a_geometric_schedule_past_refit_below
         assert all(n <= 6 or n in (9, 14, 21) for n in optimized if n <= n_told)
     with pytest.raises(ValueError, match="refit_below"):
         MFBO({"x": (0.0, 1.0)}, min_budget=1, max_budget=9, refit_below=-1)
+
+
+def test_entropy_search_survives_a_representer_covariance_that_lost_definiteness():
+    from lowfi.optimizers.mfbo import _factor_or_diagonal
+
+    bad = np.array([[0.4, 5.0], [5.0, 0.1]])  # eigenvalues of both signs: no Cholesky factor
+    L = _factor_or_diagonal(bad)
+    np.testing.assert_allclose(L, np.diag(np.sqrt([0.4, 0.1])))
+    good = np.array([[2.0, 0.5], [0.5, 1.0]])
+    np.testing.assert_allclose(_factor_or_diagonal(good) @ _factor_or_diagonal(good).T, good)
+    opt = MFBO({"x": (0.0, 1.0)}, min_budget=1, max_budget=9, seed=0, n_candidates=20,
+               n_representers=4, n_samples=8)
+    real = opt.model.predict
+
+    def broken(X, full_cov=False):
+        mean, cov = real(X, full_cov=full_cov)
+        if full_cov:  # what the sparse posterior's full covariance can become in rounding
+            cov = cov - 10.0 * np.abs(cov).max() * (1.0 - np.eye(len(cov)))
+        return mean, cov
+
+    opt.model.predict = broken
+    for _ in range(12):
+        t = opt.ask()
+        opt.tell(t, Result((t.config["x"] - 0.3) ** 2 + 1.0 / t.budget, cost=t.budget))
+    assert len(opt.history) == 12

@@ -119,6 +119,19 @@ def _argmin_counts(samples: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=C * n).reshape(C, n).astype(float)
 
 
+def _factor_or_diagonal(S: np.ndarray) -> np.ndarray:
+    """A lower Cholesky factor of the posterior covariance ``S`` of the representer points;
+    when ``S`` is too far from positive definite for that (the sparse posterior's full
+    covariance can lose it to rounding when the noise is tiny against the signal), the factor
+    of its diagonal: the representers are then sampled independently, from their marginals."""
+    try:
+        return cholesky(0.5 * (S + S.T), jitter=1e-8)[0]
+    except np.linalg.LinAlgError:
+        d = np.diag(S)
+        floor = 1e-10 * max(float(np.max(np.abs(d))), 1e-12)
+        return np.diag(np.sqrt(np.maximum(np.nan_to_num(d, nan=floor), floor)))
+
+
 class MFBO(Optimizer):
     """Multi-fidelity Bayesian optimization over (configuration, budget) with a cost model.
 
@@ -482,7 +495,7 @@ class MFBO(Optimizer):
         rep = self._representers(pool, W[-1])
         WR = W[-1][rep]
         muR, SR = self.model.predict(WR, full_cov=True)
-        LR, _ = cholesky(SR, jitter=1e-8)
+        LR = _factor_or_diagonal(SR)
         S, R = self.n_samples, len(rep)
         f = muR + self.rng.standard_normal((S, R)) @ LR.T  # (S, R)
         H0 = _entropy_rows(_argmin_counts(f[:, None, :], R))[0]
