@@ -84,6 +84,24 @@ def cholesky(K: np.ndarray, jitter: float = 1e-8, max_tries: int = 8) -> tuple[n
     raise np.linalg.LinAlgError(f"cholesky: matrix not positive definite even with jitter {j:g}")
 
 
+def check_refit_schedule(refit_below: Any, refit_growth: Any) -> tuple[int, float]:
+    """Checked ``(refit_below, refit_growth)`` of a geometric hyperparameter schedule (see
+    :func:`refit_due`)."""
+    if isinstance(refit_below, bool) or not isinstance(refit_below, int) or refit_below < 0:
+        raise ValueError(f"refit_below: got {refit_below!r}; it must be an int >= 0")
+    if isinstance(refit_growth, bool) or not isinstance(refit_growth, int | float) \
+            or not refit_growth >= 0:
+        raise ValueError(f"refit_growth: got {refit_growth!r}; it must be a number >= 0")
+    return int(refit_below), float(refit_growth)
+
+
+def refit_due(n: int, last: int, refit_below: int, refit_growth: float) -> bool:
+    """Whether a GP on ``n`` observations should re-optimize its hyperparameters, the last
+    optimization having been on ``last`` (0: never): always up to ``refit_below``
+    observations, then once their number grew by the fraction ``refit_growth``."""
+    return n <= refit_below or last == 0 or n >= (1.0 + refit_growth) * last
+
+
 #: attributes of the exact and of the sparse posterior (only one set is kept)
 _EXACT_STATE = ("_L", "_alpha")
 _SPARSE_STATE = ("_Z", "_Lm", "_La", "_beta")

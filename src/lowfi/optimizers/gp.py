@@ -21,7 +21,7 @@ from scipy.stats import norm
 
 from lowfi.core.history import History
 from lowfi.core.seeding import SeedLike, spawn
-from lowfi.models.gp import GP, GPFeatures, blas_single_thread
+from lowfi.models.gp import GP, GPFeatures, blas_single_thread, check_refit_schedule, refit_due
 from lowfi.optimizers.base import BlackBox, Proposer
 
 ACQUISITIONS = ("ei", "ucb")
@@ -124,12 +124,7 @@ class GPProposer(Proposer):
             raise ValueError(f"n_local: got {n_local!r}; it must be >= 0 (0: no polishing)")
         if int(n_candidates) < 1:
             raise ValueError(f"n_candidates: got {n_candidates!r}; it must be >= 1")
-        if isinstance(refit_below, bool) or not isinstance(refit_below, int) or refit_below < 0:
-            raise ValueError(f"refit_below: got {refit_below!r}; it must be an int >= 0")
-        if isinstance(refit_growth, bool) or not isinstance(refit_growth, int | float) \
-                or not refit_growth >= 0:
-            raise ValueError(f"refit_growth: got {refit_growth!r}; it must be a number >= 0")
-        self.refit_below, self.refit_growth = int(refit_below), float(refit_growth)
+        self.refit_below, self.refit_growth = check_refit_schedule(refit_below, refit_growth)
         self._opt_n = 0  # observations at the last hyperparameter optimization
         self.acquisition = acquisition
         self.n_initial = n_initial
@@ -162,8 +157,7 @@ class GPProposer(Proposer):
         refit_below = getattr(self, "refit_below", None)  # (absent in older snapshots)
         optimize = None
         if refit_below is not None:
-            last = getattr(self, "_opt_n", 0)
-            optimize = n <= refit_below or n >= (1.0 + self.refit_growth) * last or last == 0
+            optimize = refit_due(n, getattr(self, "_opt_n", 0), refit_below, self.refit_growth)
             if optimize:
                 self._opt_n = n
         cand = fit_believer_candidates(self.gp, self.features, space, X, y, history, budget,

@@ -80,7 +80,14 @@ from scipy.stats import norm
 
 from lowfi.core.seeding import SeedLike, spawn
 from lowfi.core.trial import Result, Trial
-from lowfi.models.gp import GP, GPFeatures, blas_single_thread, cholesky
+from lowfi.models.gp import (
+    GP,
+    GPFeatures,
+    blas_single_thread,
+    check_refit_schedule,
+    cholesky,
+    refit_due,
+)
 from lowfi.models.kernels import Constant, ExpDecay, FidelityBasis, Matern52, Product, Sum
 from lowfi.optimizers.base import Optimizer, check_budgets, n_rungs
 from lowfi.optimizers.gp import expected_improvement, local_candidates
@@ -197,12 +204,7 @@ class MFBO(Optimizer):
                  gp_kwargs: dict[str, Any] | None = None, refit_below: int = 200,
                  refit_growth: float = 0.05):
         super().__init__(space, seed)
-        if isinstance(refit_below, bool) or not isinstance(refit_below, int) or refit_below < 0:
-            raise ValueError(f"refit_below: got {refit_below!r}; it must be an int >= 0")
-        if isinstance(refit_growth, bool) or not isinstance(refit_growth, int | float) \
-                or not refit_growth >= 0:
-            raise ValueError(f"refit_growth: got {refit_growth!r}; it must be a number >= 0")
-        self.refit_below, self.refit_growth = int(refit_below), float(refit_growth)
+        self.refit_below, self.refit_growth = check_refit_schedule(refit_below, refit_growth)
         self._opt_n = 0  # results at the last hyperparameter optimization
         self.verify_share = _check_share(verify_share)
         min_budget, max_budget, eta = check_budgets(min_budget, max_budget, eta)
@@ -393,9 +395,9 @@ class MFBO(Optimizer):
         if len(y) < 3:
             return False
         W = self._inputs(X, s)
-        n, last = len(y), getattr(self, "_opt_n", 0)
-        optimize = (n <= getattr(self, "refit_below", 200) or last == 0
-                    or n >= (1.0 + getattr(self, "refit_growth", 0.05)) * last)
+        n = len(y)
+        optimize = refit_due(n, getattr(self, "_opt_n", 0), getattr(self, "refit_below", 200),
+                             getattr(self, "refit_growth", 0.05))
         if optimize:
             self._opt_n = n
         # (the schedule is the GP's: a network model given optimize=False would keep its
