@@ -54,17 +54,24 @@ class LCBenchCurves:
         with np.load(path, allow_pickle=True) as z:
             self.X, self.curves = z["X"].astype(float), z["curves"].astype(float)
             self.names = [str(n) for n in z["names"]]
+        self._index(INTS)
+
+    def _index(self, ints: set | tuple) -> None:
+        """The numerical ranges of the recorded configurations (integers for ``ints``), their
+        standardization, and the final values."""
         lo, hi = self.X.min(0), self.X.max(0)
-        self.space = {n: ((int(a), int(b)) if n in INTS else (float(a), float(b)))
+        self.space = {n: ((int(a), int(b)) if n in ints else (float(a), float(b)))
                       for n, a, b in zip(self.names, lo, hi)}
         self._mu, self._sd = self.X.mean(0), self.X.std(0)
         self.final = self.curves[:, -1]
         self.optimum = float(self.final.min())
 
-    def row(self, config: dict) -> int:
+    def _distances(self, config: dict) -> np.ndarray:
         x = (np.array([float(config[n]) for n in self.names]) - self._mu) / self._sd
-        d = (((self.X - self._mu) / self._sd - x) ** 2).sum(1)
-        return int(np.argmin(d))
+        return (((self.X - self._mu) / self._sd - x) ** 2).sum(1)
+
+    def row(self, config: dict) -> int:
+        return int(np.argmin(self._distances(config)))
 
     def evaluate(self, config: dict, budget: float, resume_from: float = 0.0) -> Result:
         i = self.row(config)
@@ -101,17 +108,11 @@ class EpochCurves(LCBenchCurves):
                            for h in hps])
         self.C = np.array([[str(h[c]) for c in self.CAT] for h in hps], dtype=object)
         self.curves = np.array([np.asarray(c, dtype=float) for c in d["curves"]])
-        lo, hi = self.X.min(0), self.X.max(0)
-        self.space = {n: ((int(a), int(b)) if n == "layers" else (float(a), float(b)))
-                      for n, a, b in zip(self.names, lo, hi)}
+        self._index(("layers",))
         self.space.update({c: sorted({str(v) for v in self.C[:, j]}) for j, c in enumerate(self.CAT)})
-        self._mu, self._sd = self.X.mean(0), self.X.std(0)
-        self.final = self.curves[:, -1]
-        self.optimum = float(self.final.min())
 
     def row(self, config: dict) -> int:
-        x = (np.array([float(config[n]) for n in self.names]) - self._mu) / self._sd
-        d = (((self.X - self._mu) / self._sd - x) ** 2).sum(1)
+        d = self._distances(config)
         mismatches = (self.C != np.array([str(config[c]) for c in self.CAT])).sum(1)
         return int(np.lexsort((d, mismatches))[0])
 
