@@ -291,3 +291,26 @@ def test_an_objective_that_cannot_be_pickled_says_what_to_do():
     with pytest.raises(TypeError, match=r"objective: cannot be sent to worker processes .*lock"):
         lowfi.minimize(objective, SPACE, "random", min_budget=1, max_budget=1,
                        max_evaluations=2, n_workers=2, executor="processes", progress=False)
+
+
+def test_an_unguarded_script_with_a_dask_cluster_gets_the_guard_hint(tmp_path):
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent("""
+        import lowfi
+
+        def f(config, budget):
+            return config["x"]
+
+        lowfi.minimize(f, {"x": (0.0, 1.0)}, "random", min_budget=1, max_budget=1,
+                       max_evaluations=2, n_workers=2, executor="dask", progress=False)
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)
+    assert out.returncode != 0
+    assert "executor: the Dask LocalCluster's workers could not start" in out.stderr
+    assert 'if __name__ == "__main__":' in out.stderr

@@ -19,6 +19,7 @@ its address.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import uuid
 import warnings
@@ -205,7 +206,18 @@ class DaskExecutor(Executor):
             kw = dict(n_workers=self.n_workers or 2, threads_per_worker=1, processes=True,
                       dashboard_address=self.dashboard_address, silence_logs=logging.ERROR)
             kw.update(self.cluster_kwargs)
-            self._own_cluster = LocalCluster(**kw)
+            try:
+                self._own_cluster = LocalCluster(**kw)
+            except Exception as exc:
+                main = sys.modules.get("__main__")
+                if "Nanny failed to start" in str(exc) and getattr(main, "__file__", None):
+                    raise RuntimeError(
+                        "executor: the Dask LocalCluster's workers could not start. Dask's "
+                        "worker processes import the main script: if it calls lowfi.minimize "
+                        "at import, put the call under `if __name__ == \"__main__\":`, or use "
+                        "executor=\"processes\" (the default for several workers), which "
+                        "does not import it") from exc
+                raise
             self.client = Client(self._own_cluster)
             self._own_client = True
             self.client.wait_for_workers(kw["n_workers"], timeout=120)

@@ -285,7 +285,9 @@ def minimize(
                         executor=getattr(ex, "name", type(ex).__name__))
         if not limits.bounded:
             warnings.warn("minimize: no max_evaluations, total_budget or walltime given; the "
-                          "run ends only when the optimizer stops asking", stacklevel=2)
+                          "run ends only when the optimizer stops asking, and random search, "
+                          "Hyperband and most other optimizers never do: pass one of them",
+                          stacklevel=2)
         timer = OverheadTimer()
         built_in: list[Any] = [timer, LogTrials()]
         if stopping is not None:
