@@ -217,3 +217,10 @@ def test_habits_from_other_libraries_get_pointers():
     with pytest.raises(ValueError, match=r"^warm_start: .*unknown parameters \['y'\]"):
         lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "random", min_budget=1, max_budget=1,
                        max_evaluations=2, progress=False, warm_start=[({"y": 0.2}, 1.0, 0.5)])
+
+
+def test_warnings_of_minimize_point_at_the_callers_line():
+    with pytest.warns(UserWarning, match="no trial was evaluated at max_budget") as caught:
+        lowfi.minimize(_square, {"x": (-1.0, 1.0)}, "hyperband", min_budget=1, max_budget=27,
+                       max_evaluations=3, progress=False)
+    assert [w.filename for w in caught if "max_budget" in str(w.message)] == [__file__]

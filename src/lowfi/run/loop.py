@@ -118,7 +118,8 @@ _OTHER_NAMES = {"n_trials": "max_evaluations", "num_samples": "max_evaluations",
 def with_argument_hints(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn`` with a clearer error for keyword arguments it does not take: lowfi's name for
     those other libraries use (Optuna's ``n_trials``, Ray Tune's ``num_samples``, ...). The
-    signature stays ``fn``'s, for type checkers and ``help``."""
+    signature stays ``fn``'s, for type checkers and ``help``. (Warnings inside ``fn`` count
+    this wrapper's frame in their ``stacklevel``, so that they point at the caller's line.)"""
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)
@@ -244,7 +245,7 @@ def minimize(
     if resume and storage is None:
         warnings.warn("minimize: resume=True has no effect without storage (a run kept in "
                       "memory has nothing to resume); pass storage= the journal of the run to "
-                      "continue", stacklevel=2)
+                      "continue", stacklevel=3)
     if isinstance(objective, Benchmark):
         space = objective.space if space is None else space
         if min_budget is None and max_budget is None:
@@ -287,7 +288,7 @@ def minimize(
             warnings.warn("minimize: no max_evaluations, total_budget or walltime given; the "
                           "run ends only when the optimizer stops asking, and random search, "
                           "Hyperband and most other optimizers never do: pass one of them",
-                          stacklevel=2)
+                          stacklevel=3)
         timer = OverheadTimer()
         built_in: list[Any] = [timer, LogTrials()]
         if stopping is not None:
@@ -323,7 +324,7 @@ def _warn_low_budget(result: RunResult) -> None:
         warnings.warn(f"minimize: no trial was evaluated at max_budget={max_budget:g} (the "
                       f"highest finished budget is {float(ok['budget'].max()):g}), so best_loss "
                       "is a low-fidelity result; raise max_evaluations, total_budget or walltime",
-                      stacklevel=4)
+                      stacklevel=5)
 
 
 def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: Any,
@@ -347,7 +348,7 @@ def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: A
     if stopping is not None and call_style(objective) == "config_budget":
         warnings.warn("minimize: stopping= has no effect: objective(config, budget) never sees "
                       "the trial; write objective(trial) or objective(config, budget, trial) "
-                      "and call trial.report / trial.should_stop", stacklevel=3)
+                      "and call trial.report / trial.should_stop", stacklevel=4)
 
 
 def _stored_rule(journal: Any, stopping: StoppingRule | None, resumed: bool) -> Any:
@@ -441,7 +442,7 @@ def _check_outcome(result: RunResult, state: RunState, error_on_all_failed: bool
         hint = _failure_hint(last_line, done)
         if not error_on_all_failed:
             warnings.warn(f"minimize: all {len(done)} trials failed (last error: "
-                          f"{last_line}).{hint}", stacklevel=3)
+                          f"{last_line}).{hint}", stacklevel=4)
             return
         msg = (f"All {len(done)} trials failed.{hint}\n"
                f"The first failure:\n{first.rstrip()}\n")
@@ -454,7 +455,7 @@ def _check_outcome(result: RunResult, state: RunState, error_on_all_failed: bool
         warnings.warn(f"minimize: the objective returns tuples (several objectives), but "
                       f"{type(result.optimizer).__name__} optimizes one: it ranks by the first "
                       "entry and reports no incumbent. Use 'lemonade' for a Pareto front, or "
-                      "return a float", stacklevel=3)
+                      "return a float", stacklevel=4)
 
 
 __all__ = ["DIRECTIONS", "RunResult", "TrialsFailedError", "minimize", "open_run", "resume",
