@@ -358,6 +358,8 @@ def main() -> None:
                     help="also fit the constants on the held-out halves and evaluate them on "
                          "the calibration halves (coverage on both halves)")
     ap.add_argument("--mcmc-n", type=int, default=0, help="held-out curves per kind for MCMC")
+    ap.add_argument("--mcmc-n-lcdb", type=int, default=None,
+                    help="LCDB curves for MCMC (default: --mcmc-n)")
     ap.add_argument("--mcmc-cuts", default="0.1,0.2,0.4")
     ap.add_argument("--mcmc-from", type=Path, default=None,
                     help="reuse the MCMC columns of an earlier --json file (run with the same "
@@ -385,16 +387,17 @@ def main() -> None:
               "width:", json.dumps(width), f"({time.process_time() - t0:.0f} CPU s)", flush=True)
         ext = FastExtrapolator(bounds=BOUNDS, calibration=cal, width=width)
     rows = []
-    mcmc_cuts = [float(c) for c in a.mcmc_cuts.split(",")] if a.mcmc_n else []
+    mcmc_cuts = [float(c) for c in a.mcmc_cuts.split(",")] if a.mcmc_n or a.mcmc_n_lcdb else []
     for kind, d in data.items():
         if only is not None and kind not in only:
             continue
+        n_mcmc = a.mcmc_n_lcdb if kind == "lcdb" and a.mcmc_n_lcdb is not None else a.mcmc_n
         for cut in CUTS:
             r = {"kind": kind, "cut": cut, **evaluate(ext, d["test"], cut)}
             if cut in mcmc_cuts and (kind, cut) in stored:
-                r.update(mcmc_stored(stored[(kind, cut)], d["test"][: a.mcmc_n], cut))
-            elif cut in mcmc_cuts:
-                r.update(mcmc(d["test"][: a.mcmc_n], cut, a.seed))
+                r.update(mcmc_stored(stored[(kind, cut)], d["test"][:n_mcmc], cut))
+            elif cut in mcmc_cuts and n_mcmc:
+                r.update(mcmc(d["test"][:n_mcmc], cut, a.seed))
             print(json.dumps(r), flush=True)
             rows.append(r)
     loko = []

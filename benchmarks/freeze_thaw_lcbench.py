@@ -117,7 +117,39 @@ class EpochCurves(LCBenchCurves):
         return int(np.lexsort((d, mismatches))[0])
 
 
-PROBLEMS = {"lcbench": LCBenchCurves, "torch-mlp-digits": EpochCurves}
+class LCDBCurves(LCBenchCurves):
+    """LCDB 1.0 training-set-size curves of one OpenML dataset (Mohr et al. 2022; read with
+    :func:`lowfi.benchmarks.lcdb.lcdb`, data found through ``--lcdb`` or its usual fallbacks):
+    the configuration is the learner (one categorical of 19-20 scikit-learn classifiers), a
+    step is one anchor of the training-set-size grid (about x sqrt(2) each), and the loss the
+    seed-averaged validation error there. Steps are charged as if training continued from
+    the previous anchor (one unit per anchor), the same for every method; a real learner
+    would be refitted on the larger subset."""
+
+    min_budget, eta = 2.0, 3.0
+    # datasets whose 19-20 learners all reach all 20 anchors; seed s runs on DATASETS[s % 10]
+    DATASETS = (26, 734, 846, 1120, 1477, 41159, 41161, 722, 959, 1053)
+
+    def __init__(self, openmlid: int, path: str | None = None):
+        from lowfi.benchmarks.lcdb import lcdb
+
+        b = lcdb(openmlid, data_path=path)
+        k = len(b.anchors)
+        self.learners = list(b.learners)
+        idx = np.arange(len(self.learners))
+        self.curves = np.stack([b._at(idx, j) for j in range(k)], axis=1)
+        self.max_budget = float(k)
+        self.names = []
+        self.space = {"learner": self.learners}
+        self.final = self.curves[:, -1]
+        self.optimum = float(np.nanmin(self.final))
+        self.openmlid = openmlid
+
+    def row(self, config: dict) -> int:
+        return self.learners.index(config["learner"])
+
+
+PROBLEMS = {"lcbench": LCBenchCurves, "torch-mlp-digits": EpochCurves, "lcdb": LCDBCurves}
 
 
 def make(method: str, bench: LCBenchCurves, seed: int):
@@ -181,11 +213,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--data", default="lcbench", choices=sorted(PROBLEMS),
                     help="the recorded curves: LCBench task 3945 (50 epochs) or lowfi's PyTorch "
-                         "MLPs on digits (60 epochs)")
+                         "MLPs on digits (60 epochs), or LCDB's training-set-size curves (seed s "
+                         "on the s-th of 10 datasets, 20 anchors)")
+    ap.add_argument("--lcdb", default=None, help="folder or file of LCDB's accuracy table")
     ap.add_argument("--out", default=None)
     ap.add_argument("--load", nargs="+", default=None, help="summarize these result files")
     a = ap.parse_args(argv)
-    bench = PROBLEMS[a.data]()
+    def bench_for(seed: int) -> LCBenchCurves:
+        if a.data == "lcdb":
+            return LCDBCurves(LCDBCurves.DATASETS[seed % len(LCDBCurves.DATASETS)], a.lcdb)
+        return PROBLEMS[a.data]()
+
+    bench = bench_for(a.first_seed)
     methods = a.methods.split(",")
     milestones = np.array([m for m in (100, 200, 300, 500, 750, 1000, 1500, 2000) if m < a.epochs]
                           + [a.epochs])
@@ -202,15 +241,21 @@ def main(argv: list[str] | None = None) -> None:
         res = {m: [r for r in res[m] if r["seed"] in done] for m in methods}  # complete seeds only
     else:
         for seed in range(a.first_seed, a.first_seed + a.seeds):
+            bench = bench_for(seed)
             for m in methods:
                 res[m].append(run(m, bench, seed, a.epochs, milestones))
                 if a.out:
                     with open(a.out, "w") as fh:
                         json.dump(dict(milestones=milestones.tolist(), results=res), fh)
     n_seeds = min(len(res[m]) for m in methods)
-    print(f"{a.data} ({len(bench.final)} recorded curves, {bench.curves.shape[1]} epochs), regret "
-          f"of the final validation error, median over {n_seeds} seeds; best final error "
-          f"{bench.optimum:.4f}")
+    if a.data == "lcdb":
+        print(f"lcdb (one dataset per seed, {len(bench.final)} learners, {bench.curves.shape[1]} "
+              f"anchors), regret of the validation error at the last anchor, median over "
+              f"{n_seeds} seeds")
+    else:
+        print(f"{a.data} ({len(bench.final)} recorded curves, {bench.curves.shape[1]} epochs), "
+              f"regret of the final validation error, median over {n_seeds} seeds; best final "
+              f"error {bench.optimum:.4f}")
     print(f"{'epochs trained':22s}" + "".join(f"{m:>8g}" for m in milestones)
           + f"{'configs':>8s}{'s/ask':>7s}{'at max':>7s}")
     for m in methods:

@@ -298,6 +298,26 @@ def main(argv: list[str] | None = None) -> None:
     for prob, res in results.items():
         MC.report(prob, res, [m for m in methods if any(r["method"] == m for r in res["rows"])],
                   milestones)
+        final_table(prob, res["rows"], methods)
+
+
+def final_table(prob: str, rows: list[dict], methods: list[str]) -> None:
+    """Final regret per method over the seeds every method finished: mean ± standard error,
+    median, and in how many seeds the method ended below each BoTorch acquisition."""
+    seeds = sorted(set.intersection(*({r["seed"] for r in rows if r["method"] == m}
+                                      for m in methods)))
+    final = {m: np.array([next(r["regret"][-1] for r in rows if r["method"] == m
+                               and r["seed"] == s) for s in seeds]) for m in methods}
+    peers = [m for m in methods if m in PEER_METHODS]
+    print(f"\n{prob}: final regret over seeds {seeds[0]}-{seeds[-1]} ({len(seeds)} seeds)\n")
+    print("| method | mean ± s.e. | median | " + " | ".join(f"seeds below {p}" for p in peers)
+          + " |\n|---|---|---|" + "---|" * len(peers))
+    for m in methods:
+        v = final[m]
+        wins = " | ".join(f"{int((v < final[p]).sum())}/{len(v)}" if p != m else "-"
+                          for p in peers)
+        se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
+        print(f"| {m} | {v.mean():.3g} ± {se:.2g} | {np.median(v):.3g} | {wins} |")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ Usage::
         --problems counting-ones-8-8,mf-branin,mf-hartmann6,nb201-cifar10 \\
         --optimizers auto,bohb,optuna-tpe-sh,optuna-tpe-hb,dehb --seeds 10 --out peers-out
     .venv/bin/python benchmarks/peers/run_peers.py --summarize peers-out
+    .venv/bin/python benchmarks/peers/run_peers.py --summarize new-out \\
+        --merge benchmarks/peers/summary.json          # add earlier runs' optimizers
 
 A lowfi optimizer takes keyword arguments after a colon: ``auto:model=kde`` is the default
 with BOHB's KDE as its model.
@@ -277,6 +279,26 @@ def summarize(out: Path) -> dict:
     return summary
 
 
+def merge(earlier: dict, now: dict) -> dict:
+    """``earlier``'s summary with ``now``'s problems and optimizers added (``now`` wins where
+    both have a problem's optimizer)."""
+    out = {p: dict(o) for p, o in earlier.items()}
+    for prob, opts in now.items():
+        out.setdefault(prob, {}).update(opts)
+    return out
+
+
+def print_summary(summary: dict) -> None:
+    """The per-problem tables of a summary (means ± standard errors), sorted by the 50x mean."""
+    for prob, opts in summary.items():
+        print(f"\n### {prob} (merged)\n\n| optimizer | seeds | @10x | @25x | @50x | "
+              "overhead median / mean (ms) |\n|---|---|---|---|---|---|")
+        for opt, st in sorted(opts.items(), key=lambda kv: kv[1]["50x"][0]):
+            cells = " | ".join(f"{st[f'{k}x'][0]:.3g} ± {st[f'{k}x'][1]:.2g}" for k in MARKS)
+            med, mean = st["overhead_ms"]
+            print(f"| {opt} | {st['seeds']} | {cells} | {med:.3g} / {mean:.3g} |")
+
+
 LOWFI_DEFAULT = "auto"
 
 
@@ -333,13 +355,22 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=50)
     ap.add_argument("--out", default="peers-out")
     ap.add_argument("--summarize", default=None, help="only print the table of this folder")
+    ap.add_argument("--merge", default=None,
+                    help="with --summarize: a summary.json of earlier runs (e.g. "
+                         "benchmarks/peers/summary.json) whose optimizers the folder lacks are "
+                         "added; tables, target check and FOLDER/merged.json from both")
     args = ap.parse_args()
     root = Path(args.venvs)
     if args.setup:
         setup(args.setup.split(","), root, args.python)
         return
     if args.summarize:
-        targets(summarize(Path(args.summarize)))
+        summary = summarize(Path(args.summarize))
+        if args.merge:
+            summary = merge(json.loads(Path(args.merge).read_text()), summary)
+            print_summary(summary)
+            (Path(args.summarize) / "merged.json").write_text(json.dumps(summary, indent=1))
+        targets(summary)
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -69,3 +69,17 @@ def test_missing_data_gives_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv(lcdb_mod.ENV, str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match=lcdb_mod.ENV):
         lcdb_mod.LCDB(3)
+    monkeypatch.delenv(lcdb_mod.ENV)
+    monkeypatch.setenv(lcdb_mod.ENV_ALIAS, str(tmp_path / "elsewhere"))
+    with pytest.raises(FileNotFoundError, match="elsewhere"):
+        lcdb_mod.LCDB(3)
+
+
+def test_one_environment_variable_serves_the_benchmark_and_the_curve_loader(tmp_path, monkeypatch):
+    from lowfi.curves.data import lcdb_path
+
+    monkeypatch.delenv(lcdb_mod.ENV_ALIAS, raising=False)
+    table = tmp_path / "database-accuracy.csv.gz"
+    table.write_bytes(b"")
+    monkeypatch.setenv(lcdb_mod.ENV, str(tmp_path))
+    assert lcdb_mod.data_file() == table == lcdb_path()

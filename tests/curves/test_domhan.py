@@ -92,3 +92,34 @@ def test_bad_input():
         DomhanExtrapolator().predict(10)
     with pytest.raises(ValueError, match="horizon"):
         DomhanExtrapolator().fit([1, 2, 3], [0.5, 0.4, 0.3], horizon=2)
+
+
+def test_stuck_walkers_are_dropped_and_the_bulk_kept():
+    from lowfi.curves.domhan import posterior_draws
+
+    rng = np.random.default_rng(0)
+    d = 10
+    bulk = rng.standard_normal((400, d))
+    lp = -0.5 * (bulk**2).sum(1)  # a Gaussian posterior's log density
+    stuck = np.full((20, d), 40.0)  # one walker stuck far out, its draws repeated
+    chain = np.vstack([bulk, stuck])
+    lps = np.concatenate([lp, np.full(20, -8000.0)])
+    kept = posterior_draws(chain, lps, np.zeros(d))
+    assert len(kept) == 400 and np.array_equal(kept, bulk)
+    lps[:5] = np.nan
+    assert len(posterior_draws(chain, lps, np.zeros(d))) == 395
+    fallback = posterior_draws(chain, np.full(420, -np.inf), np.ones(d))
+    assert fallback.shape == (1, d) and (fallback == 1).all()
+
+
+def test_a_rising_tail_does_not_send_the_mean_past_the_bounds():
+    """LCDB training-set-size curve (error falls, then rises as the learner overfits): before
+    stuck walkers were dropped, one of them put the predicted mean error at about 300."""
+    steps = np.array([16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024, 1448, 2048,
+                      2896, 4096, 5793, 8192, 11585], float)
+    err = np.array([0.819, 0.752, 0.668, 0.691, 0.515, 0.379, 0.317, 0.281, 0.236, 0.178, 0.153,
+                    0.148, 0.139, 0.131, 0.141, 0.142, 0.154, 0.158, 0.173, 0.188])
+    for seed in (61, 0, 1):
+        p = DomhanExtrapolator(bounds=(0, 1), seed=seed).fit(steps, err, horizon=60000).predict(60000)
+        assert -0.1 < p.mean < 0.9
+        assert np.quantile(np.asarray(p.samples), 0.999) < 1.5

@@ -224,6 +224,7 @@ def test_shipped_epoch_curves():
 
 def test_lcdb_needs_a_path(tmp_path, monkeypatch):
     monkeypatch.delenv("LOWFI_LCDB", raising=False)
+    monkeypatch.delenv("LOWFI_LCDB_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="LOWFI_LCDB"):
         load_lcdb_curves()
     with pytest.raises(FileNotFoundError, match="database-accuracy"):

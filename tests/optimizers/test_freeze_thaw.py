@@ -155,3 +155,25 @@ def test_asynchronous_workers_never_share_a_run():
     for cid, r in opt.runs.items():
         steps = [t.budget for t in opt.history.records if t.config_id == cid]
         assert r["steps"] == max(steps)
+
+
+@pytest.mark.parametrize("decision", ["entropy", "ei"])
+def test_a_finite_space_continues_runs_instead_of_restarting_a_configuration(decision):
+    """On a categorical space every configuration is started at most once: drawing a started
+    configuration again would retrain what can be continued."""
+    levels = {"a": 0.1, "b": 0.3, "c": 0.5, "d": 0.7}
+    opt = get("freeze-thaw", {"arm": list(levels)}, min_budget=1, max_budget=12, eta=3, seed=1,
+              step=1, decision=decision, n_initial=2, durations=(1,), **FAST)
+    starts = []
+    for _ in range(25):
+        t = opt.ask()
+        if t is None:
+            break
+        if not t.info["thawed"]:
+            starts.append(t.config["arm"])
+        a = levels[t.config["arm"]]
+        pts = [(float(s), a + 0.5 * np.exp(-0.4 * s)) for s in
+               range(int(t.info["resume_from_step"]) + 1, int(t.budget) + 1)]
+        opt.tell(t, Result(pts[-1][1], cost=t.info["steps"], curve=pts))
+    assert len(starts) == len(set(starts)) <= 4  # the initial design too
+    assert opt.recommend()[0]["arm"] == "a"

@@ -8,7 +8,8 @@ inner seeds. Here the configuration is the learner, the budget the training-set 
 
 Data: ``database-accuracy.csv.gz`` (or ``database-accuracy.csv``, as shipped by
 ``pip install lcdb==0.1.0`` in ``lcdb/``) is looked up in the ``data_path`` argument (a
-folder or the file itself), else the ``LOWFI_LCDB_DATA`` environment variable, else
+folder or the file itself), else the ``LOWFI_LCDB`` environment variable (the same one
+:func:`lowfi.curves.load_lcdb_curves` reads; ``LOWFI_LCDB_DATA`` is accepted too), else
 ``../shared/data/lcdb`` (relative to the working directory) or ``/work/shared/data/lcdb``.
 """
 
@@ -24,14 +25,16 @@ import numpy as np
 from lowfi.benchmarks.base import Benchmark
 from lowfi.core.trial import Result
 
-ENV = "LOWFI_LCDB_DATA"
+ENV = "LOWFI_LCDB"
+ENV_ALIAS = "LOWFI_LCDB_DATA"
 DEFAULT_PATHS = ("../shared/data/lcdb", "/work/shared/data/lcdb")
 FILES = ("database-accuracy.csv.gz", "database-accuracy.csv")
 _COLS = ["openmlid", "learner", "size_train", "traintime", "score_valid", "score_test"]
 
 
 def data_file(data_path: str | os.PathLike | None = None) -> Path:
-    """The LCDB accuracy table (argument, then ``$LOWFI_LCDB_DATA``, then the shared folder)."""
+    """The LCDB accuracy table (argument, then ``$LOWFI_LCDB`` or ``$LOWFI_LCDB_DATA``, then the
+    shared folder)."""
 
     def find(p: Path) -> Path | None:
         if p.is_file():
@@ -43,7 +46,8 @@ def data_file(data_path: str | os.PathLike | None = None) -> Path:
 
     hint = ("the LCDB 1.0 accuracy table database-accuracy.csv[.gz] (from `pip install "
             "lcdb==0.1.0`, file lcdb/database-accuracy.csv, or https://github.com/fmohr/lcdb)")
-    for label, given in (("data_path", data_path), (ENV, os.environ.get(ENV))):
+    for label, given in (("data_path", data_path), (ENV, os.environ.get(ENV)),
+                         (ENV_ALIAS, os.environ.get(ENV_ALIAS))):
         if given is not None and given != "":
             found = find(Path(given))
             if found is None:

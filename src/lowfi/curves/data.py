@@ -49,8 +49,10 @@ def load_epoch_curves(kinds: str | list[str] | None = None) -> dict[str, Any]:
 
 def lcdb_path(path: str | os.PathLike | None = None) -> Path:
     """The LCDB accuracy table: ``path`` (a file or a folder holding it), else the
-    ``LOWFI_LCDB`` environment variable; a clear error when neither leads to it."""
-    given = path if path is not None else os.environ.get("LOWFI_LCDB")
+    ``LOWFI_LCDB`` environment variable (or ``LOWFI_LCDB_DATA``, which
+    :mod:`lowfi.benchmarks.lcdb` also reads); a clear error when neither leads to it."""
+    given = path if path is not None else (os.environ.get("LOWFI_LCDB")
+                                           or os.environ.get("LOWFI_LCDB_DATA"))
     if given is None:
         raise FileNotFoundError(
             "LCDB: no path given; pass path=... (or --lcdb) or set LOWFI_LCDB to a folder with "

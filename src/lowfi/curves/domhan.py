@@ -5,7 +5,8 @@ noise ``N(0, sigma^2)``, over the 11 families of :mod:`lowfi.curves.families`. E
 first fitted alone by bounded least squares (the best of a vectorized batch of prior draws,
 then refined with ``scipy.optimize.least_squares``); the ensemble sampler of ``emcee`` then
 samples all parameters, weights and ``log sigma`` jointly, with a log-probability vectorized
-over the walkers.
+over the walkers. Draws of walkers stuck far out in the tails (log density more than
+``max(50, 2 d)`` below the best draw, see :func:`posterior_draws`) are dropped.
 
 Priors (the paper's, adapted to both directions): uniform on each family's box with its
 constraints, so that every component curve improves with the step; weights ``w_k`` in
@@ -31,6 +32,23 @@ from lowfi.curves.families import Family, get_families
 from lowfi.curves.prediction import CurvePrediction, check_direction
 
 _U0 = 0.1  # internal value of the worst observed point
+
+
+def posterior_draws(chain: np.ndarray, lp: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """The draws of an ensemble-sampler chain that belong to the posterior's bulk.
+
+    A walker of an affine-invariant ensemble can stay stuck far out in the tails (its
+    proposals, built from the other walkers, are all rejected); its draws then have log
+    densities thousands of units below the others and extrapolate absurdly (an error rate of
+    300 on a curve that ends at 0.2). Draws more than ``max(50, 2 d)`` below the highest log
+    density are dropped: in a ``d``-dimensional Gaussian posterior that gap has probability
+    below 1e-6, so the bulk is kept whole. Non-finite draws are dropped too; ``fallback`` is
+    returned (as one draw) when nothing is left."""
+    finite = np.isfinite(lp)
+    if not finite.any():
+        return fallback[None]
+    gap = max(50.0, 2.0 * chain.shape[1])
+    return chain[finite & (lp >= lp[finite].max() - gap)]
 
 
 def check_curve(steps: Any, values: Any, min_points: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -316,8 +334,7 @@ class DomhanExtrapolator:
             sampler.run_mcmc(P0, self.n_burn + self.n_steps, skip_initial_state_check=True)
         chain = sampler.get_chain(discard=self.n_burn, flat=True)
         lp = sampler.get_log_prob(discard=self.n_burn, flat=True)
-        finite = np.isfinite(lp)
-        chain = chain[finite] if finite.any() else center[None]
+        chain = posterior_draws(chain, lp, center)
         idx = np.linspace(0, len(chain) - 1, min(self.n_samples, len(chain))).round().astype(int)
         self.samples_ = chain[idx]
         self.acceptance_ = float(np.mean(sampler.acceptance_fraction))

@@ -21,7 +21,9 @@ asymptote (jointly Gaussian over runs) and ``e`` its own transient's residual. T
 (candidate, duration) is run; with several workers each free worker gets the best candidate
 that is not running. ``decision="ei"`` keeps the simpler rule: expected improvement at
 ``max_budget`` for paused runs against that of the asymptote for new configurations, one
-``step`` at a time.
+``step`` at a time. New candidates equal to a configuration that already has a run (possible
+on categorical or integer spaces) leave the basket, since that run can be continued; once
+every configuration of a finite space has started, only paused runs are thawed.
 
 In lowfi terms the **budget is the total number of steps to reach** (as for Hyperband
 promotions): a new configuration runs ``k * step`` steps (``budget = k * step``); a thawed one
@@ -184,12 +186,27 @@ class FreezeThaw(Optimizer):
         if len(self.runs) + len(self.history.pending) < self.n_initial or len(curves) < 2:
             if len(self.runs) + len(self.history.pending) >= self.n_initial and self._paused():
                 return self._thaw(self._paused()[0])
-            return self._start(self.space.sample(self.rng))
+            return self._start(self._fresh_config())
         with blas_single_thread():
             choice, config, verify, k = self._decide(curves)
         if choice is not None:
             return self._thaw(choice, verify, k)
         return self._start(config, k)
+
+    def _known(self) -> np.ndarray:
+        """Encoded configurations of all runs started so far."""
+        return self.space.encode(r["config"] for r in self.runs.values())
+
+    def _fresh_config(self, tries: int = 20) -> dict[str, Any]:
+        """A random configuration without a run yet, if one turns up in ``tries`` draws (on a
+        finite space a repeat would retrain what can be continued)."""
+        known = self._known() if self.runs else None
+        config = self.space.sample(self.rng)
+        for _ in range(tries - 1):
+            if known is None or not (self.space.encode([config]) == known).all(-1).any():
+                break
+            config = self.space.sample(self.rng)
+        return config
 
     def _start(self, config: dict[str, Any], k: int = 1) -> Trial:
         budget = min(k * self.step, self.max_budget)
@@ -288,6 +305,14 @@ class FreezeThaw(Optimizer):
         pos = [i for i, c in enumerate(curves) if c in paused]
         ei_old = expected_improvement(mu[pos], var[pos], best) if pos else np.empty(0)
         cand = self._new_pool(X, mu)
+        # a "new" candidate equal to a started run (finite, categorical or integer spaces)
+        # would restart training that can be continued: such candidates leave the basket
+        known = self._known()
+        cand = cand[~(cand[:, None, :] == known[None, :, :]).all(-1).any(1)]
+        if not len(cand):  # every configuration has started: continue the most promising
+            if pos:
+                return curves[pos[int(np.argmax(ei_old))]], None, False, 1
+            return None, self._fresh_config(), False, 1
         mu_new, var_new = self.model.predict_asymptote(self.features.transform(cand))
         ei_new = expected_improvement(mu_new, var_new, best)
         if self.decision == "entropy":
