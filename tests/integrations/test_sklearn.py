@@ -268,3 +268,20 @@ def test_n_jobs_sets_the_workers_as_in_scikit_learn(small, monkeypatch):
     fitted = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=4, cv=2,
                       random_state=0, n_jobs=2, executor="simulated").fit(X, y)
     assert len(fitted.cv_results_["params"]) == 4
+
+
+@pytest.mark.parametrize("name, value, says", [
+    ("param_distributions", {"C": (0.1, 10.0)}, "space"),
+    ("param_grid", {"C": [0.1, 1.0]}, "space"),
+    ("n_iter", 20, "max_evaluations"),
+    ("n_candidates", 20, "max_evaluations"),
+    ("aggressive_elimination", True, "factor"),
+    ("pre_dispatch", "2*n_jobs", "n_workers"),
+])
+def test_scikit_learn_argument_names_point_to_lowfis(name, value, says):
+    from sklearn.base import clone
+
+    with pytest.raises(TypeError, match=f"{name}.*{says}"):
+        SearchCV(LogisticRegression(), {"C": (0.1, 10.0)}, **{name: value})
+    search = SearchCV(LogisticRegression(), {"C": (0.1, 10.0)}, max_evaluations=3)
+    assert clone(search).get_params()["max_evaluations"] == 3  # construction unchanged

@@ -136,6 +136,22 @@ def _plain_out(out: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+#: arguments of scikit-learn's searches that SearchCV names differently, and what to pass
+_SKLEARN_NAMES = {
+    "param_distributions": "lowfi calls it space: a ConfigSpace ConfigurationSpace, e.g. "
+                           "ConfigurationSpace({'C': Float('C', (1e-3, 1e3), log=True)}), or a "
+                           "dict of ranges and lists of choices",
+    "param_grid": "lowfi calls it space: ranges or lists of choices, searched by the optimizer "
+                  "instead of a grid",
+    "n_iter": "lowfi bounds a search by max_evaluations, total_budget or walltime",
+    "n_candidates": "lowfi bounds a search by max_evaluations, total_budget or walltime (the "
+                    "optimizer chooses how many configurations to start)",
+    "aggressive_elimination": "the optimizer decides promotions (factor sets the reduction "
+                              "factor; total_budget bounds the spend)",
+    "pre_dispatch": "lowfi runs n_workers (or n_jobs) evaluations at a time",
+}
+
+
 class SearchCV(BaseSearchCV):
     """Multi-fidelity search over ``space`` for ``estimator`` with cross-validation.
 
@@ -210,6 +226,16 @@ class SearchCV(BaseSearchCV):
     run_
         The :class:`lowfi.run.RunResult` of the search (its ``trials`` DataFrame, optimizer).
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> SearchCV:
+        # scikit-learn's searches name some arguments differently; say lowfi's name instead of
+        # Python's bare "unexpected keyword argument" (raised before __init__ runs)
+        taken = inspect.signature(cls.__init__).parameters
+        for name in kwargs:
+            if name not in taken and name in _SKLEARN_NAMES:
+                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}; "
+                                f"{_SKLEARN_NAMES[name]}")
+        return super().__new__(cls)
 
     def __init__(self, estimator: Any, space: Any, *, resource: str = "n_samples",
                  min_resources: Any = "smallest", max_resources: Any = "auto",
@@ -528,6 +554,12 @@ def _accepts(name: str, arg: str) -> bool:
             and issubclass(cls, _SynchronousBrackets | ASHA)
             and arg in inspect.signature(_SynchronousBrackets.__init__).parameters)
 
+
+# inspect.signature(SearchCV) reports __init__'s parameters, not __new__'s (*args, **kwargs):
+# scikit-learn's estimator checks and help() read the constructor's signature from it
+_init_sig = inspect.signature(SearchCV.__init__)
+SearchCV.__signature__ = _init_sig.replace(  # type: ignore[attr-defined]
+    parameters=list(_init_sig.parameters.values())[1:])
 
 #: the name this class had first
 LowfiSearchCV = SearchCV
