@@ -110,7 +110,8 @@ class FreezeThaw(Optimizer):
     step
         Steps per unit of duration (default ``min_budget``).
     n_initial
-        New configurations started before the model is used (default ``max(3, dim + 1)``).
+        New configurations started before the model is used (default ``max(3, dim + 1)``);
+        new ones keep starting until at least two runs have reported a curve.
     n_candidates
         Random configurations scored as possible new runs per ask.
     max_trials
@@ -183,10 +184,14 @@ class FreezeThaw(Optimizer):
         if self.max_trials is not None and self._next_trial_id >= self.max_trials:
             return None
         curves = [cid for cid, r in self.runs.items() if r["curve"]]
-        if len(self.runs) + len(self.history.pending) < self.n_initial or len(curves) < 2:
-            if len(self.runs) + len(self.history.pending) >= self.n_initial and self._paused():
+        if len(self.runs) < self.n_initial or len(curves) < 2:
+            # the initial design, and new configurations while the model waits for its second
+            # curve (a slow first evaluation on one worker must not make the others train one
+            # run to max_budget); a finite space with every configuration started thaws instead
+            config = self._fresh_config()
+            if len(self.runs) >= self.n_initial and self._paused() and self._started(config):
                 return self._thaw(self._paused()[0])
-            return self._start(self._fresh_config())
+            return self._start(config)
         with blas_single_thread():
             choice, config, verify, k = self._decide(curves)
         if choice is not None:
@@ -196,6 +201,11 @@ class FreezeThaw(Optimizer):
     def _known(self) -> np.ndarray:
         """Encoded configurations of all runs started so far."""
         return self.space.encode(r["config"] for r in self.runs.values())
+
+    def _started(self, config: dict[str, Any]) -> bool:
+        """Whether ``config`` already has a run."""
+        return bool(self.runs) and bool(
+            (self.space.encode([config]) == self._known()).all(-1).any())
 
     def _fresh_config(self, tries: int = 20) -> dict[str, Any]:
         """A random configuration without a run yet, if one turns up in ``tries`` draws (on a
