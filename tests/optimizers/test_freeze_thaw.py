@@ -194,3 +194,25 @@ def test_while_one_curve_is_known_new_configurations_start():
         pts = curve(t.config, 0, t.budget)
         opt.tell(t, Result(pts[-1][1], cost=t.info["steps"], curve=pts))
     assert len(opt.runs) == 4 and max(r["steps"] for r in opt.runs.values()) == 1
+
+
+def test_a_conditional_finite_space_starts_each_configuration_once():
+    """Inactive conditional values (NaN in the encoding) count as equal, so {"opt": "adam"}
+    is recognized as started however often it is drawn."""
+    from ConfigSpace import ConfigurationSpace, EqualsCondition
+
+    cs = ConfigurationSpace({"opt": ["sgd", "adam"], "mom": [0.0, 0.9]})
+    cs.add(EqualsCondition(cs["mom"], cs["opt"], "sgd"))
+    level = {("adam", None): 0.1, ("sgd", 0.0): 0.3, ("sgd", 0.9): 0.2}
+    opt = get("freeze-thaw", cs, min_budget=1, max_budget=10, eta=3, seed=0, step=1,
+              n_initial=2, durations=(1,), **FAST)
+    starts = []
+    for _ in range(20):
+        t = opt.ask()
+        if not t.info["thawed"]:
+            starts.append((t.config["opt"], t.config.get("mom")))
+        a = level[(t.config["opt"], t.config.get("mom"))]
+        pts = [(float(s), a + 0.5 * np.exp(-0.4 * s)) for s in
+               range(int(t.info["resume_from_step"]) + 1, int(t.budget) + 1)]
+        opt.tell(t, Result(pts[-1][1], cost=t.info["steps"], curve=pts))
+    assert len(starts) == len(set(starts)) <= 3

@@ -22,7 +22,7 @@ asymptote (jointly Gaussian over runs) and ``e`` its own transient's residual. T
 that is not running. ``decision="ei"`` keeps the simpler rule: expected improvement at
 ``max_budget`` for paused runs against that of the asymptote for new configurations, one
 ``step`` at a time. New candidates equal to a configuration that already has a run (possible
-on categorical or integer spaces) leave the basket, since that run can be continued; once
+on categorical, integer or conditional spaces) leave the basket, since that run can be continued; once
 every configuration of a finite space has started, only paused runs are thawed.
 
 In lowfi terms the **budget is the total number of steps to reach** (as for Hyperband
@@ -62,6 +62,13 @@ DECISIONS = ("entropy", "ei")
 
 
 # ---------------------------------------------------------------------- joint curve posterior
+def _matches(rows: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """For each encoded row, whether it equals one of ``known``'s (inactive conditional
+    values, encoded as NaN, count as equal)."""
+    a, b = rows[:, None, :], known[None, :, :]
+    return ((a == b) | (np.isnan(a) & np.isnan(b))).all(-1).any(1)
+
+
 def _transient(model: FreezeThawGP, t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
     """The exponential-decay kernel between (scaled) steps ``t1`` and ``t2``."""
     th = model.theta
@@ -205,7 +212,7 @@ class FreezeThaw(Optimizer):
     def _started(self, config: dict[str, Any]) -> bool:
         """Whether ``config`` already has a run."""
         return bool(self.runs) and bool(
-            (self.space.encode([config]) == self._known()).all(-1).any())
+            _matches(self.space.encode([config]), self._known()).any())
 
     def _fresh_config(self, tries: int = 20) -> dict[str, Any]:
         """A random configuration without a run yet, if one turns up in ``tries`` draws (on a
@@ -213,7 +220,7 @@ class FreezeThaw(Optimizer):
         known = self._known() if self.runs else None
         config = self.space.sample(self.rng)
         for _ in range(tries - 1):
-            if known is None or not (self.space.encode([config]) == known).all(-1).any():
+            if known is None or not _matches(self.space.encode([config]), known).any():
                 break
             config = self.space.sample(self.rng)
         return config
@@ -318,7 +325,7 @@ class FreezeThaw(Optimizer):
         # a "new" candidate equal to a started run (finite, categorical or integer spaces)
         # would restart training that can be continued: such candidates leave the basket
         known = self._known()
-        cand = cand[~(cand[:, None, :] == known[None, :, :]).all(-1).any(1)]
+        cand = cand[~_matches(cand, known)]
         if not len(cand):  # every configuration has started: continue the most promising
             if pos:
                 return curves[pos[int(np.argmax(ei_old))]], None, False, 1
