@@ -136,8 +136,11 @@ class LCDBCurves(LCBenchCurves):
         b = lcdb(openmlid, data_path=path)
         k = len(b.anchors)
         self.learners = list(b.learners)
-        idx = np.arange(len(self.learners))
-        self.curves = np.stack([b._at(idx, j) for j in range(k)], axis=1)
+        curves = [b.curve({"learner": name})[1] for name in self.learners]
+        if any(len(c) != k for c in curves):
+            raise ValueError(f"openmlid: LCDB dataset {openmlid} has learners that stop before "
+                             f"its last anchor; pick one of {self.DATASETS}")
+        self.curves = np.stack(curves)
         self.max_budget = float(k)
         self.names = []
         self.space = {"learner": self.learners}
