@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
             return LCDBCurves(LCDBCurves.DATASETS[seed % len(LCDBCurves.DATASETS)], a.lcdb)
         return PROBLEMS[a.data]()
 
-    bench = bench_for(a.first_seed)
+    bench = None if a.load or a.data == "lcdb" else bench_for(a.first_seed)
     methods = a.methods.split(",")
     milestones = np.array([m for m in (100, 200, 300, 500, 750, 1000, 1500, 2000) if m < a.epochs]
                           + [a.epochs])
@@ -251,16 +251,15 @@ def main(argv: list[str] | None = None) -> None:
                     with open(a.out, "w") as fh:
                         json.dump(dict(milestones=milestones.tolist(), results=res), fh)
     n_seeds = min(len(res[m]) for m in methods)
-    if a.data == "lcdb":
-        print(f"lcdb (one dataset per seed, {len(bench.final)} learners, {bench.curves.shape[1]} "
-              f"anchors), regret of the validation error at the last anchor, median over "
-              f"{n_seeds} seeds")
+    if bench is None or a.data == "lcdb":
+        print(f"{a.data}: regret of the final validation error (LCDB: at the last anchor, one "
+              f"dataset per seed), median over {n_seeds} seeds")
     else:
         print(f"{a.data} ({len(bench.final)} recorded curves, {bench.curves.shape[1]} epochs), "
               f"regret of the final validation error, median over {n_seeds} seeds; best final "
               f"error {bench.optimum:.4f}")
     print(f"{'epochs trained':22s}" + "".join(f"{m:>8g}" for m in milestones)
-          + f"{'configs':>8s}{'s/ask':>7s}{'at max':>7s}")
+          + f"{'configs':>8s}{'s/ask':>7s}{'at max':>7s}{'mean':>8s}{'best':>6s}")
     for m in methods:
         for key, label in (("inc_regret", "incumbent"), ("rec_regret", "recommend")):
             if key == "rec_regret" and not m.startswith("freeze"):
@@ -270,8 +269,10 @@ def main(argv: list[str] | None = None) -> None:
             cfg = np.median([r["configs"] for r in res[m]])
             spa = sum(r["overhead_s"] for r in res[m]) / max(sum(r["n"] for r in res[m]), 1)
             at = np.mean([r["at_max"] for r in res[m]])
+            # mean regret at the end, and the seeds whose final regret is 0 (the best found)
             print(f"{m + ' ' + label:22s}" + "".join(f"{v:8.4f}" for v in med)
-                  + f"{cfg:8.0f}{spa:7.2f}{at:7.0%}", flush=True)
+                  + f"{cfg:8.0f}{spa:7.2f}{at:7.0%}{np.nanmean(R[:, -1]):8.4f}"
+                  + f"{int((R[:, -1] <= 1e-12).sum()):>3d}/{len(R)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -250,31 +250,26 @@ def run_lowfi(name: str, problem: str, seed: int, budget: float) -> dict:
 
 
 def summarize(out: Path) -> dict:
+    """Means and standard errors per problem, optimizer and checkpoint of the runs in ``out``
+    (written to ``out/summary.json``), and their tables."""
     res: dict = {}
     for f in sorted(out.glob("*__*__*.json")):
         prob, opt, _ = f.stem.split("__")
         res.setdefault(prob, {}).setdefault(opt, []).append(json.loads(f.read_text()))
-    summary = {}
+    summary: dict = {}
     for prob, opts in res.items():
-        print(f"\n### {prob}\n\n| optimizer | seeds | @10x | @25x | @50x | overhead median / mean (ms) |")
-        print("|---|---|---|---|---|---|")
-        rows = []
         for opt, runs in opts.items():
-            cells, stats = [], {}
+            stats: dict = {}
             for k in MARKS:
                 v = np.array([r[f"regret@{k}x"] for r in runs if r[f"regret@{k}x"] is not None], dtype=float)
                 m = float(v.mean()) if len(v) else math.nan
                 se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else math.nan
                 stats[f"{k}x"] = (m, se)
-                cells.append(f"{m:.3g} ± {se:.2g}")
-            med = float(np.median([r["overhead_median_ms"] for r in runs]))
-            mean = float(np.mean([r["overhead_mean_ms"] for r in runs]))
-            stats["overhead_ms"] = (med, mean)
+            stats["overhead_ms"] = (float(np.median([r["overhead_median_ms"] for r in runs])),
+                                    float(np.mean([r["overhead_mean_ms"] for r in runs])))
             stats["seeds"] = len(runs)
-            rows.append((stats["50x"][0], opt, len(runs), cells, med, mean))
             summary.setdefault(prob, {})[opt] = stats
-        for _, opt, n, cells, med, mean in sorted(rows):
-            print(f"| {opt} | {n} | " + " | ".join(cells) + f" | {med:.3g} / {mean:.3g} |")
+    print_summary(summary)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
 
@@ -291,7 +286,7 @@ def merge(earlier: dict, now: dict) -> dict:
 def print_summary(summary: dict) -> None:
     """The per-problem tables of a summary (means ± standard errors), sorted by the 50x mean."""
     for prob, opts in summary.items():
-        print(f"\n### {prob} (merged)\n\n| optimizer | seeds | @10x | @25x | @50x | "
+        print(f"\n### {prob}\n\n| optimizer | seeds | @10x | @25x | @50x | "
               "overhead median / mean (ms) |\n|---|---|---|---|---|---|")
         for opt, st in sorted(opts.items(), key=lambda kv: kv[1]["50x"][0]):
             cells = " | ".join(f"{st[f'{k}x'][0]:.3g} ± {st[f'{k}x'][1]:.2g}" for k in MARKS)
