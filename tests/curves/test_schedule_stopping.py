@@ -151,7 +151,9 @@ def slow_curve(trial):
     return trial.curve[-1][1]
 
 
-def test_rung_rule_across_worker_processes_uses_streamed_curves():
+def test_rung_rule_stops_trials_run_in_worker_processes():
+    """The rule decides for trials running in worker processes and says why in their info
+    (how many it stops depends on which curves had reached the driver when each checked)."""
     res = lowfi.minimize(slow_curve, {"x": (0.0, 1.0)}, "random", max_budget=9,
                          max_evaluations=8, n_workers=2, executor="processes",
                          stopping=RungStopping(min_step=1, eta=3), seed=3, progress=False)

@@ -183,17 +183,18 @@ def test_while_one_curve_is_known_new_configurations_start():
     """Two workers: the first evaluation is slow, the other worker's results come back. Until
     the model has a second curve the free worker starts new configurations (the initial design
     counts runs, not pending trials), instead of training its one run to max_budget."""
-    opt = get("freeze-thaw", SPACE, min_budget=1, max_budget=20, eta=3, seed=0, step=1,
-              n_initial=3, **FAST)
-    slow = opt.ask()  # stays pending on its worker
-    started = [slow.config_id]
-    for _ in range(3):
-        t = opt.ask()
-        assert not t.info["thawed"] and t.config_id not in started
-        started.append(t.config_id)
-        pts = curve(t.config, 0, t.budget)
-        opt.tell(t, Result(pts[-1][1], cost=t.info["steps"], curve=pts))
-    assert len(opt.runs) == 4 and max(r["steps"] for r in opt.runs.values()) == 1
+    for seed in range(5):
+        opt = get("freeze-thaw", SPACE, min_budget=1, max_budget=20, eta=3, seed=seed, step=1,
+                  n_initial=2, **FAST)
+        slow = opt.ask()  # stays pending on its worker
+        started = [slow.config_id]
+        for _ in range(2):  # the second ask: n_initial runs exist, but only one curve
+            t = opt.ask()
+            assert not t.info["thawed"] and t.config_id not in started
+            started.append(t.config_id)
+            pts = curve(t.config, 0, t.budget)
+            opt.tell(t, Result(pts[-1][1], cost=t.info["steps"], curve=pts))
+        assert len(opt.runs) == 3 and max(r["steps"] for r in opt.runs.values()) == 1
 
 
 def test_a_conditional_finite_space_starts_each_configuration_once():
