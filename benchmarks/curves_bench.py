@@ -24,11 +24,11 @@ central 90% interval, median time per curve (fast: one-by-one on one core, and b
 Run::
 
     nice -n 10 python benchmarks/curves_bench.py --lcdb ../shared/data/lcdb --calibrate
-    nice -n 10 python benchmarks/curves_bench.py --lcdb ../shared/data/lcdb --mcmc-n 50 --loko \\
-        --swap --json benchmarks/data/curves_bench.json
+    nice -n 10 python benchmarks/curves_bench.py --lcdb ../shared/data/lcdb --mcmc-n 50 \\
+        --mcmc-n-lcdb 300 --loko --swap --json benchmarks/data/curves_bench.json
 
 (``--mcmc-from benchmarks/data/curves_bench.json`` reuses the MCMC columns of an earlier run
-with the same ``--seed`` and ``--mcmc-n`` instead of rerunning MCMC.)
+with the same ``--seed``, ``--mcmc-n`` and ``--mcmc-n-lcdb`` instead of rerunning MCMC.)
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ Usage (the figures in docs/benchmarks/scale.md come from the commands given ther
     python benchmarks/scale.py --optimizers asha,bohb --trials 100000 --workers 512 --dir runs --out scale.jsonl
     python benchmarks/scale.py --optimizers gp,mfbo --trials 2000 --workers 8 --walltime 1200 --dir runs
     python benchmarks/scale.py --optimizers gp --trials 2000 --workers 8 --walltime 1800 --dir runs
-    python benchmarks/scale.py --optimizers mfbo --trials 2000 --workers 8 --walltime 1200 --dir runs --extend
+    python benchmarks/scale.py --optimizers mfbo --trials 2000 --workers 8 --walltime 2400 --dir runs
+    (``--extend`` continues a run kept in ``--dir`` instead of starting a new one)
     python benchmarks/scale.py --plot scale.jsonl scale-growth.png --dir runs
 """
 
