@@ -57,6 +57,9 @@ if __name__ == "__main__":
                          max_evaluations=int(os.environ.get("LOWFI_EXAMPLE_EVALS", 60)),
                          stopping=RungStopping(min_step=1, eta=3), seed=0, progress=False)
     df = res.trials
+    # a promoted trial continues from its checkpoint: count only the epochs it trained itself
+    trained = sum(sum(1 for step, _ in curve if step > (info or {}).get("resumed_from", 0))
+                  for curve, info in zip(df["curve"], df["info"]))
     print(f"best validation error {res.best_loss:.4f} with {res.best_config}")
-    print(f"{len(df)} trials, {int(df['curve'].map(len).sum())} epochs trained "
+    print(f"{len(df)} trials, {trained} epochs trained "
           f"({(df['status'] == 'stopped').sum()} stopped early by the rung rule)")

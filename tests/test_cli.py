@@ -148,3 +148,92 @@ def test_resume_a_study_with_an_objective_from_a_file(tmp_path, capsys):
     assert "has no function 'nope'" in capsys.readouterr().err
     assert main(["resume", db, "--objective", "no_colon", "--quiet"]) == 2
     assert "--objective: got 'no_colon'" in capsys.readouterr().err
+
+
+def test_show_prints_run_text_as_it_is(tmp_path, capsys):
+    """Values from a journal are text, never rich markup: '[/data]' does not break the table
+    and '[b]adam' is not shown as 'adam'."""
+    import lowfi
+
+    def f(config, budget):
+        return 0.1 if config["path"] == "[/data]" else 0.5
+
+    db = str(tmp_path / "run.db")
+    lowfi.minimize(f, {"path": ["[/data]", "[b]adam"]}, "random", storage=db,
+                   max_evaluations=6, progress=False, seed=0)
+    assert main(["show", db]) == 0
+    out = capsys.readouterr().out
+    assert "path=[/data]" in out and "path=[b]adam" in out
+
+
+def test_demo_checkpoints_are_signed_and_foreign_ones_not_loaded(tmp_path):
+    """The demo objective continues from its own (signed) checkpoint and never unpickles one
+    it did not write: a planted pickle runs nothing and the rung trains from scratch."""
+    import os
+    import pickle
+
+    from lowfi.benchmarks.mlp_digits import demo_objective
+    from lowfi.core.trial import Trial
+
+    config = {"learning_rate_init": 0.01, "alpha": 1e-4, "hidden": 16, "n_layers": 1,
+              "batch_size": 64, "activation": "relu"}
+    t1 = Trial(0, config, 1, config_id=3, checkpoint_dir=str(tmp_path))
+    r1 = demo_objective(t1)
+    assert r1.info["epochs_trained_now"] == 1
+    t2 = Trial(1, config, 3, config_id=3, checkpoint_dir=str(tmp_path))
+    assert demo_objective(t2).info["epochs_trained_now"] == 2  # continued from its checkpoint
+
+    marker = tmp_path / "PWNED"
+
+    class Bomb:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    with open(os.path.join(tmp_path, "model.pkl"), "wb") as fh:
+        pickle.dump((1, Bomb()), fh)
+    t3 = Trial(2, config, 3, config_id=3, checkpoint_dir=str(tmp_path))
+    with pytest.warns(UserWarning, match="not signed with this user's key"):
+        r3 = demo_objective(t3)
+    assert not marker.exists() and r3.info["epochs_trained_now"] == 3
+
+
+def test_resume_finds_an_objective_module_in_the_working_folder(tmp_path):
+    """A run whose script did `from obj import objective` stores `obj:objective`: `lowfi resume`
+    run from that folder imports it (as `python -m` would); from elsewhere the error is one line."""
+    (tmp_path / "obj.py").write_text("def objective(config, budget):\n"
+                                     "    return (config['x'] - 0.3) ** 2 + 1 / budget\n")
+    (tmp_path / "run.py").write_text(
+        "import lowfi\nfrom obj import objective\n"
+        "lowfi.minimize(objective, {'x': (0.0, 1.0)}, 'hyperband', min_budget=1, max_budget=9,\n"
+        "               max_evaluations=5, storage='x.db', progress=False, seed=0)\n")
+    subprocess.run([sys.executable, "run.py"], cwd=tmp_path, check=True, timeout=120)
+    lowfi_cli = [sys.executable, "-c", "import sys; from lowfi.cli import main; "
+                 "sys.exit(main(sys.argv[1:]))"]
+    out = subprocess.run(lowfi_cli + ["resume", "x.db", "--max-evaluations", "8", "--quiet"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert len(load_trials(str(tmp_path / "x.db"))) == 8
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = subprocess.run(lowfi_cli + ["resume", str(tmp_path / "x.db"), "--max-evaluations", "9",
+                                      "--quiet"], cwd=elsewhere, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "stored its objective as 'obj:objective'" in out.stderr and "--objective" in out.stderr
+
+
+def test_an_objective_file_given_to_resume_is_the_module_the_run_imported(tmp_path, monkeypatch):
+    """`--objective train.py:objective` and `from train import objective` name the same
+    objective, in both orders."""
+    (tmp_path / "train.py").write_text("def objective(config, budget):\n"
+                                       "    return (config['x'] - 0.3) ** 2 + 1 / budget\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import lowfi
+
+    train = __import__("train")
+    lowfi.minimize(train.objective, {"x": (0.0, 1.0)}, "hyperband", min_budget=1, max_budget=9,
+                   max_evaluations=4, storage="a.db", progress=False, seed=0)
+    assert main(["resume", "a.db", "--objective", "train.py:objective", "--max-evaluations", "6",
+                 "--quiet"]) == 0
+    assert len(load_trials("a.db")) == 6

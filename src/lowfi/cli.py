@@ -21,14 +21,22 @@ def _console():
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
+def _esc(v: Any) -> str:
+    """Text from a run (paths, configurations, errors) printed as it is, never as rich markup."""
+    from rich.markup import escape
+
+    return escape(str(v))
+
+
 def _table(df: pd.DataFrame, title: str, n: int = 10):
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title)
+    t = Table(title=Text(title))
     for c in df.columns:
-        t.add_column(str(c))
+        t.add_column(Text(str(c)))
     for _, row in df.head(n).iterrows():
-        t.add_row(*[_fmt(v) for v in row.values])
+        t.add_row(*[Text(_fmt(v)) for v in row.values])
     return t
 
 
@@ -72,7 +80,7 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
     trained = ""  # stopped trials reach less than they asked for (total_budget counts the asked)
     if n and "budget_reached" in trials and trials["budget_reached"].notna().any():
         trained = f" (reached {pd.to_numeric(trials['budget_reached']).sum():g})"
-    con.print(f"[bold]{title}[/]: {n} trials, status {status}, budget asked "
+    con.print(f"[bold]{_esc(title)}[/]: {n} trials, status {_esc(status)}, budget asked "
               f"{asked:g}{trained}{goal}")
     if n:
         ok = trials[trials["status"] == "ok"]
@@ -93,7 +101,7 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
         failed = trials[trials["status"] == "failed"]
         if len(failed):
             last = str(failed.iloc[-1]["error"]).strip().splitlines()
-            con.print(f"[red]{len(failed)} failed trials[/]; last error: {last[-1] if last else ''}")
+            con.print(f"[red]{len(failed)} failed trials[/]; last error: {_esc(last[-1]) if last else ''}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -108,14 +116,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     con = _console()
     con.print(f"[bold]lowfi demo[/]: {optimizer} tuning an MLP on scikit-learn's digits, epochs "
               f"{args.min_budget:g}..{args.max_budget:g} as the budget, {args.workers} "
-              f"{args.executor} workers, journal {path}")
+              f"{args.executor} workers, journal {_esc(path)}")
     res = lowfi.minimize(demo_objective, mlp_space(), optimizer, min_budget=args.min_budget,
                          max_budget=args.max_budget, eta=3, n_workers=args.workers,
                          executor=args.executor, storage=path, max_evaluations=args.max_evaluations,
                          seed=args.seed, progress=True)
     summarize(res.trials, f"demo ({res.stop_reason})")
-    con.print(f"[bold green]incumbent[/]: validation error {res.best_loss:.4f} with {res.best_config}")
-    con.print(f"inspect with `lowfi show {path}`, continue with `lowfi resume {path} --max-evaluations N`")
+    con.print(f"[bold green]incumbent[/]: validation error {res.best_loss:.4f} with {_esc(res.best_config)}")
+    con.print(_esc(f"inspect with `lowfi show {path}`, continue with `lowfi resume {path} --max-evaluations N`"))
     return 0
 
 
@@ -195,8 +203,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     j.close()
     frame = trials_frame(events)
     counts = frame["status"].value_counts().to_dict() if len(frame) else {}
-    _console().print(f"settings: {settings}")
-    _console().print(f"state: {run_state(events, counts)}")
+    _console().print(f"settings: {_esc(settings)}")
+    _console().print(f"state: {_esc(run_state(events, counts))}")
     summarize(frame, args.run, (settings or {}).get("direction", "minimize"))
     return 0
 
@@ -214,7 +222,9 @@ def load_callable(spec: str, argument: str) -> Any:
     if module_name.endswith(".py"):
         if not os.path.isfile(module_name):
             raise ValueError(f"{argument}: got {spec!r}; no file {module_name!r}")
-        name = "_lowfi_objective_" + os.path.splitext(os.path.basename(module_name))[0]
+        # the module's own name, as `import` would give it, so the run knows the objective
+        # by the same qualified name whether a script imported it or the CLI loads the file
+        name = os.path.splitext(os.path.basename(module_name))[0]
         loader_spec = importlib.util.spec_from_file_location(name, module_name)
         if loader_spec is None or loader_spec.loader is None:
             raise ValueError(f"{argument}: got {spec!r}; {module_name!r} cannot be imported")
@@ -250,6 +260,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if getattr(args, "trust", False):
         kw["trust"] = True
     objective = None
+    if os.getcwd() not in sys.path:  # a stored `module:function` resolves as under `python -m`
+        sys.path.insert(0, os.getcwd())
     if getattr(args, "objective", None):
         try:
             objective = load_callable(args.objective, "--objective")

@@ -247,3 +247,31 @@ def test_lcdb_reads_a_table(tmp_path):
     again = load_lcdb_curves(tmp_path, n=3, min_points=12, cache_dir=tmp_path / "cache")
     assert again["keys"] == d["keys"] and all(
         np.array_equal(a, b) for a, b in zip(again["values"], d["values"], strict=True))
+
+
+def test_bounds_hold_for_intervals_quantiles_and_probabilities():
+    """The metric cannot leave ``bounds``: a flat error of 1.0 with bounds (0, 1) has no
+    quantile above 1 and no probability of ending above it."""
+    from lowfi.curves import default_extrapolator
+
+    steps = np.arange(1, 13)
+    p = default_extrapolator(bounds=(0, 1)).fit(steps, np.full(12, 1.0)).predict(60)
+    lo, hi = p.interval(0.9)
+    assert 0.0 <= lo < hi <= 1.0
+    assert p.quantile(0.999) <= 1.0 and p.samples.max() <= 1.0
+    assert p.cdf(1.0) == 1.0 and p.cdf(-0.01) == 0.0
+    assert p.prob_better(1.5) == 1.0 and p.prob_better(0.0) == 0.0
+    assert 0.0 < p.prob_better(0.9) < 1.0
+    free = default_extrapolator().fit(steps, np.full(12, 1.0)).predict(60)
+    assert free.interval(0.9)[1] > 1.0  # without bounds the interval is not cut
+
+
+def test_curve_errors_name_the_curve_and_the_shape():
+    from lowfi.curves import default_extrapolator
+
+    ext = default_extrapolator(bounds=(0, 1))
+    s = np.arange(1, 13)
+    with pytest.raises(ValueError, match=r"curves\[2\]: steps: got 2 points"):
+        ext.predict_many([(s, 0.5 / s)] * 2 + [([1, 2], [0.5, 0.4])], T=60)
+    with pytest.raises(ValueError, match=r"values: got an array of shape \(12, 2\)"):
+        ext.fit(s, np.ones((12, 2)))

@@ -245,6 +245,9 @@ def test_storage_folder_gives_every_fit_its_own_journal(small, tmp_path):
     s2 = SearchCV(Probe(), {"c": (0.1, 1.0)}, optimizer="random", max_evaluations=2, cv=2,
                   random_state=0, storage=str(one)).fit(X, y)
     assert s2.storage_ == str(one) and one.exists()
+    # the journal holds scores (a maximized run): lowfi show and reports print accuracies
+    stored = load_trials(str(one))
+    assert np.allclose(np.sort(stored["score"]), np.sort(s2.cv_results_["mean_test_score"]))
     with pytest.raises(ValueError, match="every fit is a new search: pass a folder"):
         s2.fit(X, y)  # the same file again: the message says what to do instead
 
@@ -285,3 +288,33 @@ def test_scikit_learn_argument_names_point_to_lowfis(name, value, says):
         SearchCV(LogisticRegression(), {"C": (0.1, 10.0)}, **{name: value})
     search = SearchCV(LogisticRegression(), {"C": (0.1, 10.0)}, max_evaluations=3)
     assert clone(search).get_params()["max_evaluations"] == 3  # construction unchanged
+
+
+def test_a_callable_returning_several_metrics_optimizes_the_refit_one():
+    """With ``scoring`` a callable returning a dict, the optimizer maximizes the metric
+    ``refit`` names, as with a list or dict of scorers (not the dict's first key)."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+
+    def scoring(est, X, y):  # the first key is not the refit metric
+        return {"n_iter": -float(est.n_iter_.max()), "acc": est.score(X, y)}
+
+    s = SearchCV(LogisticRegression(max_iter=500), {"C": (0.01, 100.0)}, scoring=scoring,
+                 refit="acc", max_evaluations=8, random_state=0).fit(X, y)
+    optimized = -s.run_.trials["loss"].to_numpy()
+    assert np.allclose(optimized, s.cv_results_["mean_test_acc"])
+    assert not np.allclose(optimized, s.cv_results_["mean_test_n_iter"])
+
+
+def test_parallel_search_inside_parallel_cross_validation():
+    """SearchCV(n_jobs=2) inside cross_validate(n_jobs=2): the search's worker processes start
+    inside joblib's loky workers (whose default start method their children do not know)."""
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import cross_validate
+
+    X, y = load_iris(return_X_y=True)
+    s = SearchCV(LogisticRegression(max_iter=500), {"C": (0.1, 1.0)}, n_jobs=2,
+                 max_evaluations=4, random_state=0)
+    scores = cross_validate(s, X, y, cv=2, n_jobs=2, error_score="raise")["test_score"]
+    assert len(scores) == 2 and np.all(scores > 0.8)

@@ -108,3 +108,50 @@ def test_without_checkpoint_dir_and_bad_input():
         TorchCheckpoint({}, parts[0])
     with pytest.raises(ValueError, match="budget: got -1"):
         list(TorchCheckpoint(trial, parts[0]).epochs(-1))
+
+
+class _Bomb:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_checkpoint_runs_no_code_unless_trusted(tmp_path):
+    """Checkpoints load with weights_only=True: a planted pickle payload is refused with a
+    clear error; trust=True loads it (and runs it)."""
+    marker = tmp_path / "PWNED"
+    torch.save({"epoch": 1, "states": [_Bomb(marker)], "curve": []}, tmp_path / "lowfi_torch.pt")
+    trial = Trial(0, {"lr": 0.1}, 3, config_id=1, checkpoint_dir=str(tmp_path))
+    model = make(0.1)[0]
+    with pytest.raises(ValueError, match="weights_only=True.*trust=True"):
+        TorchCheckpoint(trial, model)
+    assert not marker.exists()
+    with pytest.raises(Exception):  # noqa: B017 - the payload is not a state dict
+        TorchCheckpoint(trial, model, trust=True)
+    assert marker.exists()
+
+
+def test_epochs_restored_from_a_checkpoint_are_not_counted_as_trained(tmp_path):
+    """A trial promoted from 1 to 3 epochs trains 2: its result says where it resumed, and the
+    report's "epochs trained" column sums to the epochs really trained."""
+    from lowfi.analysis.report import trials_table
+
+    trained = []
+
+    def objective(trial):
+        model, opt, sched = make(trial.config["lr"])
+        ckpt = TorchCheckpoint(trial, model, opt, sched)
+        for e in ckpt.epochs():
+            trained.append(e)
+            ckpt.report(e, train_epoch(model, opt, sched))
+        return ckpt.last_value
+
+    db = str(tmp_path / "run.db")
+    res = lowfi.minimize(objective, {"lr": (0.01, 0.2)}, "asha", min_budget=1, max_budget=9,
+                         eta=3, max_evaluations=15, seed=0, progress=False, storage=db)
+    promoted = [i for i in res.trials["info"] if i.get("resumed_from")]
+    assert promoted  # some trials continued from a checkpoint
+    table = trials_table(db)
+    assert int(table["epochs trained"].sum()) == len(trained)

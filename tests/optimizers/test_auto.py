@@ -163,3 +163,28 @@ def test_demo_uses_the_default(tmp_path):
                "--max-evaluations", "4", "--dir", str(tmp_path)])
     assert rc == 0
     assert len(glob.glob(str(tmp_path / f"demo-{DEFAULT}-*.db"))) == 1
+
+
+def test_random_draws_skip_configurations_already_evaluated_at_the_budget():
+    """On a 24-configuration space no (configuration, budget) pair repeats while unseen
+    configurations remain at that budget (random draws included)."""
+    import warnings
+
+    import lowfi
+
+    space = {"a": ["p", "q", "r", "s"], "b": ["u", "v", "w"], "n": (1, 2)}
+
+    def objective(config, budget):
+        return {"p": 0.1, "q": 0.2, "r": 0.3, "s": 0.4}[config["a"]] + config["n"] / 10 + 1 / budget
+
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = lowfi.minimize(objective, space, "auto", min_budget=1, max_budget=9,
+                                 max_evaluations=30, seed=seed, progress=False)
+        seen: dict = {}
+        for _, r in res.trials.sort_values("trial_id").iterrows():
+            key = (r["config.a"], r["config.b"], r["config.n"])
+            at = seen.setdefault(r["budget"], set())
+            assert key not in at or len(at) == 24, (seed, key, r["budget"])
+            at.add(key)

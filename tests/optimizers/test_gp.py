@@ -80,3 +80,25 @@ def test_hyperparameters_are_refit_on_a_geometric_schedule_past_refit_below():
     assert any(not o for n, o in flags if n > 6)  # between them: the previous hyperparameters
     with pytest.raises(ValueError, match="refit_growth"):
         GPProposer(refit_growth=-1)
+
+
+def test_a_deterministic_optimum_on_a_bound_is_not_evaluated_again_and_again():
+    """The polished EI maximum lands on an evaluated configuration (the optimum on a bound of
+    x, an integer n): the proposer takes the best candidate not evaluated yet instead."""
+    import warnings
+
+    from ConfigSpace import ConfigurationSpace, Float, Integer
+
+    import lowfi
+
+    cs = ConfigurationSpace(seed=1)
+    cs.add([Integer("n", (1, 200), log=True), Float("x", (0.0, 1.0))])
+
+    def objective(config, budget):
+        return abs(config["n"] - 17) / 50 + config["x"]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = lowfi.minimize(objective, cs, "gp", max_evaluations=40, seed=0, progress=False)
+    repeats = int(res.trials.duplicated(subset=["config.n", "config.x"]).sum())
+    assert repeats <= 3  # 15 when only running configurations were avoided

@@ -203,3 +203,25 @@ def test_gp_noise_estimate_is_larger_where_the_data_fraction_is_small():
     noisy = opt.grid.index({"epochs": 1.0, "fraction": 1 / 81})
     clean = opt.grid.index({"epochs": 1 / 81, "fraction": 1.0})  # biased, noise-free
     assert noise[noisy] > noise[clean]
+
+
+def test_a_configuration_that_failed_is_not_asked_again_at_that_fidelity():
+    """Every full-budget evaluation crashes: the GP never sees the failures, so without
+    remembering them the optimizer would verify the same crashing configuration again and again."""
+    import warnings
+
+    import lowfi
+
+    def objective(config, budget):
+        if budget >= 9:
+            raise RuntimeError("crash at the full budget")
+        return config["x"] + 1.0 / budget
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = lowfi.minimize(objective, {"x": (0.0, 1.0)}, "multi-mfbo", min_budget=1,
+                             max_budget=9, max_evaluations=30, seed=0, progress=False,
+                             error_on_all_failed=False)
+    top = res.trials[res.trials["budget"] == 9]
+    assert len(top) >= 5
+    assert top["config.x"].nunique() == len(top)  # no configuration failed twice at the top

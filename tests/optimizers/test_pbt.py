@@ -114,3 +114,22 @@ def test_run_loop_copies_the_source_checkpoint_on_exploit(tmp_path):
         epoch0, lineage = starts[rec.trial_id]
         assert epoch0 > 0  # started from the copied checkpoint, not from scratch
         assert rec.info["inherit_config_id"] in lineage
+
+
+def test_initial_configs_start_the_population():
+    import warnings
+
+    import lowfi
+
+    seen = []
+
+    def objective(config, budget):
+        seen.append(config["x"])
+        return (config["x"] - 0.2) ** 2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lowfi.minimize(objective, {"x": (0.0, 1.0)}, "pbt", min_budget=1, max_budget=9,
+                       initial_configs=[{"x": 0.2}, {"x": 0.7}], max_evaluations=12, seed=0,
+                       progress=False)
+    assert seen[:2] == [0.2, 0.7]

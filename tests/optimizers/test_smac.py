@@ -168,3 +168,29 @@ def test_get_by_name_ignores_min_budget_and_eta():
 def test_bad_arguments_raise_value_error_naming_them(kw):
     with pytest.raises(ValueError, match=next(iter(kw))):
         SMAC(SMOOTH, **kw)
+
+
+def test_model_proposals_do_not_repeat_evaluated_configurations_on_an_integer_grid():
+    """Local-search neighbours of a log-integer parameter fall between grid points; they decode
+    to evaluated configurations and must count as those (126-configuration space)."""
+    import warnings
+
+    from ConfigSpace import Categorical, ConfigurationSpace, Integer
+
+    import lowfi
+
+    cs = ConfigurationSpace(seed=1)
+    cs.add([Integer("k", (2, 64), log=True), Categorical("c", ["a", "b"])])
+
+    def objective(config, budget):
+        return abs(config["k"] - 11) / 64 + (0.1 if config["c"] == "b" else 0.0)
+
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = lowfi.minimize(objective, cs, "smac", max_evaluations=40, seed=seed, progress=False)
+        seen = set()
+        for r in res.optimizer.history.records:
+            key = (r.config["k"], r.config["c"])
+            assert not (key in seen and r.info.get("origin") == "model"), (seed, key)
+            seen.add(key)

@@ -97,3 +97,63 @@ def test_key_is_private_and_signatures_bind_the_payload(tmp_path, journal_key):
     assert verify(blob.replace(b"payload", b"paylOad"))[1] is False
     assert verify(pickle.dumps(1))[1] is False  # unsigned
     assert os.stat(journal_key).st_mode & 0o777 == 0o600
+
+
+def test_stored_limits_cannot_set_options(tmp_path, monkeypatch):
+    """A journal's ``limits`` entry sets stop conditions only: a crafted ``trust`` (or
+    ``executor``) there is ignored with a warning, so the crafted optimizer is never unpickled."""
+    from lowfi.run.loop import record_limits
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    marker = tmp_path / "PWNED"
+    db = str(tmp_path / "run.db")
+    lowfi.minimize(f, SPACE, "random", max_evaluations=4, storage=db, seed=5, progress=False)
+    _craft(db, marker, tmp_path)
+    j = Journal(db)
+    j.set_meta("limits", {"max_evaluations": 6, "trust": True, "executor": "tcp://127.0.0.1:9"})
+    j.close()
+    with pytest.warns(UserWarning, match="ignored the stored limits 'executor', 'trust'"):
+        res = lowfi.resume(db, f, progress=False)
+    assert not marker.exists()
+    assert len(res.trials) == 6  # the stored stop condition still applies
+    j = Journal(db)
+    j.set_meta("limits", {"max_evaluations": "6"})
+    j.close()
+    with pytest.raises(ValueError, match="stores the limit max_evaluations='6'"):
+        lowfi.resume(db, f, progress=False)
+    with pytest.raises(ValueError, match="trust: got True; the stored limits are"):
+        record_limits(db, trust=True)
+
+
+def test_a_damaged_result_event_names_the_file_and_is_never_read_as_a_result(tmp_path):
+    import json
+    import sqlite3
+
+    from lowfi.storage import JournalError, load_trials
+
+    cases = (("loss", "oops", "loss 'oops'"), ("status", "bogus", "status 'bogus'"),
+             ("loss", [], "loss \\[\\]"), ("loss", True, "loss True"))
+    for k, (field, value, msg) in enumerate(cases):
+        db = str(tmp_path / f"run{k}.db")
+        lowfi.minimize(f, SPACE, "random", max_evaluations=3, storage=db, seed=0, progress=False)
+        con = sqlite3.connect(db)
+        con.execute("DELETE FROM meta WHERE key='trials_table'")
+        con.execute("DELETE FROM snapshots")
+        seq, data = con.execute("SELECT seq, data FROM events WHERE kind='tell' ORDER BY seq "
+                                "LIMIT 1").fetchone()
+        con.execute("UPDATE events SET data=? WHERE seq=?",
+                    (json.dumps({**json.loads(data), field: value}), seq))
+        con.commit()
+        con.close()
+        pattern = f"event {seq} of the journal {db} is damaged: its result has {msg}"
+        with pytest.raises(JournalError, match=pattern):
+            load_trials(db)
+        with pytest.raises(JournalError, match=pattern):
+            lowfi.resume(db, f, max_evaluations=4, progress=False)
+    # unreadable JSON names the file too
+    con = sqlite3.connect(db)
+    con.execute("UPDATE events SET data='{\"loss\": ' WHERE seq=?", (seq,))
+    con.commit()
+    con.close()
+    with pytest.raises(JournalError, match=f"event {seq} of the journal {db} is damaged"):
+        load_trials(db)

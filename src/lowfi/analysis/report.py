@@ -257,6 +257,9 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
                                                  "cancelled")}
     table = trials_table(data)
     used = float(pd.to_numeric(table["budget reached"], errors="coerce").sum())
+    if "info" in df.columns:  # a trial continued from a checkpoint trained from that step on
+        used -= float(sum(i.get("resumed_from", 0) or 0 for i in df["info"]
+                          if isinstance(i, dict)))
     max_budget = data.max_budget
     parts = [f"{counts['ok']} completed", f"{counts['stopped']} stopped early by a stopping "
              "rule", f"{counts['failed']} failed"]
@@ -321,7 +324,7 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
 def trials_table(run: Any) -> pd.DataFrame:
     """One row per trial for reports and the dashboard: ``trial``, ``config``, ``status``,
     ``budget``, ``budget reached`` (what a stopped trial actually used), ``epochs trained``
-    (steps reported), ``loss`` (``score`` for a run that maximized: the objective's own
+    (steps reported, less those restored from a checkpoint of an earlier rung), ``loss`` (``score`` for a run that maximized: the objective's own
     value), ``stopped by`` (the rule that stopped it), ``bracket``, ``rung``, the
     parameters, and the first line of a failure's error."""
     from lowfi.analysis.rundata import budget_reached, load_run_data, status_of
@@ -337,7 +340,10 @@ def trials_table(run: Any) -> pd.DataFrame:
     infos = df["info"] if "info" in df.columns else pd.Series([{}] * n, index=df.index)
 
     def epochs(c: Any, info: Any) -> Any:
-        if isinstance(c, list | tuple) and len(c):
+        if isinstance(c, list | tuple) and len(c):  # points restored from a checkpoint excluded
+            start = info.get("resumed_from") if isinstance(info, dict) else None
+            if isinstance(start, int | float):
+                return sum(1 for p in c if float(p[0]) > start)
             return len(c)
         if isinstance(info, dict) and isinstance(info.get("epochs"), int | float):
             return info["epochs"]

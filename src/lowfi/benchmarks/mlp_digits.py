@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
+import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -93,8 +94,15 @@ def demo_objective(trial: Trial) -> Result:
     path = os.path.join(trial.checkpoint_dir, "model.pkl") if trial.checkpoint_dir else None
     done, model = 0, None
     if path and os.path.exists(path):
+        from lowfi.storage.journal import verify
+
         with open(path, "rb") as fh:
-            done, model = pickle.load(fh)
+            payload, signed = verify(fh.read())
+        if signed:  # written by this user's runs (HMAC under their key): safe to unpickle
+            done, model = pickle.loads(payload)
+        else:  # a checkpoint from elsewhere is never unpickled: train this rung from scratch
+            warnings.warn(f"checkpoint {path!r} is not signed with this user's key; it is not "
+                          "loaded and the configuration is trained from scratch", stacklevel=2)
     if model is None:
         done, model = 0, _model(trial.config, 0)
     target = max(int(round(trial.budget)), 1)
@@ -102,7 +110,9 @@ def demo_objective(trial: Trial) -> Result:
         1.0 - model.score(*_data()[1::2])
     if path:
         tmp = path + ".tmp"
+        from lowfi.storage.journal import sign
+
         with open(tmp, "wb") as fh:
-            pickle.dump((target, model), fh)
+            fh.write(sign(pickle.dumps((target, model))))
         os.replace(tmp, path)
     return Result(err, cost=time.perf_counter() - t0, info={"epochs_trained_now": max(target - done, 0)})

@@ -406,6 +406,8 @@ class Trial:
         they join ``curve`` without being sent again (the journal has them)."""
         self.curve.extend((float(a), float(b)) for a, b in points)
         self._flushed = len(self.curve)
+        if self.curve:  # the step this trial continues from (its result's info says so)
+            self.resumed_from = max(float(p[0]) for p in self.curve)
 
     def _refresh_state(self) -> None:
         if self.state_source is None or self.rule is None:

@@ -53,8 +53,12 @@ def posterior_draws(chain: np.ndarray, lp: np.ndarray, fallback: np.ndarray) -> 
 
 def check_curve(steps: Any, values: Any, min_points: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Validate a learning curve: equal lengths, finite, steps > 0 and increasing."""
-    x = np.asarray(steps, dtype=float).reshape(-1)
-    y = np.asarray(values, dtype=float).reshape(-1)
+    x, y = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    for name, a in (("steps", x), ("values", y)):
+        if a.ndim > 1 and sum(n > 1 for n in a.shape) > 1:
+            raise ValueError(f"{name}: got an array of shape {a.shape}; one curve is a 1-d "
+                             "sequence (predict_many takes several)")
+    x, y = x.reshape(-1), y.reshape(-1)
     if x.shape != y.shape:
         raise ValueError(f"steps/values: got lengths {x.size} and {y.size}; they must be equal")
     if x.size < min_points:
@@ -363,7 +367,8 @@ class DomhanExtrapolator:
         u = self._combined(t / self._step0, self.samples_)
         f = self._to_user(u)
         sigma = np.exp(self.samples_[:, -1]) * self._zscale
-        return CurvePrediction(t, f, sigma, self.direction, scalar=scalar, seed=self._pred_seed)
+        return CurvePrediction(t, f, sigma, self.direction, scalar=scalar, seed=self._pred_seed,
+                               bounds=self.bounds)
 
     def family_predictions(self, T: float | Any) -> dict[str, np.ndarray]:
         """Least-squares prediction of each family alone at ``T`` (user units)."""

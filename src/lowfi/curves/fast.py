@@ -521,7 +521,7 @@ class FastExtrapolator:
             f = np.broadcast_to(out["mean"][i][None], (r.shape[0], out["mean"].shape[1]))
             preds.append(
                 CurvePrediction(out["steps"][i], f, r * out["scale"][i][None], self.direction,
-                                scalar=scalar, weights=self._t_weights)
+                                scalar=scalar, weights=self._t_weights, bounds=self.bounds)
             )
         return preds
 
@@ -572,9 +572,17 @@ class FastExtrapolator:
         """Predict many curves at once: ``curves`` is a list of ``(steps, values)`` pairs of any
         lengths, ``T`` one step for all or one per curve. Returns one scalar
         :class:`~lowfi.curves.CurvePrediction` per curve, equal to predicting each alone."""
+        from lowfi.curves.domhan import check_curve
+
         curves = list(curves)
         if not curves:
             return []
+        for i, c in enumerate(curves):  # the error names the curve
+            try:
+                s, v = c
+                check_curve(s, v)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"curves[{i}]: {exc}") from exc
         t = np.asarray(T, dtype=float)
         if t.ndim == 0:
             t = np.full(len(curves), float(t))

@@ -38,6 +38,12 @@ class CurvePrediction:
         Seeds the noise draws behind :attr:`samples` (deterministic).
     weights
         Mixture weights of the ``S`` components, shape ``(S,)`` (normalised; default equal).
+    bounds
+        The metric's range ``(lo, hi)`` (e.g. ``(0, 1)`` for error rates), or None. A value
+        cannot leave it, so the distribution is censored there: :meth:`quantile`,
+        :meth:`interval` and :attr:`samples` lie inside, :meth:`cdf` is 0 below ``lo`` and 1
+        from ``hi`` on, and :meth:`prob_better` follows the CDF. :attr:`mean`, :attr:`std` and
+        :meth:`log_likelihood` are those of the mixture.
     """
 
     def __init__(
@@ -49,7 +55,9 @@ class CurvePrediction:
         scalar: bool = False,
         seed: int = 0,
         weights: np.ndarray | None = None,
+        bounds: tuple[float, float] | None = None,
     ):
+        self.bounds = None if bounds is None else (float(bounds[0]), float(bounds[1]))
         self.steps = np.atleast_1d(np.asarray(steps, dtype=float))
         self.f = np.atleast_2d(np.asarray(f, dtype=float))
         s = np.asarray(sigma, dtype=float)
@@ -102,13 +110,18 @@ class CurvePrediction:
             idx = np.arange(S)
             if not np.allclose(self.weights, 1.0 / S):  # resample components by weight
                 idx = rng.choice(S, size=S, p=self.weights)
-            self._samples = self.f[idx] + self.sigma[idx] * eps
+            self._samples = self._clip(self.f[idx] + self.sigma[idx] * eps)
         return self._samples[:, 0] if self.scalar else self._samples
+
+    def _clip(self, a: np.ndarray) -> np.ndarray:
+        return a if self.bounds is None else np.clip(a, *self.bounds)
 
     def cdf(self, y: float | np.ndarray):
         """Predictive ``P(value <= y)`` at each step (exact for the mixture)."""
         y = np.asarray(y, dtype=float)
         p = (self._w * ndtr((y - self.f) / self.sigma)).sum(axis=0)
+        if self.bounds is not None:  # censored at the range of the metric
+            p = np.where(y < self.bounds[0], 0.0, np.where(y >= self.bounds[1], 1.0, p))
         return self._out(p)
 
     def quantile(self, q: float | np.ndarray):
@@ -134,7 +147,7 @@ class CurvePrediction:
             below = c < qq
             lo = np.where(below, mid, lo)
             hi = np.where(below, hi, mid)
-        out = 0.5 * (lo + hi)  # (Q, m)
+        out = self._clip(0.5 * (lo + hi))  # (Q, m)
         if self.scalar:
             out = out[:, 0]
         return out.reshape(q.shape + out.shape[1:]) if q.ndim else out[0]
@@ -156,6 +169,13 @@ class CurvePrediction:
         yb = np.asarray(y_best, dtype=float)
         z = self._sign * (self.f[..., None] - yb.reshape(-1)) / self.sigma[..., None]
         p = (self._w[..., None] * ndtr(z)).sum(axis=0)  # (m, len(yb))
+        if self.bounds is not None:  # values cannot pass the range of the metric
+            lo, hi = self.bounds
+            yr = yb.reshape(-1)
+            if self._sign < 0:  # P(value < y_best)
+                p = np.where(yr > hi, 1.0, np.where(yr <= lo, 0.0, p))
+            else:  # P(value > y_best)
+                p = np.where(yr < lo, 1.0, np.where(yr >= hi, 0.0, p))
         if yb.ndim == 0:
             p = p[:, 0]
             return self._out(p)
@@ -172,6 +192,11 @@ class CurvePrediction:
 
     def log_prob_better(self, y_best: float):
         """``log`` of :meth:`prob_better` (stable for tiny probabilities)."""
+        if self.bounds is not None:
+            p = np.asarray(self.prob_better(float(y_best)))
+            if np.all((p == 0.0) | (p == 1.0)):  # outside the metric's range: certain
+                with np.errstate(divide="ignore"):
+                    return self._out(np.atleast_1d(np.log(p)))
         z = self._sign * (self.f - float(y_best)) / self.sigma
         lp = log_ndtr(z) + self._logw
         m = lp.max(axis=0)

@@ -118,6 +118,8 @@ def evaluate(objective: Callable, trial: Trial | TrialRecord,
         result.cost = elapsed
     if trial.curve and not result.curve:
         result.curve = list(trial.curve)
+    if getattr(trial, "resumed_from", None):  # continued from a checkpoint at this step
+        result.info.setdefault("resumed_from", trial.resumed_from)
     if trial.stopped and result.status == Status.OK:
         result.status = Status.STOPPED
         try:

@@ -325,9 +325,20 @@ class DaskExecutor(Executor):
         """End trials running longer than ``trial_timeout``; return them as failed."""
         now = time.monotonic()
         out = []
+        alive: set | None = None
         for fut, trial in list(self._futures.items()):
             began, addr = self._started.get(trial.id, (None, None))
             if began is None or now - began < self.trial_timeout:
+                continue
+            if alive is None:
+                try:
+                    alive = set(self.client.nthreads())
+                except Exception:  # noqa: BLE001 - scheduler unreachable: judge by the clock
+                    alive = None
+            if alive is not None and addr is not None and addr not in alive:
+                # the worker it started on died (the scheduler retries the task elsewhere, or
+                # reports KilledWorker): not a timeout; a retry sends a new start mark
+                self._started.pop(trial.id, None)
                 continue
             del self._futures[fut]
             self._started.pop(trial.id, None)

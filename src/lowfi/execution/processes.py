@@ -169,6 +169,25 @@ def _main_not_imported() -> Iterator[None]:
         main.__dict__.update(saved)
 
 
+@contextlib.contextmanager
+def _standard_start_method(method: str) -> Iterator[None]:
+    """While a worker starts, the process-wide start method is one the child knows.
+
+    ``spawn`` hands the parent's default start method to the child, which sets it again; inside
+    a joblib/loky worker (a scikit-learn search run by ``cross_validate(..., n_jobs=2)``) that
+    default is ``"loky"``, which a plain child cannot find, so every worker would die at start.
+    """
+    current = mp.get_start_method(allow_none=True)
+    if current is None or current in mp.get_all_start_methods():
+        yield
+        return
+    mp.set_start_method(method, force=True)
+    try:
+        yield
+    finally:
+        mp.set_start_method(current, force=True)
+
+
 class ProcessExecutor(Executor):
     """``n_workers`` local worker processes, each running one trial at a time.
 
@@ -226,7 +245,7 @@ class ProcessExecutor(Executor):
         parent, child = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(target=_worker_main, args=(child, self._payload, os.getpid()),
                                  name="lowfi-worker")
-        with _main_not_imported():
+        with _main_not_imported(), _standard_start_method(self.mp_context):
             proc.start()
         child.close()
         return _Slot(proc, parent)

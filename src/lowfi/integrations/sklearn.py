@@ -94,7 +94,7 @@ class _CVObjective:
         if not np.isfinite(mean):
             errors = [o["fit_error"] for o in outs if o["fit_error"]]
             return Result.failed(errors[0] if errors else f"mean test score is {mean}", info=info)
-        return Result(-mean, info=info)
+        return Result(mean, info=info)  # a score: the search runs with direction="maximize"
 
 
 def _order(idx: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
@@ -349,9 +349,9 @@ class SearchCV(BaseSearchCV):
         if is_classifier(self.estimator) and y is not None and np.ndim(y) == 1:
             labels = np.unique(np.asarray(y), return_inverse=True)[1]
         orders = [(_order(tr, labels, rng), _order(te, labels, rng)) for tr, te in splits]
-        metric = None
-        if not callable(self.scoring) and isinstance(self.scoring, list | tuple | set | dict):
-            metric = self.refit if isinstance(self.refit, str) else None
+        # the metric the optimizer maximizes: ``refit`` when it names one, whatever form
+        # ``scoring`` takes (a list, a dict, or a callable returning a dict); else the first
+        metric = self.refit if isinstance(self.refit, str) else None
         fit_kwargs = dict(scorer=scorers, fit_params=routed.estimator.fit,
                           score_params=routed.scorer.score,
                           return_train_score=self.return_train_score, return_n_test_samples=True,
@@ -389,7 +389,8 @@ class SearchCV(BaseSearchCV):
                 self.run_ = lowfi.minimize(objective, self.space, optimizer, min_budget=lo,
                                            max_budget=hi, eta=self.factor, n_workers=n_workers,
                                            executor=self.executor, storage=journal,
-                                           seed=seed, progress=self.progress, **limits, **kwargs)
+                                           seed=seed, progress=self.progress,
+                                           direction="maximize", **limits, **kwargs)
             except ValueError as exc:
                 if "already holds a run" not in str(exc):
                     raise

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,9 +55,15 @@ class TorchCheckpoint:
         learning-rate scheduler, a ``GradScaler``...; restored in this order.
     filename
         File name inside ``trial.checkpoint_dir``.
+    trust
+        Load checkpoints with ``torch.load(weights_only=False)``, which can run code stored in
+        the file; only for checkpoints of known origin whose states hold objects other than
+        tensors, numbers, strings and containers. By default (False) checkpoints are loaded with
+        ``weights_only=True``, which never runs code from the file.
     """
 
-    def __init__(self, trial: Trial, *objects: Any, filename: str = "lowfi_torch.pt"):
+    def __init__(self, trial: Trial, *objects: Any, filename: str = "lowfi_torch.pt",
+                 trust: bool = False):
         if not isinstance(trial, Trial):
             raise TypeError(f"trial: got {type(trial).__name__}; pass the lowfi.Trial your "
                             "objective received (write the objective as objective(trial))")
@@ -68,6 +75,7 @@ class TorchCheckpoint:
             raise ValueError(f"filename: got {filename!r}; allowed is a plain file name")
         self.trial = trial
         self.objects = objects
+        self.trust = bool(trust)
         self.path = (os.path.join(trial.checkpoint_dir, filename)
                      if trial.checkpoint_dir else None)
         self.epoch = 0  #: the last finished epoch
@@ -82,7 +90,14 @@ class TorchCheckpoint:
             return
         import torch
 
-        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=not self.trust)
+        except pickle.UnpicklingError as exc:
+            raise ValueError(
+                f"checkpoint: {self.path} holds objects that torch.load(weights_only=True) does "
+                "not load (it loads only tensors, numbers, strings and containers, so that no "
+                "code from the file runs); pass trust=True to TorchCheckpoint only if the file "
+                f"comes from a run you trust ({exc})") from exc
         if len(state["states"]) != len(self.objects):
             raise ValueError(
                 f"objects: the checkpoint {self.path} holds {len(state['states'])} states but "

@@ -482,25 +482,29 @@ class AutoProposer(Proposer):
         self._seen_upto = len(recs)
         return self._seen_keys.get(float(budget), set())
 
-    def _random(self, history: History) -> dict[str, Any]:
+    def _random(self, history: History, budget: float) -> dict[str, Any]:
+        """A random configuration that is neither running nor already evaluated at ``budget``
+        (after ``max_retries`` draws of a nearly exhausted space, the last draw)."""
         self.n_random += 1
         self.last_model_budget = None
         busy = {self.space.key(c) for c in history.pending_configs()}
+        seen = self._seen(history, budget)
         config = None
         for _ in range(self.max_retries):
             if not self._buffer:
                 self._buffer = self.space.sample(self.rng, 64)[::-1]
             config = self._buffer.pop()
-            if self.space.key(config) not in busy:
+            key = self.space.key(config)
+            if key not in busy and key not in seen:
                 break
         return config
 
     def propose(self, history: History, budget: float) -> dict[str, Any]:
         if self.model == "random" or self.rng.random() < self.random_fraction:
-            return self._random(history)
+            return self._random(history, budget)
         b = self.model_budget(history)
         if b is None:
-            return self._random(history)
+            return self._random(history, budget)
         if self.model == "kde":
             config = self._impl.propose(history, budget)
             if self._impl.last_model_budget is None:
@@ -515,11 +519,11 @@ class AutoProposer(Proposer):
             self.last_model_budget = b
             return self._impl.propose(history, b)
         if not self._impl.fit(history, b):
-            return self._random(history)
+            return self._random(history, budget)
         avoid = {self.space.key(c) for c in history.pending_configs()} | self._seen(history, budget)
         config = self._impl.propose(history, b, avoid)
         if config is None:
-            return self._random(history)
+            return self._random(history, budget)
         self.n_model += 1
         self.last_model_budget = b
         return config

@@ -362,8 +362,9 @@ class BlackBox(Optimizer):
         kwargs.pop("eta", None)
         if kwargs:
             raise TypeError(unexpected_arguments(type(self), kwargs))
-        if not isinstance(budget, numbers.Real) or not budget > 0:
-            raise ValueError(f"budget: got {budget!r}; it must be a number > 0")
+        if not isinstance(budget, numbers.Real) or isinstance(budget, bool) or not budget > 0 \
+                or not math.isfinite(budget):
+            raise ValueError(f"max_budget: got {budget!r}; it must be a finite number > 0")
         # an int budget (max_budget=100) reaches the objective as an int
         self.budget_type = budget_kind(budget_type, budget, budget)
         self.budget = self._budget_value(budget)

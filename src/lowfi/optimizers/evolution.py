@@ -30,7 +30,7 @@ import numpy as np
 
 from lowfi.core.seeding import SeedLike
 from lowfi.core.trial import Result, Trial
-from lowfi.optimizers.base import Optimizer
+from lowfi.optimizers.base import Optimizer, budget_kind
 from lowfi.space import Space
 
 
@@ -113,6 +113,7 @@ class RegularizedEvolution(Optimizer):
         mutation: Callable[[dict, np.random.Generator], dict] | None = None,
         max_trials: int | None = None,
         min_budget: Any = None,
+        budget_type: Any = None,
         eta: Any = None,
     ):
         super().__init__(space, seed)
@@ -130,6 +131,7 @@ class RegularizedEvolution(Optimizer):
             raise TypeError(
                 f"mutation: got {type(mutation).__name__}; pass a callable (config, rng) -> config"
             )
+        self.budget_type = budget_kind(budget_type, max_budget, max_budget)
         self.max_budget = float(max_budget)
         self.population_size = int(population_size)
         self.sample_size = int(sample_size)

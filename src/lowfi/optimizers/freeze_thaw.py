@@ -54,7 +54,7 @@ from scipy.linalg import solve_triangular
 from lowfi.core.seeding import SeedLike, spawn
 from lowfi.core.trial import Result, Trial
 from lowfi.models.gp import FreezeThawGP, GPFeatures, blas_single_thread, cholesky
-from lowfi.optimizers.base import Optimizer, check_budgets
+from lowfi.optimizers.base import Optimizer, budget_kind, check_budgets
 from lowfi.optimizers.gp import expected_improvement, local_candidates
 from lowfi.optimizers.mfbo import _argmin_counts, _check_share, _entropy_rows, verification_due
 
@@ -143,11 +143,16 @@ class FreezeThaw(Optimizer):
                  seed: SeedLike = None, step: float | None = None, n_initial: int | None = None,
                  n_candidates: int = 200, max_trials: int | None = None,
                  verify_share: float = 0.2, decision: str = "entropy", n_old: int = 10,
-                 n_new: int = 3, durations: Any = (1, 2, 4), n_samples: int = 500):
+                 n_new: int = 3, durations: Any = (1, 2, 4), n_samples: int = 500,
+                 budget_type: Any = None):
         super().__init__(space, seed)
         self.verify_share = _check_share(verify_share)
+        given = (min_budget, max_budget)
         min_budget, max_budget, _ = check_budgets(min_budget, max_budget, None)
         step = min_budget if step is None else step
+        # int budgets (steps of a whole number of epochs) when the budgets and step are ints
+        self.budget_type = budget_kind(budget_type, step if step != min_budget else given[0],
+                                       given[1])
         if not isinstance(step, int | float) or isinstance(step, bool) or not 0 < step <= max_budget:
             raise ValueError(f"step: got {step!r}; it must be a number in (0, max_budget={max_budget:g}]")
         if n_initial is not None and (not isinstance(n_initial, int) or n_initial < 1):

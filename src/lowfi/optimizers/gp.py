@@ -172,7 +172,13 @@ class GPProposer(Proposer):
                 x, s = self._polish(cand[i], cont, best)
                 if s > best_s:
                     best_x, best_s = x, s
-        return space.to_dicts(best_x[None, :])[0]
+        config = space.to_dicts(best_x[None, :])[0]
+        seen = {space.key(r.config) for r in history.records if r.budget == budget}
+        if space.key(config) in seen:  # already evaluated here: the best candidate not yet seen
+            for c in space.to_dicts(cand[order[:64]]):
+                if space.key(c) not in seen:
+                    return c
+        return config
 
     def _polish(self, x0: np.ndarray, cont: np.ndarray, best: float) -> tuple[np.ndarray, float]:
         free = cont[~np.isnan(x0[cont])]

@@ -362,8 +362,10 @@ class MultiFidelityGP(Optimizer):
         return dict(rows[i][0]), float(mean[i])
 
     def _target_keys(self) -> set:
+        """Configurations measured, being measured, or failed at ``max_budget`` (a failed
+        verification is not asked again)."""
         return {self.space.key(r.config) for r in self.history.records
-                if r.budget == self.max_budget and not r.failed} | {
+                if r.budget == self.max_budget} | {
             self.space.key(t.config) for t in self.history.pending.values()
             if t.budget == self.max_budget}
 
@@ -468,20 +470,26 @@ class MultiFidelityGP(Optimizer):
         corr = (cov / np.sqrt(var_all * np.tile(np.maximum(var_t, 1e-18), G))).reshape(G, P).T
         shrink = (1.0 - np.sqrt(noise) / np.sqrt(var_all + noise)).reshape(G, P).T
         scores = (ei[:, None] * np.clip(corr, 0, 1) * shrink * (c_target / cost)[None, :])
+        # running pairs, and pairs that failed (the GP never sees a failure, so it would keep
+        # proposing a crashing configuration where its prediction looks good)
         busy = {(self.space.key(t.config), tuple(t.info["fidelity"].values()))
                 for t in self.history.pending.values() if t.info.get("fidelity") is not None}
+        busy |= {(self.space.key(r.config), tuple(r.info["fidelity"].values()))
+                 for r in self.history.records if r.failed and r.info.get("fidelity") is not None}
         configs = self.space.to_dicts(pool)
+        blocked_target = np.zeros(P, dtype=bool)
         if busy:
             for i, c in enumerate(configs):
                 k = self.space.key(c)
                 for j, p in enumerate(self.grid):
                     if (k, tuple(p.values())) in busy:
                         scores[i, j] = -np.inf
+                blocked_target[i] = not np.isfinite(scores[i, G - 1])
         self.last_scores = scores
         flat = int(np.argmax(scores))
         i, j = divmod(flat, G)
         if not scores[i, j] > 0:  # nothing left to gain: exploit at the target
-            i, j = int(np.argmin(mu_t)), G - 1
+            i, j = int(np.argmin(np.where(blocked_target, np.inf, mu_t))), G - 1
         return configs[i], dict(self.grid[j]), float(scores[i, j])
 
     def _tell(self, trial: TrialRecord, result: Result) -> None:

@@ -33,7 +33,7 @@ import numpy as np
 
 from lowfi.core.seeding import SeedLike
 from lowfi.core.trial import Result, Trial
-from lowfi.optimizers.base import Optimizer, Proposer, check_budgets
+from lowfi.optimizers.base import Optimizer, Proposer, budget_kind, check_budgets
 from lowfi.space.space import CAT, FLOAT, INT, ORD
 
 
@@ -66,9 +66,11 @@ class PBT(Optimizer):
     def __init__(self, space: Any, min_budget: float, max_budget: float,
                  population_size: int = 8, quantile: float = 0.25, resample_prob: float = 0.25,
                  factors: Sequence[float] = (0.8, 1.2), proposer: Proposer | None = None,
-                 seed: SeedLike = None, eta: Any = None):
+                 seed: SeedLike = None, eta: Any = None, budget_type: Any = None):
         super().__init__(space, seed)
         self.interval, self.max_budget, _ = check_budgets(min_budget, max_budget)
+        # int budgets (epochs) when min_budget and max_budget are ints, as for Hyperband
+        self.budget_type = budget_kind(budget_type, min_budget, max_budget)
         if isinstance(population_size, bool) or not isinstance(population_size, int) \
                 or population_size < 2:
             raise ValueError(f"population_size: got {population_size!r}; allowed is an int >= 2")
@@ -92,7 +94,8 @@ class PBT(Optimizer):
     def _ask(self) -> Trial | None:
         if len(self.members) < self.population_size:
             m = len(self.members)
-            config = self.proposer.propose(self.history, self.interval)
+            queue = getattr(self.proposer, "queue", None)  # initial_configs first
+            config = queue.pop(0) if queue else self.proposer.propose(self.history, self.interval)
             trial = self._new_trial(config, min(self.interval, self.max_budget), member=m,
                                     step=1)
             self.members.append({"config": config, "config_id": trial.config_id, "budget": 0.0,

@@ -30,7 +30,7 @@ import numpy as np
 
 from lowfi.core.seeding import SeedLike
 from lowfi.core.trial import Result, Trial
-from lowfi.optimizers.base import Optimizer
+from lowfi.optimizers.base import Optimizer, budget_kind
 
 
 class REINFORCE(Optimizer):
@@ -67,6 +67,7 @@ class REINFORCE(Optimizer):
         seed: SeedLike = None,
         max_trials: int | None = None,
         min_budget: Any = None,
+        budget_type: Any = None,
         eta: Any = None,
     ):
         super().__init__(space, seed)
@@ -83,6 +84,7 @@ class REINFORCE(Optimizer):
             raise ValueError(f"baseline_decay: got {baseline_decay!r}; it must be in [0, 1)")
         if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 2:
             raise ValueError(f"n_bins: got {n_bins!r}; it must be an integer >= 2")
+        self.budget_type = budget_kind(budget_type, max_budget, max_budget)
         self.max_budget = float(max_budget)
         self.learning_rate = float(learning_rate)
         self.baseline_decay = float(baseline_decay)

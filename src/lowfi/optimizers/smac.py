@@ -154,6 +154,23 @@ def one_exchange_neighbours(
     return N[keep], origin[keep]
 
 
+def _snap_ints(space: Space, X: np.ndarray) -> np.ndarray:
+    """``X`` with every integer parameter's encoded value moved to its grid point (the encoding
+    of the integer it decodes to), so that equal configurations have equal rows."""
+    cols = [j for j, k in enumerate(space.kinds) if k == "int"]
+    if not cols or not len(X):
+        return X
+    X = np.array(X, dtype=float)
+    for j in cols:
+        hp = space.hps[j]
+        v = X[:, j]
+        ok = ~np.isnan(v)
+        if ok.any():
+            ints = hp.to_value(np.clip(v[ok], 0.0, 1.0))
+            X[ok, j] = hp.to_vector(np.asarray(ints).astype(np.int64))
+    return X
+
+
 def _canon(X: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(X), -7.0, np.round(X, 8))
 
@@ -295,16 +312,21 @@ class RFProposer(Proposer):
             L, s = self._local_search(starts)
             cands.extend(L)
             scores.extend(s)
-        C = np.concatenate(cands)
+        C = _snap_ints(space, np.concatenate(cands))  # off-grid integers decode to seen ones
         S = np.concatenate(scores)
-        excluded = _canon(np.vstack([self._X_obs, history.pending_vectors()]))
+        excluded = _canon(_snap_ints(space, np.vstack([self._X_obs, history.pending_vectors()])))
         excluded = {row.tobytes() for row in excluded}
         order = np.argsort(-S, kind="stable")
         Cc = _canon(C)
-        for i in order[:64]:
+        for i in order:
             if Cc[i].tobytes() not in excluded:
                 return C[i]
-        return space.sample_vectors(rng, 1)[0]  # everything close was seen: explore
+        # every candidate was seen: explore, with a configuration not seen yet if one is drawn
+        R = _snap_ints(space, space.sample_vectors(rng, 64))
+        for row, c in zip(R, _canon(R)):
+            if c.tobytes() not in excluded:
+                return row
+        return R[0]
 
     def _local_search(self, starts: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Best-improvement hill climbing of all starts at once; returns every scored row."""

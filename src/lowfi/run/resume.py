@@ -10,6 +10,7 @@ import contextlib
 import copy
 import importlib
 import json
+import numbers
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -47,9 +48,14 @@ def _objective_ref(objective: Any) -> str | None:
 
 def _resolve_ref(ref: str) -> Any:
     mod, qual = ref.split(":")
-    obj = importlib.import_module(mod)
-    for part in qual.split("."):
-        obj = getattr(obj, part)
+    try:
+        obj = importlib.import_module(mod)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"objective: the run stored its objective as {ref!r}, which cannot be "
+                         f"imported here ({type(exc).__name__}: {exc}); pass the objective, or "
+                         "run from the folder the module is found from") from exc
     return obj
 
 
@@ -140,6 +146,7 @@ def _qualified_name(objective: Any) -> str | None:
 def _same_name(a: str, b: str) -> bool:
     """Qualified names match; a script's ``__main__`` matches the same script imported."""
     (ma, qa), (mb, qb) = a.split(":", 1), b.split(":", 1)
+    ma, mb = (m.removeprefix("_lowfi_objective_") for m in (ma, mb))  # files the CLI loaded
     return qa == qb and (ma == mb or "__main__" in (ma, mb))
 
 
@@ -276,7 +283,7 @@ def _replay(opt: Optimizer, events: list[Any], after: int = 0) -> None:
                     "without taking its lock"
                 )
         elif e.kind == "tell" and e.trial_id in opt.history.pending:
-            opt.tell(opt.history.pending[e.trial_id], result_from_event(e.data))
+            opt.tell(opt.history.pending[e.trial_id], result_from_event(e.data, e.seq, e.where))
 
 
 def _counts(events: list[Any], snapshot: tuple[Optimizer, int] | None = None) -> dict[str, Any]:
@@ -415,6 +422,11 @@ def open_run(
         existing = bool(replay_events) or (resume and journal.has_meta("settings")
                                            and journal.has_meta("optimizer"))
         if not existing:
+            if space is None and (optimizer is None or isinstance(optimizer, str)) \
+                    and storage is not None:
+                raise ValueError(f"space: got None, and {journal.path!r} holds no run to open; "
+                                 "pass a ConfigurationSpace or dict shorthand to start a run "
+                                 "there, or check the path")
             opt = _new_optimizer(optimizer, space, min_budget, max_budget, eta, seed,
                                  optimizer_kwargs)
             if prepare is not None:
@@ -579,6 +591,11 @@ def _preparer(warm_start: Any, initial_configs: Any) -> Callable[[Optimizer], No
     return prepare
 
 
+#: the stop conditions a journal may store for :func:`resume`; any other stored key is
+#: ignored (a journal is data and never sets options such as ``trust`` or ``executor``)
+STORED_LIMITS = ("max_evaluations", "total_budget", "walltime", "max_failures")
+
+
 def resume(storage: str | os.PathLike, objective: Callable | None = None, *,
            trust: bool = False, verify: bool = False, **kwargs: Any) -> RunResult:
     """Continue the run stored in ``storage`` (objective taken from the journal if not given).
@@ -608,9 +625,19 @@ def resume(storage: str | os.PathLike, objective: Callable | None = None, *,
                          "objective; pass it")
     stops = ("max_evaluations", "total_budget", "walltime")
     given = any(kwargs.get(k) is not None for k in stops)
+    if not isinstance(limits, dict):
+        limits = {}
+    ignored = sorted(str(k) for k in limits if k not in STORED_LIMITS)
+    if ignored:  # the journal is data: it sets stop conditions, never options such as trust
+        warnings.warn(f"resume: ignored the stored limits {', '.join(map(repr, ignored))} of "
+                      f"{target.display!r}; stored limits can only be {', '.join(STORED_LIMITS)}",
+                      stacklevel=2)
     for k, v in limits.items():
-        if k in stops and given:
+        if k not in STORED_LIMITS or (k in stops and given):
             continue  # new stop conditions replace the stored ones
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise ValueError(f"storage: {target.display!r} stores the limit {k}={v!r}; "
+                             "allowed are numbers")
         kwargs.setdefault(k, v)
     from lowfi.run.loop import minimize
 
@@ -625,7 +652,12 @@ def resume(storage: str | os.PathLike, objective: Callable | None = None, *,
 
 
 def record_limits(storage: str | os.PathLike, **limits: Any) -> None:
-    """Store the stop conditions of a run so that ``lowfi resume`` reuses them."""
+    """Store the stop conditions of a run so that ``lowfi resume`` reuses them (any of
+    :data:`STORED_LIMITS`)."""
+    bad = sorted(set(limits) - set(STORED_LIMITS))
+    if bad:
+        raise ValueError(f"{bad[0]}: got {limits[bad[0]]!r}; the stored limits are "
+                         f"{', '.join(STORED_LIMITS)}")
     j = Journal(storage, create=False, readonly=False)
     try:
         j.set_meta("limits", {k: v for k, v in limits.items() if v is not None})

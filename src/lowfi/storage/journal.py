@@ -40,7 +40,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 
-from lowfi.core.trial import Result, TrialLike, TrialRecord
+from lowfi.core.trial import STATUSES, Result, TrialLike, TrialRecord
 
 FORMAT_VERSION = 1
 #: a driver whose lease was not renewed for this many seconds is taken to be dead
@@ -384,10 +384,12 @@ class Event:
     """One journal event: ``seq``, ``kind``, ``trial_id``, ``data`` (a dict), ``t``. ``data``
     may be given as its JSON text; it is then decoded when first read."""
 
-    __slots__ = ("seq", "kind", "trial_id", "_data", "t")
+    __slots__ = ("seq", "kind", "trial_id", "_data", "t", "where")
 
-    def __init__(self, seq: int, kind: str, trial_id: int | None, data: dict | str, t: float):
+    def __init__(self, seq: int, kind: str, trial_id: int | None, data: dict | str, t: float,
+                 where: str | None = None):
         self.seq, self.kind, self.trial_id, self._data, self.t = seq, kind, trial_id, data, t
+        self.where = where  #: the journal it was read from (for messages)
 
     @property
     def data(self) -> dict:
@@ -397,8 +399,9 @@ class Event:
             try:
                 self._data = json.loads(self._data)
             except ValueError as exc:
-                raise JournalError(f"storage: event {self.seq} of the journal is damaged "
-                                   f"({exc})") from exc
+                raise JournalError(f"storage: event {self.seq} of the journal "
+                                   f"{self.where or ''} is damaged ({exc})".replace("  ", " ")
+                                   ) from exc
         return self._data  # type: ignore[return-value]
 
     def __eq__(self, other: object) -> bool:
@@ -621,7 +624,8 @@ class Journal:
         params = (*((int(data_after),) if data_after > 0 else ()), int(after), *(kinds or ()))
         with gc_paused():
             rows = self._q(q, params)
-            return [Event(int(s), k, tid, d, t) for s, k, tid, d, t in rows]  # decoded lazily
+            where = self.target.display
+            return [Event(int(s), k, tid, d, t, where) for s, k, tid, d, t in rows]  # decoded lazily
 
     # ------------------------------------------------------------------ snapshots
     def attach(self, optimizer: Any, every: int | None = SNAPSHOT_EVERY) -> None:
@@ -697,7 +701,7 @@ class Journal:
         with gc_paused():
             rows = self._q("SELECT seq, kind, trial_id, data, t FROM events WHERE seq > ? "
                            "ORDER BY seq", (table.upto,))
-            return table.apply(rows)
+            return table.apply(rows, where=self.target.display)
 
     def store_trials_table(self, table: TrialsTable) -> None:
         """Keep ``table`` (signed) so that the next :meth:`trials_table` decodes only the
@@ -843,7 +847,28 @@ class _Lease:
             self._thread.join(timeout=10)
 
 
-def result_from_event(data: dict) -> Result:
+def check_tell(seq: int, data: dict, where: str | None = None) -> None:
+    """Raise :class:`JournalError` naming the journal and the event when a result event's
+    status or loss is not one lowfi writes (a status of ``STATUSES``; a number, null or a list
+    of numbers), so that a damaged or edited journal is never read as a finished result."""
+    status, loss = data.get("status"), data.get("loss")
+    bad = None
+    if status not in STATUSES:
+        bad = f"status {status!r} (allowed: {', '.join(STATUSES)})"
+    elif not (loss is None or _is_number(loss) or (
+            isinstance(loss, list) and loss and all(_is_number(v) for v in loss))):
+        bad = f"loss {loss!r} (allowed: a number, null or a list of numbers)"
+    if bad:
+        raise JournalError(f"storage: event {seq} of the journal {where or ''} is damaged: "
+                           f"its result has {bad}".replace("  ", " "))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def result_from_event(data: dict, seq: int = 0, where: str | None = None) -> Result:
+    check_tell(seq, data, where)
     loss = data["loss"]
     if isinstance(loss, list):
         loss = tuple(loss)
@@ -865,7 +890,7 @@ _SCAN = json.decoder.JSONDecoder().scan_once
 _SESSION_STATUS = {"stop": ("running", "cancelled"), "resume": ("cancelled", "running")}
 
 
-def _decode(seq: int, data: Any) -> dict:
+def _decode(seq: int, data: Any, where: str | None = None) -> dict:
     """An event's data: its JSON text decoded by the C scanner (one call per event), with
     :attr:`Event.data`'s checks and error when the text is not one plain JSON value."""
     if isinstance(data, str):
@@ -879,7 +904,7 @@ def _decode(seq: int, data: Any) -> dict:
         data = bytes(data)
     else:
         return data
-    return Event(seq, "", None, data, 0.0).data
+    return Event(seq, "", None, data, 0.0, where).data
 
 
 class TrialsTable:
@@ -897,7 +922,7 @@ class TrialsTable:
     def __len__(self) -> int:
         return len(self.configs)
 
-    def apply(self, rows: Any, *, skip_seen: bool = True) -> TrialsTable:
+    def apply(self, rows: Any, *, skip_seen: bool = True, where: str | None = None) -> TrialsTable:
         """Apply events given as ``(seq, kind, trial_id, data, t)`` tuples (``data`` a dict
         or its JSON text), in seq order; with ``skip_seen``, events at or before
         :attr:`upto` are skipped."""
@@ -917,7 +942,8 @@ class TrialsTable:
                 i = index.get(tid)
                 if i is None:
                     continue
-                d = _decode(seq, data)
+                d = _decode(seq, data, where)
+                check_tell(seq, d, where)
                 loss = d["loss"]
                 c_loss[i] = tuple(loss) if isinstance(loss, list) else (
                     nan if loss is None else loss)
@@ -927,7 +953,7 @@ class TrialsTable:
                 if d.get("curve"):
                     curves[tid] = [tuple(p) for p in d["curve"]]
             elif kind == "ask":
-                d = _decode(seq, data)
+                d = _decode(seq, data, where)
                 info = d["info"]
                 values = (tid, d["config_id"], d["budget"], nan, "running", nan, nan, nan, None,
                           info.get("bracket"), info.get("rung"), None, {}, t)
@@ -942,12 +968,12 @@ class TrialsTable:
                     for k, v in zip(_FRAME_FIXED, values, strict=True):
                         cols[k][i] = v
             elif kind == "curve":
-                d = _decode(seq, data)
+                d = _decode(seq, data, where)
                 curves.setdefault(tid, []).extend(tuple(p) for p in d["points"])
             elif kind == "session":
                 # a run that ended cleanly cancels its running trials (a resume runs them
                 # again); a killed run leaves them "running" until it is resumed
-                old, new = _SESSION_STATUS.get(_decode(seq, data).get("kind"), (None, None))
+                old, new = _SESSION_STATUS.get(_decode(seq, data, where).get("kind"), (None, None))
                 if old is not None and old in c_status:
                     cols["status"] = c_status = [new if s == old else s for s in c_status]
         self.upto = upto
@@ -1001,8 +1027,9 @@ def trials_frame(events: list[Event]) -> pd.DataFrame:
     walltime; ``lowfi.resume`` evaluates it again). ``budget_reached`` is the budget for
     finished trials, the last reported step for stopped ones, None otherwise."""
     with gc_paused():
+        where = events[0].where if events else None
         return TrialsTable().apply(((e.seq, e.kind, e.trial_id, e._data, e.t) for e in events),
-                                   skip_seen=False).frame()
+                                   skip_seen=False, where=where).frame()
 
 
 def load_trials(path: Any) -> pd.DataFrame:
