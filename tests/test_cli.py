@@ -237,3 +237,23 @@ def test_an_objective_file_given_to_resume_is_the_module_the_run_imported(tmp_pa
     assert main(["resume", "a.db", "--objective", "train.py:objective", "--max-evaluations", "6",
                  "--quiet"]) == 0
     assert len(load_trials("a.db")) == 6
+
+
+def test_show_and_report_summarize_a_multi_objective_run(tmp_path, capsys):
+    """Tuple losses: `lowfi show` lists the Pareto-optimal trials, a folder listing shows the
+    run beside the others, and `lowfi report` writes its pages."""
+    import lowfi
+
+    db = str(tmp_path / "mo.db")
+    lowfi.minimize(lambda c, b: (c["x"], 1 - c["x"]), {"x": (0.0, 1.0)}, "random",
+                   max_evaluations=6, storage=db, progress=False, seed=0)
+    lowfi.minimize(lambda c, b: c["x"], {"x": (0.0, 1.0)}, "random", max_evaluations=3,
+                   storage=str(tmp_path / "single.db"), progress=False, seed=0)
+    assert main(["show", db]) == 0
+    out = capsys.readouterr().out
+    assert "Pareto-optimal trials" in out and "losses" in out
+    assert main(["show", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "mo.db" in out and "single.db" in out
+    assert main(["report", db, "--out", str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep").is_dir() and any((tmp_path / "rep").iterdir())

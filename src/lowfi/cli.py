@@ -10,6 +10,8 @@ import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -55,14 +57,46 @@ def _best_table(trials: pd.DataFrame, n: int = 10, direction: str = "minimize") 
     if not len(ok):
         return ok
     top = ok["budget"].max()
-    ok = ok[ok["budget"] == top].sort_values("loss").head(n)
+    ok = ok[ok["budget"] == top]
+    multi = _objectives(ok["loss"])
+    if multi is None:
+        ok = ok.sort_values("loss").head(n)
+    else:  # several objectives: the Pareto-optimal trials, by their first objective
+        F, same = multi
+        keep = np.ones(len(ok), dtype=bool)
+        if same:
+            from lowfi.analysis.pareto import pareto_mask
+
+            keep = pareto_mask(F)
+        order = np.argsort(F[:, 0] if same else [f[0] for f in F], kind="stable")
+        ok = ok.iloc[[i for i in order if keep[i]]].head(n)
     params = [c for c in ok.columns if c.startswith("config.")]
     config = [" ".join(f"{c[7:]}={_fmt(v)}" for c, v in zip(params, row) if not _missing(v))
               for row in ok[params].itertuples(index=False)]
     name, sign = ("score", -1.0) if direction == "maximize" else ("loss", 1.0)
+    if multi is None:
+        values: Any = sign * ok["loss"].to_numpy(float)
+    else:
+        name += "es" if name == "loss" else "s"
+        values = ["(" + ", ".join(f"{sign * float(x):.4g}" for x in _seq(v)) + ")"
+                  for v in ok["loss"]]
     return pd.DataFrame({"trial": ok["trial_id"].to_numpy(), "budget": ok["budget"].to_numpy(),
-                         name: sign * ok["loss"].to_numpy(float), "seconds": ok["cost"].to_numpy(),
-                         "config": config})
+                         name: values, "seconds": ok["cost"].to_numpy(), "config": config})
+
+
+def _seq(v: Any) -> tuple:
+    return tuple(v) if isinstance(v, list | tuple | np.ndarray) else (v,)
+
+
+def _objectives(losses: Any) -> tuple[np.ndarray, bool] | None:
+    """None for a single-objective run; else the losses as rows (an array when every trial has
+    the same number of objectives, ``same`` True) for multi-objective runs."""
+    vals = list(losses)
+    if not any(isinstance(v, list | tuple | np.ndarray) for v in vals):
+        return None
+    rows = [_seq(v) for v in vals]
+    same = len({len(r) for r in rows}) == 1
+    return (np.array(rows, dtype=float) if same else rows), same  # type: ignore[return-value]
 
 
 def _missing(v: Any) -> bool:
@@ -86,12 +120,16 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
         ok = trials[trials["status"] == "ok"]
         sign, best = (-1.0, "best score") if direction == "maximize" else (1.0, "best loss")
         by_budget = trials.groupby("budget").agg(trials=("trial_id", "count"))
-        by_budget[best] = sign * ok.groupby("budget")["loss"].min()
+        if _objectives(ok["loss"]) is None:
+            by_budget[best] = sign * ok.groupby("budget")["loss"].min()
+        else:  # several objectives: no single best; the Pareto-optimal trials are listed below
+            by_budget["finished"] = ok.groupby("budget")["trial_id"].count()
         con.print(_table(by_budget.reset_index(), "trials per budget (best of finished trials)",
                          20))
         top = _best_table(trials, direction=direction)
         if len(top):
-            con.print(_table(top, "best trials at the highest budget"))
+            con.print(_table(top, "best trials at the highest budget" if _objectives(ok["loss"])
+                             is None else "Pareto-optimal trials at the highest budget"))
         stopped = trials[trials["status"] == "stopped"]
         if len(stopped):
             reached = (stopped["budget_reached"] if "budget_reached" in stopped
@@ -173,7 +211,9 @@ def run_overview(folder: str) -> pd.DataFrame:
             "stopped": counts.get("stopped", 0),
             "unfinished": counts.get("running", 0) + counts.get("cancelled", 0),
             "direction": settings.get("direction", "minimize"),
-            "best": float(best.iloc[0, 2]) if len(best) else float("nan"),
+            # a multi-objective run has no single best: the first Pareto-optimal trial's values
+            "best": (best.iloc[0, 2] if isinstance(best.iloc[0, 2], str) else float(best.iloc[0, 2]))
+            if len(best) else float("nan"),
             "state": state,
             "last activity": _dt.datetime.fromtimestamp(events[-1].t).strftime("%Y-%m-%d %H:%M")
             if events else "-",

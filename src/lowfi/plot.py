@@ -677,7 +677,8 @@ def plot_param_importances(run: Any, *, budget: float | None = None, seed: int =
 def plot_pareto_front(run: Any, *, objectives: Sequence[str] = ("objective 1", "objective 2"),
                       budget: float | None = None, space: Any = None) -> Any:
     """All successful trials of a multi-objective run in the plane of its first two objectives
-    (both minimized), the non-dominated ones highlighted and joined by the front's staircase.
+    (both minimized, or both maximized: drawn in the objective's own values), the
+    non-dominated ones highlighted and joined by the front's staircase.
 
     ``budget`` restricts to one budget (default: all budgets)."""
     from lowfi.analysis.pareto import pareto_mask
@@ -698,13 +699,16 @@ def plot_pareto_front(run: Any, *, objectives: Sequence[str] = ("objective 1", "
     fig = _figure((6, 4.5))
     ax = fig.add_subplot()
     if len(F):
-        mask = pareto_mask(F)
-        ax.scatter(F[~mask, 0], F[~mask, 1], s=12, color="#aaaaaa", label="dominated",
+        mask = pareto_mask(F)  # on the minimized values
+        sign = _sign(data)  # drawn in the objective's own values (scores for a maximized run)
+        G = sign * F
+        ax.scatter(G[~mask, 0], G[~mask, 1], s=12, color="#aaaaaa", label="dominated",
                    gid="dominated")
-        front = F[mask][np.argsort(F[mask][:, 0])]
+        front = G[mask][np.argsort(G[mask][:, 0])]
         ax.scatter(front[:, 0], front[:, 1], s=24, color="#d62728",
                    label=f"Pareto front ({len(front)})", gid="front")
-        ax.step(front[:, 0], front[:, 1], where="post", color="#d62728", lw=1)
+        ax.step(front[:, 0], front[:, 1], where="post" if sign > 0 else "pre", color="#d62728",
+                lw=1)
         ax.legend(fontsize=8)
     ax.set_xlabel(objectives[0])
     ax.set_ylabel(objectives[1])

@@ -257,3 +257,21 @@ def test_a_maximized_run_is_drawn_in_scores(tmp_path):
         assert fig.axes[0].get_ylabel().startswith("score")
         (pts,) = [c for c in fig.axes[0].collections if c.get_gid() == "points"]
         assert sorted(pts.get_offsets()[:, 1]) == pytest.approx(sorted(res.trials["score"]))
+
+
+def test_pareto_front_of_a_maximized_run_is_drawn_in_scores(tmp_path):
+    import warnings
+
+    import lowfi
+
+    db = str(tmp_path / "mo_max.db")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lowfi.minimize(lambda c, b: (c["x"], 1 - c["x"] ** 2), {"x": (0.0, 1.0)}, "random",
+                       max_evaluations=6, storage=db, direction="maximize", progress=False, seed=0)
+    ax = lp.plot_pareto_front(db).axes[0]
+    pts = np.vstack([c.get_offsets() for c in ax.collections])
+    assert pts.min() >= 0.0 and pts.max() <= 1.0  # scores, not their negation
+    # maximizing both: every point is on the front (x and 1 - x^2 trade off on [0, 1])
+    front = next(c for c in ax.collections if c.get_gid() == "front")
+    assert len(front.get_offsets()) == 6

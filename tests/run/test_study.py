@@ -199,3 +199,43 @@ def test_a_running_trial_keeps_its_claim_fresh(tmp_path):
     study.work(objective, max_evaluations=1, heartbeat=0.05)
     study.close()
     assert len(beats) == 1 and beats[0] > 0
+
+
+def test_a_maximizing_study_reports_scores_everywhere(tmp_path):
+    """trials has a score column, incumbent() and best_loss are scores, and plots label it."""
+    import lowfi.plot as lp
+
+    study = lowfi.Study(str(tmp_path / "s.db"), {"x": (0.0, 1.0)}, "random", direction="maximize")
+    for _ in range(5):
+        t = study.ask()
+        study.tell(t, 0.5 + t.config["x"] / 2)
+    best = study.trials["score"].max()
+    assert study.best_loss == pytest.approx(best) and study.incumbent()[1] == pytest.approx(best)
+    ax = lp.plot_incumbent(study).axes[0]
+    assert ax.get_ylabel().startswith("score")
+    study.close()
+
+
+def test_tell_refuses_another_studys_trial_and_bad_ids(tmp_path):
+    a = lowfi.Study(str(tmp_path / "a.db"), {"x": (0.0, 1.0)}, "random", seed=1)
+    b = lowfi.Study(str(tmp_path / "b.db"), {"x": (0.0, 1.0)}, "random", seed=2)
+    ta, _ = a.ask(), b.ask()
+    with pytest.raises(ValueError, match="a trial another study asked"):
+        b.tell(ta, 0.5)
+    for bad in ("abc", 0.0, None):
+        with pytest.raises(TypeError, match=f"trial: got {bad!r} of type"):
+            b.tell(bad, 0.5)
+    a.tell(ta, 0.5)  # its own study takes it
+    assert len(a.trials) == 1 and a.trials["status"].tolist() == ["ok"]
+    a.close(), b.close()
+
+
+def test_bad_study_settings_fail_before_a_journal_is_written(tmp_path):
+    import os
+
+    for kw, name in (({"snapshot_every": "10"}, "snapshot_every"), ({"snapshot_every": 0}, "snapshot_every"),
+                     ({"direction": "max"}, "direction")):
+        path = str(tmp_path / f"{name}.db")
+        with pytest.raises(ValueError, match=f"{name}: got"):
+            lowfi.Study(path, {"x": (0.0, 1.0)}, "random", **kw)
+        assert not os.path.exists(path)

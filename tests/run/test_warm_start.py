@@ -90,3 +90,24 @@ def test_bad_warm_start_input(tmp_path):
     with pytest.raises(ValueError, match=r"initial_configs\[0\]"):
         lowfi.minimize(f, SPACE, "tpe", max_evaluations=2, initial_configs=[{"z": 1}],
                        progress=False)
+
+
+def test_rows_of_a_maximized_run_are_scores_like_its_journal(tmp_path):
+    """With direction="maximize", (config, budget, score) rows and the earlier run's journal
+    give the optimizer the same priors."""
+    import lowfi
+
+    def score(c, b):
+        return 1 - (c["x"] - 0.3) ** 2
+
+    db = str(tmp_path / "old.db")
+    old = lowfi.minimize(score, {"x": (0.0, 1.0)}, "random", max_evaluations=3, storage=db,
+                         direction="maximize", progress=False, seed=0)
+    rows = [({"x": x}, 1, s) for x, s in zip(old.trials["config.x"], old.trials["score"])]
+    priors = []
+    for ws in (db, rows):
+        r = lowfi.minimize(score, {"x": (0.0, 1.0)}, "tpe", max_evaluations=1, warm_start=ws,
+                           direction="maximize", progress=False)
+        priors.append(sorted((round(p.config["x"], 9), round(p.loss, 9))
+                             for p in r.optimizer.history.records if p.trial_id < 0))
+    assert priors[0] == priors[1] and all(v < 0 for _, v in priors[0])

@@ -278,7 +278,10 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
                    for c in df.columns if c.startswith("config.")
                    and not (isinstance(best[c], float) and math.isnan(best[c]))}
             name, sign = lp._loss_label(data).split()[0], lp._sign(data)
-            page.add("p", f"Incumbent: trial {tid}, {name} {sign * float(best['loss']):.6g} at budget "
+            loss = best["loss"]
+            shown = (f"objectives ({', '.join(f'{sign * float(x):.6g}' for x in loss)})"
+                     if isinstance(loss, list | tuple) else f"{name} {sign * float(loss):.6g}")
+            page.add("p", f"Incumbent: trial {tid}, {shown} at budget "
                           f"{float(best['budget']):g}, config {cfg}")
 
     def fig(name: str, f: Any) -> None:

@@ -199,7 +199,9 @@ def minimize(
     warm_start
         Results known before this run, given to the models (see
         :meth:`lowfi.optimizers.Optimizer.warm_start`): the path of an earlier run's journal,
-        its trials DataFrame, or ``(config, budget, loss)`` rows. Used when the run is new.
+        its trials DataFrame, or ``(config, budget, loss)`` rows (with
+        ``direction="maximize"``, ``(config, budget, score)`` in the objective's own sign).
+        Used when the run is new.
     initial_configs
         Configurations to evaluate first (known-good settings; ``Optimizer.enqueue``).
     direction
@@ -266,7 +268,7 @@ def minimize(
                                       {"max_evaluations": limits.max_evaluations,
                                        "total_budget": limits.total_budget,
                                        "max_failures": limits.max_failures},
-                                      prepare=_preparer(warm_start, initial_configs),
+                                      prepare=_preparer(warm_start, initial_configs, direction),
                                       trust=True if trust else None)
     replay_events = replayed["events"]
     own_tmp: str | None = None

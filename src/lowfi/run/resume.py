@@ -554,7 +554,37 @@ def _stored_objective(journal: Journal) -> Any:
     return obj
 
 
-def _preparer(warm_start: Any, initial_configs: Any) -> Callable[[Optimizer], None] | None:
+def _warm_data(warm_start: Any, direction: str | None) -> Any:
+    """The warm-start results as the optimizer takes them: a journal path read as its trials
+    frame; with ``direction="maximize"``, rows of scores negated (a journal's or trials
+    frame's ``loss`` column already holds the negated score)."""
+    data = warm_start
+    if isinstance(data, str | os.PathLike):
+        from lowfi.storage import JournalError, load_trials
+
+        if "://" not in os.fspath(data) and not os.path.exists(data):
+            raise ValueError(f"warm_start: got {os.fspath(data)!r}, which does not exist; "
+                             "allowed are an earlier run's journal, its trials DataFrame or "
+                             "(config, budget, loss) rows")
+        try:
+            return load_trials(data)
+        except JournalError as exc:
+            raise ValueError(f"warm_start: cannot read {os.fspath(warm_start)!r} as an "
+                             f"earlier run's journal ({exc})") from exc
+    if data is None or direction != "maximize" or hasattr(data, "columns"):
+        return data
+    from lowfi.core.trial import Result, negate
+    from lowfi.optimizers.base import _result_rows
+
+    try:
+        rows = _result_rows(data)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"warm_start: {exc}") from exc
+    return [(c, b, v if isinstance(v, Result) or v is None else negate(v)) for c, b, v in rows]
+
+
+def _preparer(warm_start: Any, initial_configs: Any,
+              direction: str | None = None) -> Callable[[Optimizer], None] | None:
     if warm_start is None and not initial_configs:
         return None
     if isinstance(initial_configs, dict):
@@ -562,21 +592,7 @@ def _preparer(warm_start: Any, initial_configs: Any) -> Callable[[Optimizer], No
                          f"configurations, e.g. [{initial_configs!r}]")
 
     def prepare(opt: Optimizer) -> None:
-        data = warm_start
-        if isinstance(data, str | os.PathLike):
-            from lowfi.storage import load_trials
-
-            if "://" not in os.fspath(data) and not os.path.exists(data):
-                raise ValueError(f"warm_start: got {os.fspath(data)!r}, which does not exist; "
-                                 "allowed are an earlier run's journal, its trials DataFrame or "
-                                 "(config, budget, loss) rows")
-            from lowfi.storage import JournalError
-
-            try:
-                data = load_trials(data)
-            except JournalError as exc:
-                raise ValueError(f"warm_start: cannot read {os.fspath(warm_start)!r} as an "
-                                 f"earlier run's journal ({exc})") from exc
+        data = _warm_data(warm_start, direction)
         if data is not None:
             try:
                 opt.warm_start(data)

@@ -23,6 +23,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -155,6 +156,13 @@ class Study:
             raise ValueError(f"storage: got {storage!r}; allowed is a file path or a database "
                              "URL (a study is durable; use lowfi.minimize without storage for a "
                              "throwaway run)")
+        if snapshot_every is not None and (not isinstance(snapshot_every, int)
+                                           or isinstance(snapshot_every, bool) or snapshot_every < 1):
+            raise ValueError(f"snapshot_every: got {snapshot_every!r}; allowed are None (no "
+                             "snapshots) or an int >= 1 (results between snapshots)")
+        if direction is not None and direction not in ("minimize", "maximize"):
+            raise ValueError(f"direction: got {direction!r}; allowed are 'minimize', 'maximize' "
+                             "or None (the stored direction)")
         self.storage = target.location if target.kind == "sqlite" else os.fspath(storage)
         self._target = target
         self._args = dict(space=space, optimizer=optimizer, min_budget=min_budget,
@@ -263,6 +271,9 @@ class Study:
         optimizer learns it."""
         tid = trial if isinstance(trial, int) and not isinstance(trial, bool) else \
             getattr(trial, "id", None)
+        if not isinstance(tid, int) or isinstance(tid, bool):
+            raise TypeError(f"trial: got {trial!r} of type {type(trial).__name__}; allowed are a "
+                            "trial this study asked or its id (an int)")
         from lowfi.optimizers.base import _is_loss_like
 
         if not isinstance(result, Result) and not _is_loss_like(result):
@@ -283,6 +294,13 @@ class Study:
                        f"no trial {tid} was asked in this study")
                 raise ValueError(f"trial: got {trial!r}: {why}; allowed are the pending trials "
                                  f"of this study (ids {sorted(pending)})")
+            if not isinstance(trial, int) and (
+                    getattr(trial, "config", None) != pending[tid].config
+                    or getattr(trial, "budget", None) != pending[tid].budget):
+                raise ValueError(f"trial: got trial {tid} with config {trial.config!r} at budget "
+                                 f"{trial.budget!r}, but this study's trial {tid} is "
+                                 f"{pending[tid].config!r} at budget {pending[tid].budget!r}: "
+                                 "a trial another study asked?")
             end = time.time()
             self._seen = self.journal.tell(pending[tid], res, self._asked_at.pop(tid, end), end,
                                            f"{socket.gethostname()}:{os.getpid()}")
@@ -291,7 +309,12 @@ class Study:
             self.optimizer.tell(pending[tid], res)
             self._tells += 1
             if self.snapshot_every and self._tells % self.snapshot_every == 0:
-                self.journal.snapshot(self.optimizer, upto=self._seen)
+                try:  # a snapshot only speeds up reopening: its failure must not undo the tell
+                    self.journal.snapshot(self.optimizer, upto=self._seen)
+                except Exception as exc:  # noqa: BLE001
+                    warnings.warn(f"snapshot_every: the optimizer snapshot failed ({exc!r}); the "
+                                  "result is kept, and reopening replays the events instead",
+                                  stacklevel=2)
 
     def refresh(self) -> None:
         """Bring this process's view up to date with what other processes told."""
@@ -395,12 +418,18 @@ class Study:
     @property
     def trials(self) -> pd.DataFrame:
         """One row per trial asked so far, by any process (see
-        :func:`lowfi.storage.load_trials`)."""
-        return trials_frame(self.journal.events())
+        :func:`lowfi.storage.load_trials`; with a ``score`` column when the study maximizes)."""
+        from lowfi.storage.journal import with_scores
+
+        return with_scores(trials_frame(self.journal.events()), self.direction)
 
     def incumbent(self) -> tuple[dict[str, Any], Any] | None:
-        """Best ``(config, loss)`` at the highest budget seen (None before any result)."""
-        return self.optimizer.incumbent()
+        """Best ``(config, loss)`` at the highest budget seen (None before any result); for a
+        study that maximizes, ``(config, score)`` in the objective's own sign."""
+        inc = self.optimizer.incumbent()
+        if inc is None or self.direction != "maximize":
+            return inc
+        return inc[0], negate(inc[1])
 
     @property
     def best_config(self) -> dict[str, Any] | None:
@@ -409,10 +438,9 @@ class Study:
 
     @property
     def best_loss(self) -> Any:
+        """The best loss (the best score for a study that maximizes)."""
         inc = self.incumbent()
-        if inc is None:
-            return None
-        return negate(inc[1]) if self.direction == "maximize" else inc[1]
+        return None if inc is None else inc[1]
 
     def close(self) -> None:
         if self._journal is not None:

@@ -1038,8 +1038,13 @@ def load_trials(path: Any) -> pd.DataFrame:
     with Journal(path, create=False) as j:
         frame = j.trials_table().frame()
         settings = j.get_meta("settings", {}) or {}
-    if settings.get("direction") == "maximize" and len(frame) and "loss" in frame:
-        # the journal stores the negated score of a maximized run; give it back in its sign
+    return with_scores(frame, settings.get("direction"))
+
+
+def with_scores(frame: pd.DataFrame, direction: str | None) -> pd.DataFrame:
+    """``frame`` with a ``score`` column (the objective's own values) for a maximized run: the
+    journal stores the negated score, the ``loss`` the optimizer minimized."""
+    if direction == "maximize" and len(frame) and "loss" in frame:
         frame["score"] = frame["loss"].map(
             lambda v: v if v is None or (isinstance(v, float) and math.isnan(v))
             else (tuple(-x for x in v) if isinstance(v, tuple | list) else -v))
