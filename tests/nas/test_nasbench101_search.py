@@ -60,3 +60,40 @@ def test_digits_cells_trains_the_encoded_cell():
     assert pickle.loads(pickle.dumps(bench))._data is None  # workers load digits themselves
     with pytest.raises(ValueError, match="max_vertices: got 8"):
         DigitsCells(max_vertices=8)
+
+
+def test_a_resumed_table_search_draws_the_repeats_of_an_uninterrupted_one(tmp_path):
+    """The repeat a trial gets depends on (seed, trial id), not on a generator restarted with
+    the process: 20 + 20 resumed evaluations equal 40 straight ones."""
+    from lowfi.nas.nasbench101.search import search
+
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    search("mini5", "re", max_evaluations=20, storage=a, seed=3)
+    search("mini5", "re", max_evaluations=40, storage=a, seed=3, resume=True)
+    search("mini5", "re", max_evaluations=40, storage=b, seed=3)
+    from lowfi.storage import load_trials
+
+    la, lb = load_trials(a), load_trials(b)
+    assert la["loss"].tolist() == lb["loss"].tolist() and len(la) == 40
+
+
+def test_lemonade_is_refused_for_cells_and_survives_a_failed_generation():
+    import lowfi
+    from lowfi import Result
+    from lowfi.nas.nasbench101.search import search
+
+    with pytest.raises(ValueError, match="optimizer: got 'lemonade'; it searches network descriptions"):
+        search("mini", "lemonade", max_evaluations=5)
+    opt = lowfi.optimizers.get("lemonade", None, n_init=2, n_children=4, n_accept=2, seed=0)
+    asked = []
+    while (t := opt.ask()) is not None:
+        asked.append(t)
+        opt.tell(t, Result(loss=None, status="failed", error="worker crashed"))
+    assert len(asked) == 2  # the initial networks; no parent to morph after they all failed
+
+
+def test_compare_needs_at_least_one_seed(tmp_path):
+    from lowfi.nas.nasbench101.compare import compare
+
+    with pytest.raises(ValueError, match="seeds: got 0; allowed is an int >= 1"):
+        compare("mini", ["re"], seeds=0, out=str(tmp_path), plot=False)

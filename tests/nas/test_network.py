@@ -62,3 +62,21 @@ def test_short_training_resumes_from_inherited_weights():
     # half an epoch from inherited weights beats half an epoch from scratch by far
     assert child.error(Xva, yva) < scratch.error(Xva, yva) - 0.1
     assert child.error(Xva, yva) < 0.25
+
+
+def test_fit_and_error_name_bad_data():
+    net = Network({"input_shape": [64], "n_classes": 10,
+                   "layers": [{"op": "linear", "out": 16}, {"op": "linear", "out": 10, "act": "none"}]},
+                  seed=0)
+    X, y = np.random.default_rng(0).random((10, 64)), np.zeros(10, dtype=int)
+    with pytest.raises(ValueError, match=r"X: got shape \(10, 30\); this network takes samples of shape \(64,\)"):
+        net.fit(np.zeros((10, 30)), y)
+    with pytest.raises(ValueError, match=r"X: got shape \(10, 30\)"):
+        net.error(np.zeros((10, 30)), y)
+    with pytest.raises(ValueError, match=r"y: got shape \(7,\); need one class index per sample of X \(10\)"):
+        net.fit(X, y[:7])
+    with pytest.raises(ValueError, match="batch_size: got 0"):
+        net.fit(X, y, batch_size=0)
+    with pytest.raises(ValueError, match=r"y: got labels from 12 to 12; allowed are class indices 0..9"):
+        net.fit(X, y + 12)
+    assert 0.0 <= net.fit(X, y).error(X, y) <= 1.0

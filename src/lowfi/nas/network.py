@@ -158,6 +158,11 @@ class Network(nn.Module):
         return tuple(self._desc["input_shape"])
 
     @property
+    def n_classes(self) -> int:
+        """Number of classes (outputs of the last layer)."""
+        return int(self._desc["n_classes"])
+
+    @property
     def n_params(self) -> int:
         """Number of trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
@@ -203,8 +208,9 @@ class Network(nn.Module):
             raise ValueError(f"epochs: got {epochs!r}; it must be >= 0")
         if schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule: got {schedule!r}; allowed are 'constant', 'cosine'")
-        X = torch.as_tensor(np.asarray(X), dtype=torch.float32).reshape(-1, *self.input_shape)
-        y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: got {batch_size!r}; allowed is an int >= 1")
+        X, y = self._data(X, y)
         rng = as_generator(seed)
         gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         opt = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
@@ -229,10 +235,28 @@ class Network(nn.Module):
         self.eval()
         return self
 
+    def _data(self, X: Any, y: Any) -> tuple[Any, Any]:
+        """``X`` as a float tensor of samples of ``input_shape``, ``y`` as class indices;
+        clear errors for shapes and labels that do not fit the network."""
+        Xa, ya = np.asarray(X, dtype=np.float32), np.asarray(y)
+        per = int(np.prod(self.input_shape))
+        if Xa.ndim == 0 or Xa.size % per or (Xa.ndim > 1 and int(np.prod(Xa.shape[1:])) != per):
+            raise ValueError(f"X: got shape {Xa.shape}; this network takes samples of shape "
+                             f"{tuple(self.input_shape)} ({per} values each)")
+        n = Xa.size // per
+        if ya.ndim != 1 or len(ya) != n:
+            raise ValueError(f"y: got shape {ya.shape}; need one class index per sample of X "
+                             f"({n})")
+        if n and (not np.issubdtype(ya.dtype, np.integer) or ya.min() < 0
+                  or ya.max() >= self.n_classes):
+            raise ValueError(f"y: got labels from {ya.min().item()!r} to {ya.max().item()!r}; "
+                             f"allowed are class indices 0..{self.n_classes - 1}")
+        return (torch.as_tensor(Xa).reshape(-1, *self.input_shape),
+                torch.as_tensor(ya, dtype=torch.long))
+
     def error(self, X: Any, y: Any) -> float:
         """Classification error in eval mode."""
-        X = torch.as_tensor(np.asarray(X), dtype=torch.float32).reshape(-1, *self.input_shape)
-        y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+        X, y = self._data(X, y)
         mode = self.training
         self.eval()
         with torch.no_grad():

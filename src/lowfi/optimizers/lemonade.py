@@ -269,6 +269,8 @@ class LEMONADE(Optimizer):
             self._queue.append((cfg, self.init_budget, {"parent_checkpoint": None}))
 
     def _start_generation(self) -> None:
+        if not self.population:  # every network so far failed: no parent to morph (ask -> None)
+            return
         g = self.generation
         probs = self.parent_probabilities()
         parents = self.rng.choice(len(self.population), size=self.n_children, p=probs)

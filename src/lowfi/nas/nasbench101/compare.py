@@ -117,6 +117,8 @@ def compare(
 
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs: got {jobs!r}; allowed is an int >= 1")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds: got {seeds!r}; allowed is an int >= 1")
     table = data if isinstance(data, NASBench101Table) else NASBench101Table.from_path(data)
     probe = NASBench101Benchmark(table, encoding, seed=0)
     avail = set(opts.available())

@@ -95,6 +95,19 @@ def digits_cells(**kwargs: Any) -> DigitsCells:
     return DigitsCells(**kwargs)
 
 
+class _PerTrialRepeats:
+    """The table as an objective whose drawn repeat depends only on ``(seed, trial id)``: a run
+    resumed from its journal draws the same repeats as one never stopped (a generator of the
+    benchmark would start again from its seed)."""
+
+    def __init__(self, bench: NASBench101Benchmark, seed: int):
+        self.bench, self.seed = bench, int(seed)
+
+    def __call__(self, trial: Any) -> Any:
+        rng = np.random.default_rng([self.seed, int(trial.id)])
+        return self.bench.evaluate(dict(trial.config), trial.budget, seed=rng)
+
+
 def search(
     data: str | os.PathLike | NASBench101Table = "mini",
     optimizer: str = "re",
@@ -137,11 +150,21 @@ def search(
 
     if max_evaluations is None and total_budget is None:
         raise ValueError("max_evaluations, total_budget: got None and None; give at least one")
+    if optimizer == "lemonade":  # it evolves network descriptions, not NAS-Bench-101 cells
+        raise ValueError("optimizer: got 'lemonade'; it searches network descriptions "
+                         "(lowfi.nas.Network), not NAS-Bench-101 cells; allowed are the "
+                         "optimizers of configuration spaces (re, reinforce, smac, bohb, "
+                         "hyperband, tpe, random, ...)")
     if isinstance(data, str) and data == "train":
         bench: Benchmark = DigitsCells(encoding, max_vertices=max_vertices, seed=seed)
     else:
         bench = NASBench101Benchmark(data, encoding, seed=seed)
-    res = lowfi.minimize(bench, None, optimizer, n_workers=n_workers, storage=storage,
+    objective: Any = bench
+    if isinstance(bench, NASBench101Benchmark):  # the repeat of each trial from (seed, trial id)
+        objective = _PerTrialRepeats(bench, seed)
+    res = lowfi.minimize(objective, bench.space, optimizer, min_budget=bench.min_budget,
+                         max_budget=bench.max_budget, eta=getattr(bench, "eta", 3),
+                         n_workers=n_workers, storage=storage,
                          resume=resume, max_evaluations=max_evaluations,
                          total_budget=total_budget, seed=seed, progress=progress)
     df = res.trials
