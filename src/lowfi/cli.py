@@ -120,7 +120,8 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
         ok = trials[trials["status"] == "ok"]
         sign, best = (-1.0, "best score") if direction == "maximize" else (1.0, "best loss")
         by_budget = trials.groupby("budget").agg(trials=("trial_id", "count"))
-        if _objectives(ok["loss"]) is None:
+        single = _objectives(ok["loss"]) is None
+        if single:
             by_budget[best] = sign * ok.groupby("budget")["loss"].min()
         else:  # several objectives: no single best; the Pareto-optimal trials are listed below
             by_budget["finished"] = ok.groupby("budget")["trial_id"].count()
@@ -128,8 +129,8 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
                          20))
         top = _best_table(trials, direction=direction)
         if len(top):
-            con.print(_table(top, "best trials at the highest budget" if _objectives(ok["loss"])
-                             is None else "Pareto-optimal trials at the highest budget"))
+            con.print(_table(top, "best trials at the highest budget" if single
+                             else "Pareto-optimal trials at the highest budget"))
         stopped = trials[trials["status"] == "stopped"]
         if len(stopped):
             reached = (stopped["budget_reached"] if "budget_reached" in stopped

@@ -79,4 +79,7 @@ def test_fit_and_error_name_bad_data():
         net.fit(X, y, batch_size=0)
     with pytest.raises(ValueError, match=r"y: got labels from 12 to 12; allowed are class indices 0..9"):
         net.fit(X, y + 12)
+    with pytest.raises(ValueError, match=r"not whole numbers"):
+        net.fit(X, y + 0.5)
     assert 0.0 <= net.fit(X, y).error(X, y) <= 1.0
+    assert net.error(X, y.astype(float)) == net.error(X, y)  # whole-number float labels work

@@ -327,7 +327,8 @@ def _run_report(path: Path, out: Path, prefix: str) -> Path:
 def trials_table(run: Any) -> pd.DataFrame:
     """One row per trial for reports and the dashboard: ``trial``, ``config``, ``status``,
     ``budget``, ``budget reached`` (what a stopped trial actually used), ``epochs trained``
-    (steps reported, less those restored from a checkpoint of an earlier rung), ``loss`` (``score`` for a run that maximized: the objective's own
+    (steps reported, less those restored from a checkpoint of an earlier rung), ``loss``
+    (``score`` for a run that maximized: the objective's own
     value), ``stopped by`` (the rule that stopped it), ``bracket``, ``rung``, the
     parameters, and the first line of a failure's error."""
     from lowfi.analysis.rundata import budget_reached, load_run_data, status_of

@@ -226,6 +226,19 @@ def _solve(shape: _Shape, B: np.ndarray, U: np.ndarray, W: np.ndarray):
     return mu - a * mb, a, sse
 
 
+def _name_bad_curve(curves: Sequence[Any], offset: int) -> None:
+    """Raise the validation error of the first invalid ``(steps, values)`` pair, naming it as
+    ``curves[offset + i]`` (only called once a batch failed: the batch validates each curve)."""
+    from lowfi.curves.domhan import check_curve
+
+    for i, c in enumerate(curves):
+        try:
+            s, v = c
+            check_curve(s, v)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"curves[{offset + i}]: {exc}") from exc
+
+
 class FastExtrapolator:
     """Fast, calibrated final-value prediction of learning curves (grid posteriors of the Domhan
     families, averaged; vectorized over curves).
@@ -572,17 +585,9 @@ class FastExtrapolator:
         """Predict many curves at once: ``curves`` is a list of ``(steps, values)`` pairs of any
         lengths, ``T`` one step for all or one per curve. Returns one scalar
         :class:`~lowfi.curves.CurvePrediction` per curve, equal to predicting each alone."""
-        from lowfi.curves.domhan import check_curve
-
         curves = list(curves)
         if not curves:
             return []
-        for i, c in enumerate(curves):  # the error names the curve
-            try:
-                s, v = c
-                check_curve(s, v)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"curves[{i}]: {exc}") from exc
         t = np.asarray(T, dtype=float)
         if t.ndim == 0:
             t = np.full(len(curves), float(t))
@@ -593,7 +598,11 @@ class FastExtrapolator:
         out = {k: [] for k in ("mean", "scale", "steps")}
         chunk = 32
         for s in range(0, len(curves), chunk):
-            o = self._core(curves[s : s + chunk], t[s : s + chunk, None])
+            try:
+                o = self._core(curves[s : s + chunk], t[s : s + chunk, None])
+            except (ValueError, TypeError) as exc:
+                _name_bad_curve(curves[s : s + chunk], s)  # the error names the curve
+                raise ValueError(f"curves: {exc}") from exc
             for k in out:
                 out[k].append(o[k])
         arrays = {k: np.concatenate(v) for k, v in out.items()}

@@ -247,10 +247,12 @@ class Network(nn.Module):
         if ya.ndim != 1 or len(ya) != n:
             raise ValueError(f"y: got shape {ya.shape}; need one class index per sample of X "
                              f"({n})")
-        if n and (not np.issubdtype(ya.dtype, np.integer) or ya.min() < 0
-                  or ya.max() >= self.n_classes):
-            raise ValueError(f"y: got labels from {ya.min().item()!r} to {ya.max().item()!r}; "
-                             f"allowed are class indices 0..{self.n_classes - 1}")
+        whole = np.issubdtype(ya.dtype, np.integer) or (
+            np.issubdtype(ya.dtype, np.floating) and bool(np.all(np.mod(ya, 1) == 0)))
+        if n and (not whole or ya.min() < 0 or ya.max() >= self.n_classes):
+            raise ValueError(f"y: got labels from {ya.min().item()!r} to {ya.max().item()!r}"
+                             f"{'' if whole else ' (not whole numbers)'}; allowed are class "
+                             f"indices 0..{self.n_classes - 1}")
         return (torch.as_tensor(Xa).reshape(-1, *self.input_shape),
                 torch.as_tensor(ya, dtype=torch.long))
 
