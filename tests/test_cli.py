@@ -257,3 +257,23 @@ def test_show_and_report_summarize_a_multi_objective_run(tmp_path, capsys):
     assert "mo.db" in out and "single.db" in out
     assert main(["report", db, "--out", str(tmp_path / "rep")]) == 0
     assert (tmp_path / "rep").is_dir() and any((tmp_path / "rep").iterdir())
+
+
+def test_ctrl_c_ends_with_a_message_and_status_130(tmp_path, monkeypatch, capsys):
+    import lowfi
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lowfi, "minimize", interrupted)
+    monkeypatch.delenv("LOWFI_DEBUG", raising=False)
+    assert main(["demo", "--dir", str(tmp_path / "runs")]) == 130
+    err = capsys.readouterr().err
+    assert "lowfi demo: interrupted" in err and "lowfi resume" in err
+    assert "Traceback" not in err
+
+
+def test_demo_with_bad_arguments_leaves_no_folder(tmp_path, capsys):
+    assert main(["demo", "--max-budget", "0", "--dir", str(tmp_path / "runs")]) == 2
+    assert "min_budget" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

@@ -149,7 +149,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from lowfi.optimizers import DEFAULT, available
 
     optimizer = args.optimizer or (DEFAULT if DEFAULT in available() else "hyperband")
-    os.makedirs(args.dir, exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = os.path.join(args.dir, f"demo-{optimizer}-{stamp}.db")
     con = _console()
@@ -391,6 +390,15 @@ def run_command(args: argparse.Namespace) -> int:
     """Run parsed arguments with the user-error handling of :func:`main`."""
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        if os.environ.get("LOWFI_DEBUG"):
+            raise
+        name = args.command + (f" {args.nas_command}" if getattr(args, "nas_command", None)
+                               else "")
+        hint = (" (finished trials are in the journal; `lowfi resume RUN` continues the run)"
+                if args.command in ("demo", "resume", "bench", "nas") else "")
+        print(f"lowfi {name}: interrupted{hint}", file=sys.stderr)
+        return 130
     except (ValueError, FileNotFoundError) as exc:
         if os.environ.get("LOWFI_DEBUG"):
             raise

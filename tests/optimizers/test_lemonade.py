@@ -103,6 +103,20 @@ def test_registry_and_arguments():
         LEMONADE(morphisms=["bigger"])
     with pytest.raises(ValueError, match="cheap"):
         LEMONADE(cheap=("weight",))
+    with pytest.raises(ValueError, match=r"init_budget: got -1"):
+        LEMONADE(init_budget=-1)
+    with pytest.raises(ValueError, match=r"max_params: got 0"):
+        LEMONADE(max_params=0)
+    with pytest.raises(ValueError, match=r"morph_kwargs: got the key 'nosie'.*'noise'"):
+        LEMONADE(morph_kwargs={"nosie": 0.01})
+    with pytest.raises(ValueError, match=r"morph_kwargs\['noise'\]: got -1"):
+        LEMONADE(morph_kwargs={"noise": -1})
+    with pytest.raises(ValueError, match=r"morph_kwargs\['factor'\]: got 1"):
+        LEMONADE(morph_kwargs={"factor": 1})
+    with pytest.raises(ValueError, match=r"noise: got -0.5"):
+        M.plan(M.random_description("mlp", 0), "wider", 0, noise=-0.5)
+    ok = LEMONADE(morph_kwargs={"noise": 0.01, "factor": 1.5, "mode": "add"}, seed=0)
+    assert len(_loop(ok, 12)) == 12
 
 
 def test_run_lemonade_inherits_weights_on_digits():

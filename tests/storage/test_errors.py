@@ -123,3 +123,37 @@ def test_resume_checks_what_it_resumes(tmp_path):
         lowfi.Study(db, eta=4)
     res = lowfi.resume(db, max_evaluations=6, progress=False)  # stored objective and settings
     assert len(res.trials) == 6
+
+
+def scaled(config, budget, factor=1.0):
+    return factor * config["x"]
+
+
+def test_a_partial_objective_is_named_by_its_function(tmp_path):
+    import functools
+
+    db = str(tmp_path / "p.db")
+    lowfi.minimize(functools.partial(scaled, factor=2.0), SPACE, "random", max_evaluations=2,
+                   storage=db, seed=1, progress=False)
+    with Journal(db, create=False) as j:
+        assert j.get_meta("objective_name").endswith(":scaled")
+    kw = dict(storage=db, resume=True, max_evaluations=3, seed=1, progress=False)
+    res = lowfi.minimize(functools.partial(scaled, factor=2.0), SPACE, "random", **kw)
+    assert len(res.trials) == 3
+    with pytest.raises(ValueError, match=r"objective: got .*:f, but .* created with .*:scaled"):
+        lowfi.minimize(functools.partial(f), SPACE, "random", **{**kw, "max_evaluations": 4})
+
+
+def test_a_run_that_never_starts_leaves_no_folder(tmp_path):
+    target = tmp_path / "new" / "deeper" / "run.db"
+    with pytest.raises(ValueError, match="min_budget"):
+        lowfi.minimize(f, SPACE, "hyperband", min_budget=5, max_budget=1, storage=str(target),
+                       max_evaluations=2, progress=False)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "other.txt").write_text("x")
+    with pytest.raises(ValueError, match="min_budget"):
+        lowfi.minimize(f, SPACE, "hyperband", min_budget=5, max_budget=1,
+                       storage=str(tmp_path / "kept" / "run.db"), max_evaluations=2,
+                       progress=False)
+    assert sorted(os.listdir(tmp_path / "kept")) == ["other.txt"]

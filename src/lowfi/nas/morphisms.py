@@ -413,6 +413,8 @@ def plan(description: dict, kind: str, rng: SeedLike = None, *, factor: float = 
     if kind == "wider":
         if not factor > 1:
             raise ValueError(f"factor: got {factor!r}; it must be > 1")
+        if not 0 <= noise < float("inf"):
+            raise ValueError(f"noise: got {noise!r}; it must be a number >= 0")
         n = shapes[choice][0]
         new = max(n + 1, int(math.ceil(n * factor)))
         idx = list(range(n)) + [int(v) for v in rng.integers(0, n, new - n)]

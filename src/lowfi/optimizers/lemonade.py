@@ -85,6 +85,33 @@ def kde_density(points: Any, queries: Any, bandwidth: Any = None,
     return k.mean(axis=1)
 
 
+_MORPH_ARGS = {"wider": ("factor", "noise"), "shrink": ("fraction",), "skip": ("mode",),
+               "deeper": ("bn",)}
+
+
+def _check_morph_kwargs(morph_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    """``morph_kwargs`` checked once, up front: known names and values a morphism accepts
+    (a typo would otherwise be ignored, a bad value fail generations later)."""
+    kw = dict(morph_kwargs or {})
+    known = sorted({k for names in _MORPH_ARGS.values() for k in names})
+    for k, v in kw.items():
+        if k not in known:
+            raise ValueError(f"morph_kwargs: got the key {k!r}; allowed are {known}")
+        ok = {"factor": lambda x: isinstance(x, numbers.Real) and not isinstance(x, bool) and x > 1,
+              "noise": lambda x: isinstance(x, numbers.Real) and not isinstance(x, bool)
+              and 0 <= x < float("inf"),
+              "fraction": lambda x: isinstance(x, numbers.Real) and not isinstance(x, bool)
+              and 0 < x < 1,
+              "mode": lambda x: x in (None, "add", "cat"),
+              "bn": lambda x: x is None or isinstance(x, bool)}[k](v)
+        if not ok:
+            allowed = {"factor": "a number > 1", "noise": "a number >= 0",
+                       "fraction": "a number in (0, 1)", "mode": "'add', 'cat' or None",
+                       "bn": "True, False or None"}[k]
+            raise ValueError(f"morph_kwargs[{k!r}]: got {v!r}; allowed is {allowed}")
+    return kw
+
+
 @dataclass
 class Member:
     """One evaluated network: its trial, description, objectives and checkpoint (if any)."""
@@ -199,8 +226,19 @@ class LEMONADE(Optimizer):
             raise ValueError("cheap: at least one cheap objective is required")
         if not max_budget > 0:
             raise ValueError(f"max_budget: got {max_budget!r}; it must be > 0")
+        if init_budget is not None and (isinstance(init_budget, bool)
+                                        or not isinstance(init_budget, numbers.Real)
+                                        or not 0 < init_budget < float("inf")):
+            raise ValueError(f"init_budget: got {init_budget!r}; allowed are None (max_budget) "
+                             "or a number > 0")
+        if max_params is not None and (isinstance(max_params, bool)
+                                       or not isinstance(max_params, numbers.Integral)
+                                       or max_params < 1):
+            raise ValueError(f"max_params: got {max_params!r}; allowed are None or an "
+                             "integer >= 1")
         self.max_budget = float(max_budget)
         self.init_budget = float(max_budget if init_budget is None else init_budget)
+        morph_kwargs = _check_morph_kwargs(morph_kwargs)
         self.n_children, self.n_accept = int(n_children), int(n_accept)
         self.n_generations = n_generations
         self.log_cheap = bool(log_cheap)
@@ -299,9 +337,7 @@ class LEMONADE(Optimizer):
             kind = self.morphisms[int(self.rng.choice(len(self.morphisms), p=self.morphism_probs))]
             if not _m._candidates(parent.description, kind):
                 continue
-            kw = {k: v for k, v in self.morph_kwargs.items()
-                  if k in {"wider": ("factor", "noise"), "shrink": ("fraction",),
-                           "skip": ("mode",), "deeper": ("bn",)}.get(kind, ())}
+            kw = {k: v for k, v in self.morph_kwargs.items() if k in _MORPH_ARGS.get(kind, ())}
             op = _m.plan(parent.description, kind, self.rng, **kw)
             desc = _m.apply_to_description(parent.description, op)
             if self.max_params is not None and _m.count_params(desc) > self.max_params:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import importlib
 import json
 import numbers
@@ -137,7 +138,10 @@ def _display(storage: Any) -> str:
 
 
 def _qualified_name(objective: Any) -> str | None:
-    """``module:qualname`` of a function (of its class for other callables)."""
+    """``module:qualname`` of a function (of its class for other callables; of the wrapped
+    function for a :func:`functools.partial`, whose bound arguments are not compared)."""
+    while isinstance(objective, functools.partial):
+        objective = objective.func
     obj = objective if hasattr(objective, "__qualname__") else type(objective)
     mod, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     return f"{mod}:{qual}" if mod and qual else None
@@ -145,6 +149,8 @@ def _qualified_name(objective: Any) -> str | None:
 
 def _same_name(a: str, b: str) -> bool:
     """Qualified names match; a script's ``__main__`` matches the same script imported."""
+    if "functools:partial" in (a, b):  # how partials were named before they were unwrapped
+        return True
     (ma, qa), (mb, qb) = a.split(":", 1), b.split(":", 1)
     ma, mb = (m.removeprefix("_lowfi_objective_") for m in (ma, mb))  # files the CLI loaded
     return qa == qb and (ma == mb or "__main__" in (ma, mb))
@@ -405,6 +411,7 @@ def open_run(
     verify = bool(_option("verify", verify, False))
     snapshot_every = _option("snapshot_every", snapshot_every, SNAPSHOT_EVERY)
     new_file = _new_sqlite_file(storage)
+    new_folders = _missing_folders(new_file)
     journal = Journal(storage if storage is not None else ":memory:", trust=trust)
     try:
         if driver:
@@ -456,7 +463,7 @@ def open_run(
         if driver:
             journal.attach(opt, snapshot_every)
     except BaseException:
-        _close_failed(journal, new_file)
+        _close_failed(journal, new_file, new_folders)
         raise
     return journal, opt, {"events": replay_events, **info}
 
@@ -467,9 +474,10 @@ def _oldest_snapshot(journal: Journal) -> int:
     return min(snaps) if snaps else 0
 
 
-def _close_failed(journal: Journal, new_file: str | None) -> None:
-    """Close the journal of a run that failed to open; remove the file when this call
-    created it and no run was stored in it (a run that never started leaves no file)."""
+def _close_failed(journal: Journal, new_file: str | None, new_folders: list[str]) -> None:
+    """Close the journal of a run that failed to open; remove the file (and the folders
+    created for it, when empty) when this call created it and no run was stored in it (a
+    run that never started leaves no file)."""
     stored = True
     if new_file is not None:
         with contextlib.suppress(Exception):
@@ -479,6 +487,9 @@ def _close_failed(journal: Journal, new_file: str | None) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(OSError):
                 os.remove(new_file + suffix)
+        for folder in new_folders:  # deepest first; a folder something else wrote to stays
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
 
 
 def _new_sqlite_file(storage: Any) -> str | None:
@@ -495,6 +506,22 @@ def _new_sqlite_file(storage: Any) -> str | None:
     if target.kind != "sqlite" or os.path.exists(target.location):
         return None
     return str(target.location)
+
+
+def _missing_folders(path: str | None) -> list[str]:
+    """The folders above ``path`` that do not exist yet, deepest first (the journal
+    creates them; a run that never starts removes them again)."""
+    out: list[str] = []
+    if path is None:
+        return out
+    folder = os.path.dirname(os.path.abspath(path))
+    while folder and not os.path.exists(folder):
+        out.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return out
 
 
 def _store_new(journal: Journal, opt: Optimizer, settings: dict[str, Any],
