@@ -387,9 +387,11 @@ def plot_learning_curves(run: Any, *, status: Sequence[str] | None = None,
                         color=color, ms=6, gid=f"stop-{rule}")
                 if rule == "domhan" and isinstance(info, dict) and "predicted_q05" in info:
                     h = float(info.get("horizon") or pts[-1, 0])
-                    m = sign * float(info["predicted_final"])
-                    lo, hi = sorted((sign * float(info["predicted_q05"]),
-                                     sign * float(info["predicted_q95"])))
+                    # scores already where the rule wrote them so (a maximizing run)
+                    flip = 1.0 if info.get("values") == "score" else sign
+                    m = flip * float(info["predicted_final"])
+                    lo, hi = sorted((flip * float(info["predicted_q05"]),
+                                     flip * float(info["predicted_q95"])))
                     ax.errorbar([h], [m], yerr=[[m - lo], [hi - m]],
                                 fmt="o", ms=3, color=color, alpha=0.6, capsize=2,
                                 gid="domhan-prediction")

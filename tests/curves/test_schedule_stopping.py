@@ -35,7 +35,9 @@ def test_median_rule_compares_best_so_far_with_median_of_running_averages():
     t.report(1, 2.5)  # best so far 2.5 > median 2.0 of the running averages
     assert t.should_stop()
     assert t._rule.describe(t) == {"rule": "median", "step": 1.0, "best_so_far": 2.5,
-                                   "median": 2.0, "reference_trials": 3}
+                                   "median": 2.0, "threshold": 2.0, "reference_trials": 3,
+                                   "decision": "stop", "reason": "best so far 2.5 worse than "
+                                   "the median 2 of 3 trials at step 1"}
     t = trial_with(MedianStopping(min_trials=3), h)
     t.report(1, 1.5)
     assert not t.should_stop()

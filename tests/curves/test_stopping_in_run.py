@@ -48,3 +48,88 @@ def test_report_names_the_rule_of_stopped_trials(tmp_path):
     assert main(["report", db, "--out", str(tmp_path / "rep")]) == 0
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "domhan" in text  # the report names the rule that stopped the trials
+
+
+def accuracy_objective(trial):
+    """Accuracies in [0, 1], maximized: small x are the good configurations."""
+    x = trial.config["x"]
+    acc = None
+    for step in range(1, int(trial.budget) + 1):
+        acc = 1.0 - (0.05 + 0.4 * x + 0.5 * step**-0.7)
+        trial.report(step, acc)
+        if trial.should_stop():
+            break
+    return acc
+
+
+def _maximized_run(rule):
+    opt = lowfi.optimizers.RandomSearch({"x": (0.0, 1.0)}, max_budget=40, seed=0)
+    for x in (0.6, 0.9, 0.01, 0.8, 0.95):  # the best configuration comes third
+        opt.enqueue({"x": x})
+    return lowfi.minimize(accuracy_objective, optimizer=opt, max_evaluations=5, progress=False,
+                          direction="maximize", stopping=rule)
+
+
+def test_a_maximizing_run_takes_bounds_and_direction_in_the_objectives_scale():
+    from lowfi.curves import MedianStopping
+
+    for rule in (DomhanStopping(n_min=6, every=3, bounds=(0, 1)),
+                 DomhanStopping(n_min=6, every=3, bounds=(0, 1), direction="maximize")):
+        res = _maximized_run(rule)
+        df = res.trials.set_index("trial_id")
+        assert df.loc[2, "status"] == "ok"  # the best configuration is never stopped
+        assert res.best_config == {"x": 0.01} and res.best_loss > 0.9
+        stopped = df[df["status"] == "stopped"]
+        assert len(stopped) >= 2  # the worse ones after it are
+        assert set(stopped.index) >= {3, 4}
+        for tid, info in stopped["info"].items():  # the info speaks in accuracies
+            assert 0 <= info["predicted_q05"] <= info["predicted_final"] <= info["predicted_q95"] <= 1
+            assert 0 < info["incumbent"] <= 1 and "P(final > incumbent " in info["reason"]
+            assert info["predicted_final"] < info["incumbent"]
+            if tid > 2:
+                assert info["incumbent"] > 0.9
+    # a schedule rule given the run's direction behaves like one left at its default
+    default, explicit = (_maximized_run(MedianStopping(grace=3, min_trials=1, direction=d))
+                         for d in ("minimize", "maximize"))
+    assert list(default.trials["status"]) == list(explicit.trials["status"])
+    assert default.best_config == {"x": 0.01}
+
+
+def test_predictive_rungs_judge_every_bracket_at_one_horizon():
+    from lowfi.curves import PredictiveRungStopping
+
+    def same_curve(trial):  # every configuration learns alike: none is worse than another
+        value = None
+        for step in range(1, int(trial.budget) + 1):
+            value = 0.1 + 0.5 * step**-0.5
+            trial.report(step, value)
+            if trial.should_stop():
+                break
+        return value
+
+    res = lowfi.minimize(same_curve, {"x": (0.0, 1.0)}, "hyperband", min_budget=3,
+                         max_budget=81, max_evaluations=62, progress=False, seed=0,
+                         stopping=PredictiveRungStopping(min_step=1, eta=3))
+    assert set(res.trials["budget"]) >= {27.0, 81.0}  # brackets of several budgets ran
+    assert (res.trials["status"] == "ok").all()
+
+
+def test_learning_curve_plot_draws_a_maximized_runs_predictions_in_scores(tmp_path):
+    import lowfi.plot as lp
+
+    opt = lowfi.optimizers.RandomSearch({"x": (0.0, 1.0)}, max_budget=40, seed=0)
+    for x in (0.01, 0.8, 0.95):
+        opt.enqueue({"x": x})
+    db = tmp_path / "max.db"
+    lowfi.minimize(accuracy_objective, optimizer=opt, max_evaluations=3, progress=False,
+                   direction="maximize", storage=db,
+                   stopping=DomhanStopping(n_min=6, every=3, bounds=(0, 1)))
+    fig = lp.plot_learning_curves(db)
+    bars = [c for c in fig.axes[0].containers if getattr(c, "get_gid", lambda: None)() ==
+            "domhan-prediction"] or [ln for ln in fig.axes[0].lines
+                                     if ln.get_gid() == "domhan-prediction"]
+    ys = []
+    for b in bars:
+        line = b.lines[0] if hasattr(b, "lines") else b
+        ys.extend(np.asarray(line.get_ydata(), float))
+    assert ys and all(0 <= y <= 1 for y in ys)  # accuracies, not negated ones

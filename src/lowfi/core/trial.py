@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import math
 import numbers
 import os
@@ -205,6 +207,30 @@ class StoppingRule:
 
     def update(self, state: dict[str, Any]) -> None:
         """Receive what :meth:`shared` published (worker side)."""
+
+    def for_run(self, direction: str) -> StoppingRule:
+        """The rule as a run with ``direction`` uses it.
+
+        A maximizing run (``minimize(direction="maximize")``) passes the rule its losses, the
+        negated scores. A user writes the rule in the objective's own scale: its ``bounds``
+        (e.g. ``(0, 1)`` for an accuracy) are mirrored onto the loss scale, and a rule given
+        ``direction="maximize"`` (scores are maximized: what the run says already) works on
+        the losses like one left at its default. The values in a stopped trial's info are
+        shown in the objective's scale again (the rules read ``trial.maximize``). A
+        minimizing run uses the rule as it is.
+        """
+        if direction != "maximize":
+            return self
+        rule = copy.copy(self)
+        if getattr(rule, "direction", None) == "maximize":
+            rule.direction = "minimize"
+            if hasattr(rule, "_sign"):
+                rule._sign = -1
+        bounds = getattr(rule, "bounds", None)
+        if bounds is not None:
+            lo, hi = bounds
+            rule.bounds = (-float(hi), -float(lo))
+        return rule
 
 
 @dataclass(frozen=True)
@@ -435,7 +461,15 @@ class Trial:
         if self.curve and self.curve[-1][0] <= self.reached:
             return self.stopped  # a step an earlier rung of this configuration passed
         self._refresh_state()
-        if self.rule.should_stop(self):
+        try:
+            stop = self.rule.should_stop(self)
+        except Exception as exc:  # noqa: BLE001 - a rule never fails the user's trial
+            warnings.warn(f"trial {self.id}: the stopping rule {type(self.rule).__name__} "
+                          f"failed ({type(exc).__name__}: {exc}); this trial runs on without "
+                          "it", RuntimeWarning, stacklevel=2)
+            self.rule = None
+            return self.stopped
+        if stop:
             self.stopped = True
         return self.stopped
 

@@ -32,6 +32,10 @@ from lowfi.curves.families import Family, get_families
 from lowfi.curves.prediction import CurvePrediction, check_direction
 
 _U0 = 0.1  # internal value of the worst observed point
+# without bounds, a flat curve's scale: a tiny fraction of its size (predictions do not
+# depend on the unit or an offset of the metric; any real change spans the internal range)
+_RELATIVE_FLOOR = 1e-9
+_TINY = 1e-300
 
 
 def posterior_draws(chain: np.ndarray, lp: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -51,8 +55,10 @@ def posterior_draws(chain: np.ndarray, lp: np.ndarray, fallback: np.ndarray) -> 
     return chain[finite & (lp >= lp[finite].max() - gap)]
 
 
-def check_curve(steps: Any, values: Any, min_points: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a learning curve: equal lengths, finite, steps > 0 and increasing."""
+def check_curve(steps: Any, values: Any, min_points: int = 3,
+                bounds: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a learning curve: equal lengths, finite, steps > 0 and increasing, and the
+    values inside ``bounds`` when given (the metric's range)."""
     x, y = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
     for name, a in (("steps", x), ("values", y)):
         if a.ndim > 1 and sum(n > 1 for n in a.shape) > 1:
@@ -67,6 +73,14 @@ def check_curve(steps: Any, values: Any, min_points: int = 3) -> tuple[np.ndarra
         raise ValueError("steps/values: got non-finite numbers; all must be finite")
     if np.any(x <= 0) or np.any(np.diff(x) <= 0):
         raise ValueError(f"steps: got {x[:5].tolist()}...; steps must be > 0 and increasing")
+    if bounds is not None:
+        lo, hi = float(bounds[0]), float(bounds[1])
+        tol = 1e-9 * (hi - lo)
+        out = (y < lo - tol) | (y > hi + tol)
+        if np.any(out):
+            raise ValueError(f"values: got {float(y[out][0]):g} outside bounds ({lo:g}, {hi:g}); "
+                             "bounds are the range of the metric (e.g. (0, 1) for an error "
+                             "rate): pass the right bounds or none")
     return x, y
 
 
@@ -255,7 +269,7 @@ class DomhanExtrapolator:
         """
         import emcee
 
-        x, v = check_curve(steps, values)
+        x, v = check_curve(steps, values, bounds=self.bounds)
         if horizon is None:
             horizon = 4.0 * float(x[-1])
         if not np.isfinite(horizon) or horizon < x[-1]:
@@ -264,11 +278,12 @@ class DomhanExtrapolator:
         self._step0 = float(x[0])
         z = self._sign * v
         self._zmin = float(z.min())
-        # a flat curve still gets a usable scale: 1% of the metric's range, or 0.1% of its size
+        # a flat curve still gets a usable scale: 1% of the metric's range (bounds), else a
+        # tiny fraction of its size
         floor = (
             0.01 * (self.bounds[1] - self.bounds[0])
             if self.bounds is not None
-            else (1e-3 * max(1.0, float(np.abs(z).max())))
+            else (_RELATIVE_FLOOR * max(float(np.abs(z).max()), _TINY))
         )
         self._zscale = float(max(z.max() - z.min(), floor))
         self._x = x / self._step0

@@ -69,6 +69,10 @@ from lowfi.curves.families import FAMILY_NAMES
 from lowfi.curves.prediction import CurvePrediction, check_direction
 
 _U0 = 0.1
+# without bounds, a flat curve's scale: a tiny fraction of its size (predictions do not
+# depend on the unit or an offset of the metric; any real change spans the internal range)
+_RELATIVE_FLOOR = 1e-9
+_TINY = 1e-300
 _K_LAST = 5  # last observed points whose residuals set the anchor's robust scale
 _HUBER = 1.345  # Huber's constant (95% efficiency under Gaussian noise)
 _EXP_CLIP = 50.0
@@ -226,7 +230,7 @@ def _solve(shape: _Shape, B: np.ndarray, U: np.ndarray, W: np.ndarray):
     return mu - a * mb, a, sse
 
 
-def _name_bad_curve(curves: Sequence[Any], offset: int) -> None:
+def _name_bad_curve(curves: Sequence[Any], offset: int, bounds: Any = None) -> None:
     """Raise the validation error of the first invalid ``(steps, values)`` pair, naming it as
     ``curves[offset + i]`` (only called once a batch failed: the batch validates each curve)."""
     from lowfi.curves.domhan import check_curve
@@ -234,7 +238,7 @@ def _name_bad_curve(curves: Sequence[Any], offset: int) -> None:
     for i, c in enumerate(curves):
         try:
             s, v = c
-            check_curve(s, v)
+            check_curve(s, v, bounds=bounds)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"curves[{offset + i}]: {exc}") from exc
 
@@ -333,7 +337,7 @@ class FastExtrapolator:
     def _prepare(self, curves: Sequence[tuple[Any, Any]]):
         from lowfi.curves.domhan import check_curve
 
-        checked = [check_curve(s, v) for s, v in curves]
+        checked = [check_curve(s, v, bounds=self.bounds) for s, v in curves]
         N = len(checked)
         n = max(len(x) for x, _ in checked)
         X = np.ones((N, n))
@@ -360,13 +364,20 @@ class FastExtrapolator:
         if np.any(~np.isfinite(T)) or np.any(T <= 0):
             raise ValueError(f"T: got {T!r}; steps must be finite and > 0")
         step0 = X[:, :1]
+        early = T < step0 * (1 - 1e-12)
+        if np.any(early):
+            i = int(np.argwhere(early)[0][0])
+            raise ValueError(f"T: got {float(T[early][0]):g}, before the first observed step "
+                             f"{float(step0[i, 0]):g}; the curve families extrapolate forward "
+                             "only: predict at steps >= the first observed one")
         z = self._sign * V
         big = np.where(W > 0, z, -np.inf).max(axis=1, keepdims=True)
         small = np.where(W > 0, z, np.inf).min(axis=1, keepdims=True)
         floor = (
             0.01 * (self.bounds[1] - self.bounds[0])
             if self.bounds is not None
-            else 1e-3 * np.maximum(1.0, np.abs(np.where(W > 0, z, 0)).max(axis=1, keepdims=True))
+            else _RELATIVE_FLOOR * np.maximum(np.abs(np.where(W > 0, z, 0)).max(axis=1, keepdims=True),
+                                               _TINY)
         )
         zscale = np.maximum(big - small, floor)
         U = (z - small) / zscale + _U0
@@ -547,7 +558,7 @@ class FastExtrapolator:
         """
         from lowfi.curves.domhan import check_curve
 
-        x, v = check_curve(steps, values)
+        x, v = check_curve(steps, values, bounds=self.bounds)
         if horizon is not None and (not np.isfinite(horizon) or horizon < x[-1]):
             raise ValueError(f"horizon: got {horizon!r}; it must be >= the last step {x[-1]}")
         self._curve = (x, v)
@@ -601,7 +612,7 @@ class FastExtrapolator:
             try:
                 o = self._core(curves[s : s + chunk], t[s : s + chunk, None])
             except (ValueError, TypeError) as exc:
-                _name_bad_curve(curves[s : s + chunk], s)  # the error names the curve
+                _name_bad_curve(curves[s : s + chunk], s, self.bounds)  # names the curve
                 raise ValueError(f"curves: {exc}") from exc
             for k in out:
                 out[k].append(o[k])

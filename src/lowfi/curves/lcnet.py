@@ -204,6 +204,9 @@ class LCNet:
             s, v = np.asarray(s, dtype=float), np.asarray(v, dtype=float)
             if s.shape != v.shape or s.size == 0 or np.any(s <= 0):
                 raise ValueError(f"curves[{i}]: steps and values must match, steps > 0")
+            if not (np.all(np.isfinite(s)) and np.all(np.isfinite(v))):
+                raise ValueError(f"curves[{i}]: got non-finite steps or values (a diverged "
+                                 "run?); all must be finite: drop those points or the curve")
             rows.append(np.full(s.size, i))
             xs.append(s)
             ys.append(v)

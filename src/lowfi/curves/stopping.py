@@ -41,6 +41,20 @@ def _check_pos(name: str, value: Any, integer: bool = False, allow_zero: bool = 
         )
 
 
+def _reference_horizon(history: Any) -> float:
+    """The run's largest budget (rungs are laid out below it; the predictive rung rule
+    predicts every curve at it)."""
+    return max([float(getattr(history, "max_budget", 0) or 0)]
+               + [float(r.budget) for r in getattr(history, "records", [])]
+               + [float(t.budget) for t in getattr(history, "pending", {}).values()])
+
+
+def _shown(trial: Any) -> float:
+    """Sign that puts a value of the rule (a loss) in the objective's own scale for the
+    stopped trial's info: -1 in a maximizing run (the rule sees negated scores), else +1."""
+    return -1.0 if getattr(trial, "maximize", False) else 1.0
+
+
 def incumbent_from_history(
     history: Any, budget: float, direction: str = "minimize"
 ) -> float | None:
@@ -184,6 +198,14 @@ class DomhanStopping(_CheckSchedule):
         self.method = method
         self.bounds = bounds
         self.extrapolator = dict(extrapolator)
+        if method == "mcmc":  # settings checked here, not in every trial later
+            from lowfi.curves.domhan import DomhanExtrapolator
+
+            try:
+                DomhanExtrapolator(direction=direction, bounds=bounds, **self.extrapolator)
+            except TypeError as exc:
+                raise ValueError(f"extrapolator settings: {exc}; see "
+                                 "lowfi.curves.DomhanExtrapolator") from exc
         if method == "fast":
             import inspect
 
@@ -197,12 +219,15 @@ class DomhanStopping(_CheckSchedule):
                     f"extrapolator (allowed: {', '.join(sorted(allowed))}); MCMC settings need "
                     "method='mcmc'"
                 )
+            FastExtrapolator(direction=direction, bounds=bounds, **self.extrapolator)  # values
 
     def should_stop(self, trial: Trial) -> bool:
         """Whether the extrapolated final value is unlikely (< ``delta``) to beat the incumbent."""
         if not self._due(trial):
             return False
         steps, values = _curve_arrays(trial.curve)
+        keep = steps > 0  # the curve families start after step 0 (a 0-based epoch counter)
+        steps, values = steps[keep], values[keep]
         if len(steps) < 3 or np.any(np.diff(steps) <= 0):
             return False
         horizon = max(self.horizon, float(steps[-1]))
@@ -223,7 +248,8 @@ class DomhanStopping(_CheckSchedule):
             )
         pred = ext.fit(steps, values, horizon=horizon).predict(self.horizon)
         p = float(pred.prob_better(self.incumbent))
-        lo, hi = pred.interval(0.9)
+        u = _shown(trial)
+        lo, hi = sorted(u * float(x) for x in pred.interval(0.9))
         stop = p < self.delta
         checks = self.last.get("checks", []) + [(float(steps[-1]), p)]
         self.last = {
@@ -231,20 +257,23 @@ class DomhanStopping(_CheckSchedule):
             "method": self.method,
             "decision": "stop" if stop else "continue",
             "reason": (
-                f"P(final {'<' if self._sign < 0 else '>'} incumbent {self.incumbent:.6g}) = "
-                f"{p:.3g} {'<' if stop else '>='} delta {self.delta:g}"
+                f"P(final {'<' if self._sign * u < 0 else '>'} incumbent "
+                f"{u * self.incumbent:.6g}) = {p:.3g} {'<' if stop else '>='} "
+                f"delta {self.delta:g}"
             ),
-            "predicted_final": float(pred.mean),
-            "predicted_q05": float(lo),
-            "predicted_q95": float(hi),
+            "predicted_final": u * float(pred.mean),
+            "predicted_q05": lo,
+            "predicted_q95": hi,
             "prob_better": p,
             "threshold": self.delta,
-            "incumbent": self.incumbent,
+            "incumbent": u * self.incumbent,
             "horizon": self.horizon,
             "checked_at": float(steps[-1]),
             "points": int(len(steps)),
             "checks": checks,
         }
+        if u < 0:  # in a maximizing run the values above are scores
+            self.last["values"] = "score"
         return stop
 
 
@@ -287,6 +316,15 @@ class BakerStopping(_CheckSchedule):
     ):
         super().__init__(n_min, every, delta, direction, seed)
         _check_pos("min_train", min_train, integer=True)
+        from lowfi.curves.baker import BakerRegressor
+
+        try:  # settings checked here, not in every trial later
+            cv = BakerRegressor(**regressor).cv
+        except TypeError as exc:
+            raise ValueError(f"regressor settings: {exc}; see lowfi.curves.BakerRegressor") from exc
+        if min_train < cv + 1:
+            raise ValueError(f"min_train: got {min_train!r}; the regressor's {cv}-fold "
+                             f"cross-validation needs at least cv + 1 = {cv + 1} curves")
         self.min_train = int(min_train)
         self.space = space
         self.regressor = dict(regressor)
@@ -350,16 +388,23 @@ class BakerStopping(_CheckSchedule):
         values = np.array([[v for _, v in trial.curve]])
         pred = model.predict_distribution(self._x_trial, values, self.horizon, self.direction)
         p = float(pred.prob_better(self.incumbent))
+        u = _shown(trial)
+        stop = p < self.delta
         self.last = {
             "rule": "baker",
-            "predicted_final": float(pred.mean),
+            "decision": "stop" if stop else "continue",
+            "reason": (f"P(final {'<' if self._sign * u < 0 else '>'} incumbent "
+                       f"{u * self.incumbent:.6g}) = {p:.3g} {'<' if stop else '>='} "
+                       f"delta {self.delta:g}"),
+            "predicted_final": u * float(pred.mean),
             "predicted_std": float(pred.std),
             "prob_better": p,
-            "incumbent": self.incumbent,
+            "threshold": self.delta,
+            "incumbent": u * self.incumbent,
             "horizon": self.horizon,
             "checked_at": float(trial.curve[-1][0]),
         }
-        return p < self.delta
+        return stop
 
 
 # --------------------------------------------------------------------------- schedule rules
@@ -482,12 +527,19 @@ class MedianStopping(StoppingRule):
         median = float(self.reference["median"][k])
         _, values = _curve_arrays(trial.curve)
         best = float(values.min() if self._sign < 0 else values.max())
-        self.last = {"rule": "median", "step": step, "best_so_far": best, "median": median,
-                     "reference_trials": int(self.reference["count"][k])}
         # strictly worse, beyond rounding: values such as accuracies repeat exactly, and a
         # tie (equal up to floating-point noise) continues
         tol = TIE_TOLERANCE * max(1.0, abs(median))
-        return bool(self._sign * best < self._sign * median - tol)
+        stop = bool(self._sign * best < self._sign * median - tol)
+        u = _shown(trial)
+        n_ref = int(self.reference["count"][k])
+        self.last = {"rule": "median", "step": step, "best_so_far": u * best,
+                     "median": u * median, "threshold": u * median,
+                     "reference_trials": n_ref, "decision": "stop" if stop else "continue",
+                     "reason": (f"best so far {u * best:.6g} "
+                                f"{'worse than' if stop else 'not worse than'} the median "
+                                f"{u * median:.6g} of {n_ref} trials at step {step:g}")}
+        return stop
 
     def describe(self, trial: Trial) -> dict[str, Any]:
         return dict(self.last)
@@ -555,9 +607,7 @@ class RungStopping(StoppingRule):
         return out
 
     def _build(self, history: Any) -> dict[float, list[tuple[int, float]]]:
-        horizon = max([float(getattr(history, "max_budget", 0) or 0)]
-                      + [float(r.budget) for r in getattr(history, "records", [])]
-                      + [float(t.budget) for t in getattr(history, "pending", {}).values()])
+        horizon = _reference_horizon(history)
         levels = self.rungs(max(horizon, self.min_step * self.eta))
         out: dict[float, list[tuple[int, float]]] = {r: [] for r in levels}
         for tid, s, v in _reference_curves(history, running=True):
@@ -604,9 +654,16 @@ class RungStopping(StoppingRule):
                 continue
             q = 1.0 / self.eta if self._sign < 0 else 1.0 - 1.0 / self.eta
             cutoff = float(np.quantile(others, q))
-            self.last = {"rule": "rung", "rung": r, "value": mine, "cutoff": cutoff,
-                         "reference_trials": len(others)}
-            if self._sign * mine < self._sign * cutoff:
+            u = _shown(trial)
+            stop = bool(self._sign * mine < self._sign * cutoff)
+            self.last = {"rule": "rung", "rung": r, "value": u * mine, "cutoff": u * cutoff,
+                         "threshold": u * cutoff, "reference_trials": len(others),
+                         "decision": "stop" if stop else "continue",
+                         "reason": (f"value {u * mine:.6g} "
+                                    f"{'worse than' if stop else 'within'} the best "
+                                    f"1/{self.eta:g} of {len(others)} trials at rung {r:g} "
+                                    f"(cutoff {u * cutoff:.6g})")}
+            if stop:
                 return True
         return False
 
@@ -621,7 +678,8 @@ class PredictiveRungStopping(StoppingRule):
     trial's budget), and, as there, a trial continues past a rung only if it is among the best
     ``1/eta`` of the trials that reached the rung. The comparison is made on where each curve
     is heading rather than where it is: every trial's curve up to the rung is extrapolated to
-    the budget with the default curve model (:class:`lowfi.curves.FastExtrapolator`, all
+    the run's largest budget (one step for every trial, whatever its bracket's budget; a tie
+    continues) with the default curve model (:class:`lowfi.curves.FastExtrapolator`, all
     reference curves in one batched call), so a slow starter that is still improving fast is
     promoted over a curve that has flattened. Every trial is judged from the same information,
     its own curve up to the rung; where fewer than ``min_points`` points lie up to a rung, the
@@ -663,6 +721,7 @@ class PredictiveRungStopping(StoppingRule):
         FastExtrapolator(direction=direction, bounds=bounds, **self.extrapolator)  # validates
         self.rung_values: dict[float, list[tuple[int, float]]] = {}
         self.horizon: float | None = None
+        self.reference_horizon: float | None = None
         self.trial_id = -1
         self.passed: list[float] = []
         self.last: dict[str, Any] = {}
@@ -691,17 +750,18 @@ class PredictiveRungStopping(StoppingRule):
         """Predicted values at ``horizon`` of ``(steps, values)`` curves (batched); curves with
         fewer than ``min_points`` points (or repeated steps) keep their last value."""
         out = np.array([float(v[-1]) for _, v in curves])
+        pos = [(s > 0) for s, _ in curves]  # the curve families start after step 0
         use = [i for i, (s, _) in enumerate(curves)
-               if len(s) >= self.min_points and np.all(np.diff(s) > 0) and s[-1] < horizon]
+               if int(pos[i].sum()) >= self.min_points and np.all(np.diff(s[pos[i]]) > 0)
+               and s[-1] < horizon]
         if use:
-            preds = self._ext().predict_many([curves[i] for i in use], horizon)
+            preds = self._ext().predict_many([(curves[i][0][pos[i]], curves[i][1][pos[i]])
+                                              for i in use], horizon)
             out[use] = [p.mean for p in preds]
         return out
 
     def _build(self, history: Any) -> dict[float, list[tuple[int, float]]]:
-        horizon = max([float(getattr(history, "max_budget", 0) or 0)]
-                      + [float(r.budget) for r in getattr(history, "records", [])]
-                      + [float(t.budget) for t in getattr(history, "pending", {}).values()])
+        horizon = _reference_horizon(history)
         levels = self.rungs(max(horizon, self.min_step * self.eta))
         out: dict[float, list[tuple[int, float]]] = {r: [] for r in levels}
         todo, keys = [], []
@@ -723,6 +783,7 @@ class PredictiveRungStopping(StoppingRule):
     def for_trial(self, trial: TrialLike, history: Any) -> StoppingRule:
         snap = copy.copy(self)
         snap.rung_values = self._build(history)
+        snap.reference_horizon = _reference_horizon(history)
         snap._cache = {}
         snap.horizon = float(trial.budget)
         snap.trial_id = int(trial.id)
@@ -732,13 +793,16 @@ class PredictiveRungStopping(StoppingRule):
 
     def shared(self, history: Any) -> dict[str, Any] | None:
         vals = self._build(history)
-        return ({"predicted_rung_values": [[r, [[t, x] for t, x in v]] for r, v in vals.items()]}
+        return ({"predicted_rung_values": [[r, [[t, x] for t, x in v]] for r, v in vals.items()],
+                 "predicted_horizon": _reference_horizon(history)}
                 if vals else None)
 
     def update(self, state: dict[str, Any]) -> None:
         vals = state.get("predicted_rung_values")
         if vals:
             self.rung_values = {float(r): [(int(t), float(x)) for t, x in v] for r, v in vals}
+            if state.get("predicted_horizon") is not None:
+                self.reference_horizon = float(state["predicted_horizon"])
 
     def should_stop(self, trial: Trial) -> bool:
         if not trial.curve or self.horizon is None:
@@ -754,18 +818,28 @@ class PredictiveRungStopping(StoppingRule):
             others = [x for t, x in self.rung_values.get(r, []) if t != self.trial_id]
             if len(others) < self.min_trials:
                 continue
-            mine = float(self.predictions([(steps[:k], values[:k])], self.horizon)[0])
+            # predicted at the step the other trials' curves were predicted at (the run's
+            # largest budget), so that a trial of a smaller bracket is judged like them
+            horizon = max(getattr(self, "reference_horizon", None) or self.horizon, self.horizon)
+            mine = float(self.predictions([(steps[:k], values[:k])], horizon)[0])
             q = 1.0 / self.eta if self._sign < 0 else 1.0 - 1.0 / self.eta
             cutoff = float(np.quantile(others, q))
-            stop = bool(self._sign * mine < self._sign * cutoff)
+            # strictly worse, beyond rounding (one curve predicted alone and in a batch may
+            # differ in the last bits): a tie continues
+            tol = TIE_TOLERANCE * max(1.0, abs(cutoff))
+            stop = bool(self._sign * mine < self._sign * cutoff - tol)
+            u = _shown(trial)
             self.last = {
                 "rule": "predictive-rung", "rung": r, "points": int(k),
-                "predicted_final": mine, "observed": float(values[k - 1]),
-                "threshold": cutoff, "quantile": q, "reference_trials": len(others),
+                "predicted_final": u * mine, "observed": u * float(values[k - 1]),
+                "predicted_at": horizon,
+                "threshold": u * cutoff, "quantile": q if u > 0 else 1.0 - q,
+                "reference_trials": len(others),
                 "decision": "stop" if stop else "continue",
-                "reason": (f"predicted final {mine:.6g} "
+                "reason": (f"predicted final {u * mine:.6g} "
                            f"{'worse than' if stop else 'within'} the best 1/{self.eta:g} "
-                           f"of {len(others)} trials at rung {r:g} (cutoff {cutoff:.6g})"),
+                           f"of {len(others)} trials at rung {r:g} "
+                           f"(cutoff {u * cutoff:.6g})"),
             }
             if stop:
                 return True

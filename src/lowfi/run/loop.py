@@ -208,9 +208,11 @@ def minimize(
         ``"minimize"`` (default for a new run; a resumed run keeps the one it was created
         with, stored in the journal's settings) or ``"maximize"``: the objective returns
         a score (and ``trial.report`` takes scores); the optimizer, the journal's ``loss``
-        column and stopping rules see the negated value, ``RunResult.best_loss`` and
-        ``RunResult.trials["score"]`` are in the objective's own sign. Leave a stopping
-        rule's own ``direction`` at its default.
+        column see the negated value, ``RunResult.best_loss`` and
+        ``RunResult.trials["score"]`` are in the objective's own sign. A stopping rule is
+        given in the objective's scale too (``bounds=(0, 1)`` for an accuracy; its
+        ``direction`` may be left at the default or set to ``"maximize"``; the values in a
+        stopped trial's info are scores), see :meth:`lowfi.StoppingRule.for_run`.
     callbacks
         Callables ``callback(run, finished)`` called in this process after each finished
         trial (see :mod:`lowfi.run.callbacks`; ``run.stop(reason)`` ends the run).
@@ -275,6 +277,8 @@ def minimize(
     try:  # the journal is closed however this ends (closing releases the driver lease)
         stopping = _stored_rule(journal, stopping, bool(replay_events))
         direction = settle_direction(journal, direction, bool(replay_events))
+        if stopping is not None:  # bounds and a rule's direction in the objective's scale
+            stopping = stopping.for_run(direction)
         ex = make_executor(executor if executor is not None else
                            ("inline" if n_workers == 1 else "processes"), n_workers,
                            **({} if trial_timeout is None else {"trial_timeout": trial_timeout}))
