@@ -104,8 +104,6 @@ def _missing(v: Any) -> bool:
 
 
 def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimize") -> None:
-    import pandas as pd
-
     con = _console()
     n = len(trials)
     status = trials["status"].value_counts().to_dict() if n else {}
@@ -113,7 +111,9 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
     asked = trials["budget"].sum() if n else 0
     trained = ""  # stopped trials reach less than they asked for (total_budget counts the asked)
     if n and "budget_reached" in trials and trials["budget_reached"].notna().any():
-        trained = f" (reached {pd.to_numeric(trials['budget_reached']).sum():g})"
+        from lowfi.analysis.rundata import budget_reached  # as reports count it: a failed
+
+        trained = f" (reached {float(budget_reached(trials).sum()):g})"  # trial in full
     con.print(f"[bold]{_esc(title)}[/]: {n} trials, status {_esc(status)}, budget asked "
               f"{asked:g}{trained}{goal}")
     if n:

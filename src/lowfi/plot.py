@@ -452,6 +452,12 @@ def plot_parallel_coordinates(run: Any, *, budget: float | None = None,
         cmap = colormaps["viridis"]
         U = np.column_stack([axes[n].unit(sel[f"config.{n}"] if f"config.{n}" in sel
                                           else pd.Series([np.nan] * len(sel))) for n in names])
+        inactive = ~np.isfinite(U)  # a conditional parameter the configuration does not use:
+        U = np.where(inactive, _INACTIVE, U)  # drawn on a marked level below its axis
+        if inactive.any():
+            ax.axhline(_INACTIVE, color="0.6", lw=0.6, ls=":")
+            ax.annotate("inactive", (len(names) - 1, _INACTIVE), xytext=(3, 0),
+                        textcoords="offset points", fontsize=7, va="center", color="0.4")
         for i in np.argsort(-loss, kind="stable"):  # best lines drawn last, on top
             ax.plot(range(len(names)), U[i], color=cmap(norm(shown[i])), lw=1, alpha=0.8,
                     gid="config")
@@ -468,10 +474,13 @@ def plot_parallel_coordinates(run: Any, *, budget: float | None = None,
                 transform=ax.transAxes)
     ax.set_xticks(range(len(names)), names)
     ax.set_yticks([])
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylim(_INACTIVE - 0.05, 1.05)
     ax.set_title(f"{data.name}: {len(sel)} configurations {_budget_label(budget)}",
                  fontsize=10)
     return fig
+
+
+_INACTIVE = -0.12  # where inactive conditional parameters are drawn in parallel coordinates
 
 
 def _axis_ticks(a: _Axis) -> list[tuple[float, str]]:
@@ -638,6 +647,13 @@ def param_importances(run: Any, *, budget: float | None = None, n_trees: int = 3
             cols.append(np.where(np.isfinite(u), np.clip(u, 0, 1), 0.5))
             kinds.append(0)
     X = np.column_stack(cols)
+    # variance fractions do not depend on the unit: rescaled so that a diverged trial's huge
+    # (finite) loss cannot overflow the squares
+    y = np.asarray(y, dtype=float)
+    y = y - np.median(y)
+    span = float(np.max(np.abs(y))) if len(y) else 0.0
+    if span > 0 and np.isfinite(span):
+        y = y / span
     from sklearn.ensemble import RandomForestRegressor
 
     rf = RandomForestRegressor(n_estimators=n_trees, min_samples_leaf=1, max_features=None,

@@ -275,3 +275,28 @@ def test_pareto_front_of_a_maximized_run_is_drawn_in_scores(tmp_path):
     # maximizing both: every point is on the front (x and 1 - x^2 trade off on [0, 1])
     front = next(c for c in ax.collections if c.get_gid() == "front")
     assert len(front.get_offsets()) == 6
+
+
+def test_parallel_coordinates_draw_every_active_value_of_a_conditional_space(tmp_path):
+    from ConfigSpace import EqualsCondition
+
+    cs = ConfigurationSpace(seed=0)
+    opt, mom, beta = (Categorical("opt", ["sgd", "adam"]), Float("momentum", (0.0, 0.9)),
+                      Float("beta1", (0.8, 0.99)))
+    cs.add([opt, beta, mom, Float("lr", (1e-3, 1.0), log=True)])
+    cs.add([EqualsCondition(mom, opt, "sgd"), EqualsCondition(beta, opt, "adam")])
+
+    def f(config, budget):
+        return config["lr"] + config.get("momentum", 0.0)
+
+    res = lowfi.minimize(f, cs, "random", max_evaluations=12, storage=tmp_path / "c.db",
+                         progress=False, seed=0)
+    fig = lp.plot_parallel_coordinates(tmp_path / "c.db")
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    lines = [ln for ln in ax.lines if ln.get_gid() == "config"]
+    assert len(lines) == len(res.trials)
+    for ln in lines:  # no gaps: every axis has a drawn value, active or marked inactive
+        y = np.asarray(ln.get_ydata(), float)
+        assert len(y) == len(names) and np.all(np.isfinite(y))
+    assert "inactive" in {t.get_text() for t in ax.texts}

@@ -113,3 +113,32 @@ def test_fallback_event_loop_matches_the_simulated_executor():
     assert [[r[c] for c in cols] for r in own] == [[r[c] for c in cols] for r in sim]
     # four simulated workers overlap: the wall clock is below the summed cost
     assert own[-1]["wallclock"] < sum(r["cost"] for r in own)
+
+
+def test_bench_checks_its_settings_and_keeps_a_folder_consistent(tmp_path, capsys):
+    from lowfi.cli import main
+
+    with pytest.raises(ValueError, match="budget: got 0"):
+        bench(["random"], ["counting-ones-8-8"], seeds=1, budget=0, out=tmp_path / "x")
+    with pytest.raises(ValueError, match="workers: got 0"):
+        bench(["random"], ["counting-ones-8-8"], seeds=1, workers=0, out=tmp_path / "x")
+    with pytest.raises(ValueError, match="optimizers: got none"):
+        bench([], ["counting-ones-8-8"], seeds=1, out=tmp_path / "x")
+    assert not (tmp_path / "x").exists()  # refused before anything was written
+    out = tmp_path / "b"
+    bench(["random"], ["counting-ones-8-8"], seeds=1, budget=2, out=out, verbose=False)
+    bench(["hyperband"], ["counting-ones-8-8"], seeds=2, budget=2, out=out, verbose=False)
+    meta, df = load_bench(out)  # the folder's runs, all described by its meta
+    assert meta["optimizers"] == ["random", "hyperband"] and meta["seeds"] == [0, 1]
+    assert set(df["optimizer"]) == {"random", "hyperband"}
+    with pytest.raises(ValueError, match="holds runs made with budget 2 and 1 workers"):
+        bench(["random"], ["counting-ones-8-8"], seeds=1, budget=5, out=out, verbose=False)
+    bench(["random"], ["counting-ones-8-8"], seeds=1, budget=3, out=out, verbose=False,
+          resume=False)  # afresh: only the new runs
+    meta, df = load_bench(out)
+    assert meta["optimizers"] == ["random"] and set(df["optimizer"]) == {"random"}
+    assert len(list((out / "runs").glob("*.jsonl"))) == 1
+    # the command's exit status says when nothing or not everything ran
+    assert main(["bench", "--benchmarks", "lcdb-999999", "--optimizers", "random", "--seeds",
+                 "1", "--out", str(tmp_path / "none"), "--no-report"]) == 2
+    assert "nothing ran" in capsys.readouterr().err

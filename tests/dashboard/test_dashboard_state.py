@@ -155,3 +155,51 @@ def test_a_maximized_run_is_shown_in_scores(tmp_path):
     assert sorted(r[cols.index("score")] for r in v["trials"]) == \
         pytest.approx(sorted(res.trials["score"]))
     assert all(0.5 <= p[1] <= 0.75 for c in v["curves"] for p in c["points"])
+
+
+def test_a_page_reached_through_another_host_name_is_refused(tmp_path, make_run):
+    make_run(tmp_path / "a.db", 3)
+    with DashboardServer([tmp_path]) as srv:
+        port = srv.url.rsplit(":", 1)[1].strip("/")
+        for name in ("localhost", "127.0.0.1"):
+            req = urllib.request.Request(srv.url + "api/runs", headers={"Host": f"{name}:{port}"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200
+        req = urllib.request.Request(srv.url + "api/runs",
+                                     headers={"Host": f"evil.example.com:{port}"})
+        with pytest.raises(urllib.error.HTTPError) as e:  # DNS rebinding cannot read the runs
+            urllib.request.urlopen(req, timeout=10)
+        assert e.value.code == 400
+
+
+def test_only_web_links_from_a_journal_are_shown(tmp_path, make_run):
+    from lowfi.storage import Journal
+
+    db = tmp_path / "d.db"
+    make_run(db, 3)
+    j = Journal(str(db))
+    j.session(kind="executor", executor="dask", dashboard="javascript:alert(1)")
+    j.session(kind="executor", executor="ray", dashboard="https://ray.example/")
+    j.close()
+    assert RunWatcher(db, "0").snapshot()["links"] == [
+        {"url": "https://ray.example/", "name": "ray dashboard"}]
+
+
+def test_cli_port_zero_prints_the_port_it_serves_on(tmp_path, make_run, capsys, monkeypatch):
+    import lowfi.dashboard as dash
+    from lowfi.cli import main
+
+    make_run(tmp_path / "a.db", 3)
+    served = {}
+    monkeypatch.setattr(dash, "serve_app", lambda app, host, port: served.update(port=port))
+    assert main(["dashboard", str(tmp_path), "--port", "0"]) == 0
+    out = capsys.readouterr().out
+    assert served["port"] > 0 and f"http://127.0.0.1:{served['port']}/" in out
+
+
+def test_without_the_web_stack_the_error_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'lowfi\[dashboard\]'"):
+        DashboardServer([tmp_path])

@@ -331,7 +331,10 @@ def bench(optimizers: Sequence[str], benchmarks: Sequence[str], seeds: int | Seq
     jobs
         Runs executed in parallel (processes).
     resume
-        Keep run files that already exist.
+        Keep run files that already exist (runs of earlier calls with other optimizers,
+        benchmarks or seeds stay and are reported with the new ones; earlier runs made with
+        another ``budget`` or ``workers`` are an error). ``False`` removes the folder's
+        earlier runs first.
 
     Returns
     -------
@@ -343,14 +346,39 @@ def bench(optimizers: Sequence[str], benchmarks: Sequence[str], seeds: int | Seq
         raise ValueError(f"seeds: got {seeds!r}; allowed is an int >= 1 or a non-empty list")
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs: got {jobs!r}; allowed is an int >= 1")
+    if isinstance(budget, bool) or not isinstance(budget, int | float) \
+            or not 0 < budget < float("inf"):
+        raise ValueError(f"budget: got {budget!r}; allowed is a number > 0 (multiples of "
+                         "max_budget per run)")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: got {workers!r}; allowed is an int >= 1")
+    if not list(optimizers):
+        raise ValueError("optimizers: got none; name at least one")
+    if not list(benchmarks):
+        raise ValueError("benchmarks: got none; name at least one")
     outp = Path(out)
-    (outp / "runs").mkdir(parents=True, exist_ok=True)
     meta_path = outp / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    kept = resume and any((outp / "runs").glob("*.jsonl"))
+    if kept and (float(meta.get("budget", budget)) != float(budget)
+                 or int(meta.get("workers", workers)) != int(workers)):
+        raise ValueError(f"out: {str(outp)!r} holds runs made with budget "
+                         f"{meta.get('budget')} and {meta.get('workers')} workers; a report "
+                         f"cannot mix them with budget {budget} and {workers} workers: use "
+                         "--fresh (resume=False) to replace them, or another --out")
+    (outp / "runs").mkdir(parents=True, exist_ok=True)
     meta.setdefault("benchmarks", {})
     meta.setdefault("skipped", {})
-    meta.update({"budget": budget, "workers": workers, "seeds": seed_list,
-                 "optimizers": list(optimizers), "command": " ".join(sys.argv),
+    if not resume:  # the folder's earlier runs are replaced
+        for f in (outp / "runs").glob("*.jsonl"):
+            f.unlink()
+        meta.update({"benchmarks": {}, "skipped": {}, "failures": []})
+    earlier_opts = meta.get("optimizers", []) if resume else []
+    earlier_seeds = meta.get("seeds", []) if resume else []
+    meta.update({"budget": budget, "workers": workers,  # a report shows every kept run
+                 "seeds": sorted({*earlier_seeds, *seed_list}),
+                 "optimizers": list(dict.fromkeys([*earlier_opts, *optimizers])),
+                 "command": " ".join(sys.argv),
                  "created": time.strftime("%Y-%m-%d %H:%M:%S")})
     from lowfi import optimizers as opt_mod
 
@@ -372,7 +400,8 @@ def bench(optimizers: Sequence[str], benchmarks: Sequence[str], seeds: int | Seq
             meta["skipped"][name] = str(exc)
             if verbose:
                 print(f"skipping benchmark {name}: {exc}", file=sys.stderr)
-    meta["benchmark_names"] = good
+    meta["benchmark_names"] = list(dict.fromkeys(
+        [*(meta.get("benchmark_names", []) if resume else []), *good]))
     meta_path.write_text(json.dumps(meta, indent=1))
     tasks = [(o, bname, s, budget, workers, str(outp), engine)
              for bname in good for o in optimizers for s in seed_list
@@ -395,9 +424,9 @@ def bench(optimizers: Sequence[str], benchmarks: Sequence[str], seeds: int | Seq
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for fut in as_completed([pool.submit(_job, t) for t in tasks]):
                 done(fut.result())
-    if failures:
-        meta["failures"] = failures
-        meta_path.write_text(json.dumps(meta, indent=1))
+    meta["failures"] = failures  # of this call
+    meta["runs_asked"] = len(tasks)
+    meta_path.write_text(json.dumps(meta, indent=1))
     return outp
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -29,9 +30,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
         bms = _names(args.benchmarks)
     out = bench(opts, bms, seeds=args.seeds, budget=args.budget, workers=args.workers,
                 out=args.out, jobs=args.jobs, resume=not args.fresh)
+    meta = json.loads((out / "meta.json").read_text())
     if not args.no_report:
         md = report(out)
         print(f"report: {md} and {md.with_suffix('.html')}")
+    if not meta.get("benchmark_names"):
+        print("lowfi bench: no benchmark could be built here (see the messages above); "
+              "nothing ran", file=sys.stderr)
+        return 2
+    failed = meta.get("failures") or []
+    if failed:  # scripts notice; the report shows the runs that finished
+        print(f"lowfi bench: {len(failed)} of {meta.get('runs_asked', len(failed))} runs "
+              f"failed (listed in {out / 'meta.json'})", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -60,16 +71,21 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         if not os.path.exists(p):
             print(f"lowfi dashboard: {p!r} does not exist yet; the page shows it once a run "
                   "writes it", file=sys.stderr)
+    from lowfi.dashboard import url_of
+
+    port = args.port
     try:  # a port in use: say so before printing an address that would not answer
-        with socket.socket() as probe:
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        with socket.socket(family) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
             probe.bind((args.host, args.port))
+            port = probe.getsockname()[1]  # --port 0: the free port chosen for it
     except OSError as exc:
-        print(f"lowfi dashboard: cannot listen on {args.host}:{args.port} ({exc.strerror}); "
-              "choose another with --port", file=sys.stderr)
+        print(f"lowfi dashboard: cannot listen on {args.host}:{args.port} "
+              f"({exc.strerror or exc}); choose another --host or --port", file=sys.stderr)
         return 2
-    print(f"lowfi dashboard: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
-    serve_app(app, host=args.host, port=args.port)
+    print(f"lowfi dashboard: {url_of(args.host, port)} (Ctrl-C to stop)", flush=True)
+    serve_app(app, host=args.host, port=port)
     return 0
 
 
@@ -87,7 +103,8 @@ def add_subparsers(sub: Any) -> None:
     b.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers")
     b.add_argument("--jobs", type=int, default=1, help="runs executed in parallel (processes)")
     b.add_argument("--out", default="bench-out", help="output folder")
-    b.add_argument("--fresh", action="store_true", help="rerun runs whose files exist")
+    b.add_argument("--fresh", action="store_true",
+                   help="start the folder afresh: remove its earlier runs, then run")
     b.add_argument("--no-report", action="store_true")
     b.set_defaults(func=cmd_bench)
 

@@ -90,6 +90,25 @@ def connect_readonly(path: str | os.PathLike) -> sqlite3.Connection:
     return conn
 
 
+def _check_tables(conn: sqlite3.Connection, path: str) -> None:
+    """A clear error for a file that holds no run (yet) or is not a lowfi journal."""
+    from lowfi.storage.journal import EmptyJournalError, JournalError
+
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise JournalError(f"storage: {path!r} is not a lowfi run journal (not a SQLite "
+                           "database, or a damaged one)") from exc
+    if not names:
+        conn.close()
+        raise EmptyJournalError(f"storage: {path!r} holds no run yet (an empty database)")
+    if not {"meta", "events"} <= names:
+        conn.close()
+        raise JournalError(f"storage: {path!r} is not a lowfi run journal (no meta and events "
+                           "tables)")
+
+
 class JournalReader:
     """Reads a run journal without writing to it, and sees what the run appends later.
 
@@ -117,6 +136,7 @@ class JournalReader:
                 if not Path(local).is_file():
                     raise FileNotFoundError(f"path: no run journal at {local!r}")
                 self._conn = read_once(local)
+                _check_tables(self._conn, local)
 
     def events(self, after: int = 0) -> list[Any]:
         """Events with sequence number greater than ``after``, oldest first."""

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import copy
-
 import math
 import numbers
 import os
@@ -223,13 +222,13 @@ class StoppingRule:
             return self
         rule = copy.copy(self)
         if getattr(rule, "direction", None) == "maximize":
-            rule.direction = "minimize"
+            setattr(rule, "direction", "minimize")  # noqa: B010 - rules that have one
             if hasattr(rule, "_sign"):
-                rule._sign = -1
+                setattr(rule, "_sign", -1)  # noqa: B010
         bounds = getattr(rule, "bounds", None)
         if bounds is not None:
             lo, hi = bounds
-            rule.bounds = (-float(hi), -float(lo))
+            setattr(rule, "bounds", (-float(hi), -float(lo)))  # noqa: B010
         return rule
 
 

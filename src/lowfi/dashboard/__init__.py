@@ -36,14 +36,29 @@ def _check_host_port(host: Any, port: Any) -> None:
         raise ValueError(f"port: got {port!r}; allowed is an int in 0..65535 (0: any free port)")
 
 
+def _require() -> None:
+    """The dashboard's web stack, or an error that says how to install it."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"lowfi.dashboard needs the 'dashboard' extra ({exc}); "
+                          "pip install 'lowfi[dashboard]'") from exc
+
+
 def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike,
                host: str = "127.0.0.1", port: int = 0) -> Any:
-    """The dashboard's ASGI application for these journals or folders of journals (``host``
-    and ``port`` are only checked here)."""
+    """The dashboard's ASGI application for these journals or folders of journals.
+
+    ``port`` is only checked here; ``host`` is the interface it will be served on: requests
+    must name it (or ``localhost``) in their ``Host`` header, so that a web page the browser
+    visits cannot read the runs through a DNS name pointed at this machine. Served on all
+    interfaces (``0.0.0.0``, ``::``) any host name is accepted."""
     _check_host_port(host, port)
+    _require()
     from lowfi.dashboard.app import build_app
 
-    return build_app(paths)
+    return build_app(paths, host=host)
 
 
 class DashboardServer:
@@ -58,9 +73,10 @@ class DashboardServer:
     def __init__(self, paths: Sequence[str | os.PathLike] | str | os.PathLike,
                  host: str = "127.0.0.1", port: int = 0):
         _check_host_port(host, port)
+        _require()
         import uvicorn
 
-        self.app = create_app(paths)
+        self.app = create_app(paths, host=host)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port,
                                                     log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, name="lowfi-dashboard",
@@ -77,7 +93,7 @@ class DashboardServer:
                 raise RuntimeError("dashboard: the server did not start (port in use?)")
             time.sleep(0.02)
         host, port = self.server.servers[0].sockets[0].getsockname()[:2]
-        self.url = f"http://{host}:{port}/"
+        self.url = url_of(host, port)
         return self
 
     def stop(self) -> None:
@@ -92,8 +108,14 @@ class DashboardServer:
         self.stop()
 
 
+def url_of(host: str, port: int) -> str:
+    """The page's address (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def serve_app(app: Any, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve an app made by :func:`create_app` until interrupted."""
+    _require()
     import uvicorn
 
     try:

@@ -44,8 +44,20 @@ class Runs:
             w.close()
 
 
-def build_app(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> Any:
+def allowed_hosts(host: str) -> list[str]:
+    """Host names a request may carry: the served interface and the local names (any for a
+    server on all interfaces)."""
+    if host in ("0.0.0.0", "::", ""):
+        return ["*"]
+    return sorted({host, f"[{host}]" if ":" in host else host, "localhost", "127.0.0.1",
+                   "[::1]", "::1"})
+
+
+def build_app(paths: Sequence[str | os.PathLike] | str | os.PathLike,
+              host: str = "127.0.0.1") -> Any:
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.responses import FileResponse, JSONResponse
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
@@ -94,7 +106,7 @@ def build_app(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> Any:
         Route("/api/runs", list_runs),
         Route("/api/runs/{rid}", one_run),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
-    ])
+    ], middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host))])
     app.state.runs = runs
     app.state.close = runs.close
     return app

@@ -178,7 +178,8 @@ class RunWatcher:
             if e.kind != "session":
                 continue
             url = e.data.get("dashboard") or e.data.get("dashboard_link")
-            if isinstance(url, str) and url and url not in [d["url"] for d in links]:
+            if isinstance(url, str) and url.lower().startswith(("http://", "https://")) \
+                    and url not in [d["url"] for d in links]:  # never javascript: and the like
                 name = f"{e.data.get('executor') or 'cluster'} dashboard"
                 links.append({"url": url, "name": name})
         return links
