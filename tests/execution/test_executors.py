@@ -3,6 +3,7 @@
 import importlib.util
 import os
 import signal
+import time
 
 import pytest
 
@@ -314,3 +315,34 @@ def test_an_unguarded_script_with_a_dask_cluster_gets_the_guard_hint(tmp_path):
     assert out.returncode != 0
     assert "executor: the Dask LocalCluster's workers could not start" in out.stderr
     assert 'if __name__ == "__main__":' in out.stderr
+
+
+def test_ray_attempt_whose_worker_died_is_not_a_timeout():
+    """A start mark from a worker process that no longer exists is dropped (Ray retries the
+    task, whose start sends a new mark); a live one past trial_timeout is a timeout."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from types import SimpleNamespace as NS
+
+    from lowfi import Trial
+    from lowfi.execution.ray import RayExecutor
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    marks = [(7, socket.gethostname(), gone.pid)]
+    ex = RayExecutor(2, trial_timeout=1)
+    ex._hub = NS(take_started=NS(remote=lambda: None))
+    ex.ray = NS(get=lambda ref, timeout=None: marks.copy(), cancel=lambda ref, force: None)
+    trial = Trial(7, {"x": 0.5}, 1.0, 7)
+    ex._refs = {"ref": trial}
+    now = time.monotonic()
+    assert ex._expire(now) == [] and ex._started[7] == now  # the attempt started
+    marks.clear()
+    assert ex._expire(now + 100) == [] and 7 not in ex._started and "ref" in ex._refs
+    marks[:] = [(7, socket.gethostname(), os.getpid())]  # a retry on a live worker
+    ex._expire(now + 100)
+    marks.clear()
+    (done,) = ex._expire(now + 200)
+    assert done.trial is trial and "trial_timeout" in done.result.error

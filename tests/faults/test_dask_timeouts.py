@@ -67,3 +67,28 @@ def test_a_start_mark_from_a_dead_worker_is_not_a_timeout():
         assert done.trial is trial and "trial_timeout" in done.result.error
     finally:
         ex.close()
+
+
+def test_a_nanny_dask_closed_for_good_is_brought_back():
+    """Dask closes a nanny for good when its worker is down at the moment it checks (trials
+    that keep killing their worker); the executor's own cluster is brought back to its size
+    instead of shrinking to no worker."""
+    pytest.importorskip("distributed")
+    from lowfi.execution import make_executor
+
+    ex = make_executor("dask", 2)
+    ex.start(lambda c, b: 0.0)
+    try:
+        cluster = ex._own_cluster
+        name = next(iter(cluster.workers))
+        nanny = cluster.workers.pop(name)  # what distributed's lost-worker check does
+        cluster.sync(nanny.close)
+        deadline = time.monotonic() + 60
+        while len(ex.client.nthreads()) > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(ex.client.nthreads()) == 1
+        ex._check_workers(time.monotonic())
+        ex.client.wait_for_workers(2, timeout=60)
+        assert len(cluster.workers) == 2
+    finally:
+        ex.close()

@@ -169,3 +169,41 @@ def test_workers_join_a_study_and_wait_for_each_others_results(tmp_path):
                          driver=False)
     j.close()
     assert len(opt.history) == 40 and not opt.history.pending
+
+
+POISON = textwrap.dedent("""
+    import os, sys
+    import lowfi
+
+    def objective(config, budget):
+        if config["x"] < 0.3:
+            os._exit(3)          # a configuration that kills its worker (out of memory, crash)
+        if config["x"] > 0.9:
+            sys.exit(1)          # an objective that exits: fails its trial, not the worker
+        return config["x"]
+
+    if __name__ == "__main__":
+        study = lowfi.Study(sys.argv[1], {"x": (0.0, 1.0)}, "random", seed=0)
+        print(study.work(objective, max_evaluations=12))
+""")
+
+
+def test_a_configuration_that_kills_its_workers_is_failed_and_the_study_goes_on(tmp_path):
+    db = str(tmp_path / "poison.db")
+    script = tmp_path / "poison.py"
+    script.write_text(POISON)
+    for _ in range(12):  # a job array that restarts workers (at most one per trial)
+        p = subprocess.run([sys.executable, str(script), db], capture_output=True, text=True,
+                           timeout=300)
+        if p.returncode == 0:
+            break
+        assert p.returncode == 3, p.stderr
+    else:
+        pytest.fail("the study never finished")
+    df = load_trials(db).set_index("trial_id")
+    assert len(df) == 12 and not (df["status"] == "running").any()
+    low, high = df[df["config.x"] < 0.3], df[df["config.x"] > 0.9]
+    assert len(low) and (low["status"] == "failed").all()
+    assert low["error"].str.contains("worker process died 2 times").all()
+    assert (high["status"] == "failed").all() and high["error"].str.contains("SystemExit").all()
+    assert (df.loc[(df["config.x"] >= 0.3) & (df["config.x"] <= 0.9), "status"] == "ok").all()

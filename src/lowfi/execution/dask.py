@@ -365,6 +365,16 @@ class DaskExecutor(Executor):
     def _check_workers(self, now: float) -> None:
         """Raise :class:`WorkersLost` once the cluster had no worker for lost_workers_timeout."""
         self._next_health = now + 1.0
+        cluster = self._own_cluster
+        if cluster is not None and len(getattr(cluster, "workers", {})) < (self.n_workers or 1):
+            # Dask closes a nanny for good when its worker is down at the moment it looks
+            # (lost-worker-timeout after a removal): with trials that keep killing their
+            # worker, the cluster would shrink to none. The cluster this executor owns is
+            # brought back to its size.
+            try:
+                cluster.scale(self.n_workers or 1)
+            except Exception:  # noqa: BLE001 - the check below reports a cluster that is gone
+                pass
         try:
             n = len(self.client.nthreads())
         except Exception:  # noqa: BLE001 - the scheduler itself is unreachable: no workers either

@@ -39,8 +39,8 @@ class _Hub:
         self.state: dict | None = None
         self.started: list = []
 
-    def mark(self, trial_id: int) -> None:
-        self.started.append(trial_id)
+    def mark(self, trial_id: int, host: str | None = None, pid: int | None = None) -> None:
+        self.started.append((trial_id, host, pid))
 
     def take_started(self) -> list:
         out, self.started = self.started, []
@@ -73,8 +73,11 @@ class _RayChannel:
             pass
 
     def started(self, trial_id: int) -> None:
-        try:
-            self.hub.mark.remote(trial_id)
+        import os
+        import socket
+
+        try:  # where the attempt runs: a dead worker's attempt is not a timeout
+            self.hub.mark.remote(trial_id, socket.gethostname(), os.getpid())
         except Exception:  # noqa: BLE001 - the trial is then timed from its submission
             pass
 
@@ -92,6 +95,23 @@ class _RayState:
             return ray.get(self.hub.get_state.remote(), timeout=0.5)
         except Exception:  # noqa: BLE001 - the actor is busy or gone: act on the local snapshot
             return None
+
+
+def _dead_here(host: str | None, pid: int | None) -> bool:
+    """Whether the worker process ``pid`` of this machine ``host`` no longer exists (False
+    when it may be alive or runs elsewhere: then only time tells)."""
+    import os
+    import socket
+
+    if pid is None or host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False
+    return False
 
 
 def _run(objective: Callable, trial: Trial) -> Finished:
@@ -147,6 +167,7 @@ class RayExecutor(Executor):
         self.dashboard_address = dashboard_address
         self._dashboard_link: str | None = None
         self._started: dict[int, float] = {}
+        self._where: dict[int, tuple[str | None, int | None]] = {}
         self._no_cpu_since: float | None = None
         self._sigterm = False
         self._refs: dict = {}
@@ -227,14 +248,21 @@ class RayExecutor(Executor):
 
     def _expire(self, now: float) -> list[Finished]:
         try:
-            for tid in self.ray.get(self._hub.take_started.remote(), timeout=5):
+            for mark in self.ray.get(self._hub.take_started.remote(), timeout=5):
+                tid, host, pid = mark if isinstance(mark, tuple | list) else (mark, None, None)
                 self._started[tid] = now
+                self._where[tid] = (host, pid)
         except Exception:  # noqa: BLE001 - the hub is busy: time from submission meanwhile
             pass
         out = []
         for ref, trial in list(self._refs.items()):
             began = self._started.get(trial.id)
             if began is None or now - began < self.trial_timeout:
+                continue
+            if _dead_here(*self._where.get(trial.id, (None, None))):
+                # the attempt's worker process died: Ray retries the task, whose start sends
+                # a new mark; the time since is not the trial's run time
+                self._started.pop(trial.id, None)
                 continue
             del self._refs[ref]
             self._started.pop(trial.id, None)

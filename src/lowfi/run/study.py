@@ -96,8 +96,9 @@ class _Heartbeat:
             while not self._done.wait(self.interval):
                 if journal is None:
                     journal = Journal(self.storage)
-                with journal.locked():
-                    journal.set_meta(self.key, _claim())
+                with journal.locked():  # the claim's attempt count stays
+                    old = journal.get_meta(self.key) or {}
+                    journal.set_meta(self.key, {**_claim(), "attempt": old.get("attempt", 1)})
         except Exception:  # noqa: BLE001 - a missed beat only lets others retry sooner
             pass
         finally:
@@ -324,7 +325,7 @@ class Study:
     # ------------------------------------------------------------------ worker loop
     def work(self, objective: Any, *, max_evaluations: int | None = None,
              total_budget: float | None = None, walltime: float | None = None,
-             poll: float = 0.5, heartbeat: float = 30.0) -> int:
+             poll: float = 0.5, heartbeat: float = 30.0, max_attempts: int = 2) -> int:
         """Join the study as a worker: ask, evaluate ``objective`` in this process, tell;
         until the study (all its processes together) has handed out ``max_evaluations``
         trials or spent ``total_budget``, ``walltime`` seconds of this call passed, or the
@@ -337,56 +338,77 @@ class Study:
         every ``heartbeat`` seconds while it runs). A trial whose worker died before telling
         its result is run again by the next worker that looks, before any new trial: on the
         same host as soon as its process is gone, from another host once its heartbeat is
-        older than ``4 * heartbeat`` seconds. Trials taken with :meth:`ask` are never
-        claimed, so they are never run again by a worker. Should a presumed-dead worker
+        older than ``4 * heartbeat`` seconds. A trial whose workers died ``max_attempts``
+        times (a configuration that runs out of memory or crashes the interpreter) is recorded
+        as failed instead, so one such configuration cannot stop the study. An objective that
+        calls ``sys.exit`` fails its trial, not the worker. Trials taken with :meth:`ask` are
+        never claimed, so they are never run again by a worker. Should a presumed-dead worker
         still tell its result, the first result told counts and the later one is dropped."""
-        from lowfi.execution.base import check_objective, evaluate
+        from lowfi.execution._worker import guarded_evaluate
+        from lowfi.execution.base import check_objective
 
         check_objective(objective)
         for name, value, integer in (("max_evaluations", max_evaluations, True),
                                      ("total_budget", total_budget, False),
                                      ("walltime", walltime, False), ("poll", poll, False),
-                                     ("heartbeat", heartbeat, False)):
+                                     ("heartbeat", heartbeat, False),
+                                     ("max_attempts", max_attempts, True)):
             _check_positive(name, value, integer)
         t0, n = time.monotonic(), 0
         while walltime is None or time.monotonic() - t0 < walltime:
+            dead: TrialRecord | None = None
             with self.journal.locked():
                 self._sync()
-                trial = self._orphan_locked(4 * heartbeat)
-                if trial is None:
+                trial, attempts = self._orphan_locked(4 * heartbeat)
+                if trial is not None and attempts >= max_attempts:
+                    dead, trial = trial, None
+                    self._claim_locked(dead.id, attempts)  # this worker records its failure
+                if trial is None and dead is None:
                     if (max_evaluations is not None and self._n_asked >= max_evaluations) or \
                             (total_budget is not None and self._spent >= total_budget):
                         break
                     trial = self._ask_locked()
                 if trial is not None:
-                    self._claim_locked(trial.id)
+                    self._claim_locked(trial.id, attempts + 1)
                 waiting = trial is None and bool(self.optimizer.history.pending)
+            if dead is not None:
+                self._tell_if_untold(dead.id, Result.failed(
+                    f"the worker process died {attempts} times running this trial (killed, "
+                    "out of memory, or the interpreter crashed); it is failed so that the "
+                    "study goes on"))
+                continue
             if trial is None:
                 if not waiting:
                     break  # the optimizer is done
                 time.sleep(poll)
                 continue
             with _Heartbeat(self.storage, _claim_key(trial.id), heartbeat):
-                done = evaluate(objective, trial)
-            try:
-                self.tell(trial.id, done.result)
-            except ValueError as exc:
-                if "already told" not in str(exc):
-                    raise
-                continue  # a worker presumed dead told it first
-            n += 1
+                done = guarded_evaluate(objective, trial, catch=(SystemExit,))
+            if self._tell_if_untold(trial.id, done.result):
+                n += 1
         return n
 
-    def _claim_locked(self, trial_id: int) -> None:
-        self.journal.set_meta(_claim_key(trial_id), _claim())
+    def _tell_if_untold(self, trial_id: int, result: Result) -> bool:
+        """Tell a worker's result; False when another worker told this trial first."""
+        try:
+            self.tell(trial_id, result)
+        except ValueError as exc:
+            if "already told" not in str(exc):
+                raise
+            return False  # a worker presumed dead told it first
+        return True
 
-    def _orphan_locked(self, grace: float) -> TrialRecord | None:
-        """Inside the lock: a pending trial whose claiming worker is gone, or None."""
+    def _claim_locked(self, trial_id: int, attempt: int = 1) -> None:
+        self.journal.set_meta(_claim_key(trial_id), {**_claim(), "attempt": int(attempt)})
+
+    def _orphan_locked(self, grace: float) -> tuple[TrialRecord | None, int]:
+        """Inside the lock: a pending trial whose claiming worker is gone and how many
+        workers took it so far, or ``(None, 0)``."""
         for tid, record in sorted(self.optimizer.history.pending.items()):
             claim = self.journal.get_meta(_claim_key(tid))
             if claim and not _claim_alive(claim, grace):
-                return record
-        return None
+                return record, int(claim.get("attempt", 1))
+        return None, 0
 
     # ------------------------------------------------------------------ run loop
     def optimize(self, objective: Any, **kwargs: Any) -> RunResult:
