@@ -277,3 +277,15 @@ def test_demo_with_bad_arguments_leaves_no_folder(tmp_path, capsys):
     assert main(["demo", "--max-budget", "0", "--dir", str(tmp_path / "runs")]) == 2
     assert "min_budget" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_missing_executor_extra_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ray" else real(name, *a))
+    assert main(["demo", "--executor", "ray", "--dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "lowfi demo: executor='ray' needs Ray: pip install 'lowfi[ray]'" in err
+    assert "Traceback" not in err and not (tmp_path / "runs").exists()

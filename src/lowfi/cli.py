@@ -381,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``lowfi`` command. Bad input (a ValueError naming the argument, a missing
-    file) ends with that one-line message and exit status 2; ``LOWFI_DEBUG=1`` shows the
+    file, a missing optional dependency) ends with that one-line message and exit status 2;
+    Ctrl-C with a one-line message and status 130; ``LOWFI_DEBUG=1`` shows the
     traceback instead."""
     return run_command(build_parser().parse_args(argv))
 
@@ -399,7 +400,7 @@ def run_command(args: argparse.Namespace) -> int:
                 if args.command in ("demo", "resume", "bench", "nas") else "")
         print(f"lowfi {name}: interrupted{hint}", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, ImportError) as exc:  # bad input, a missing extra
         if os.environ.get("LOWFI_DEBUG"):
             raise
         name = args.command + (f" {args.nas_command}" if getattr(args, "nas_command", None)

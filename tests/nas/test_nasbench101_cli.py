@@ -27,9 +27,12 @@ def test_build_is_resumable_and_served(tmp_path, capsys):
         build_mini.finalize(work, out=tmp_path / "p.jsonl.gz")
     part = build_mini.finalize(work, out=tmp_path / "p.jsonl.gz", partial=True)
     assert len(NASBench101Table.mini(part, max_vertices=3)) == 2
-    # a non-default build never overwrites a shipped table
+    # a table file must be named, and a shipped table is never overwritten by this build
     with pytest.raises(ValueError, match="out: got None"):
         build_mini.finalize(work, partial=True)
+    for shipped in build_mini.SHIPPED_TABLES.values():
+        with pytest.raises(ValueError, match="is a table shipped with lowfi"):
+            build_mini.finalize(work, out=shipped, partial=True)
     with pytest.raises(SystemExit, match="holds 2 of the 7"):
         main(["nas", "build-mini", "--work-dir", str(work), "--finalize-only",
               "--out", str(tmp_path / "q.jsonl.gz")])
@@ -102,3 +105,17 @@ def test_compare_in_parallel_gives_the_same_runs(tmp_path):
         assert one["optimizers"][name]["final_mean"] == two["optimizers"][name]["final_mean"]
     with pytest.raises(ValueError, match="jobs: got 0"):
         compare(table, ["random"], jobs=0, **kw)
+
+
+def test_training_cells_without_torch_names_the_extra(monkeypatch, capsys):
+    import sys
+
+    from lowfi.cli import main
+    from lowfi.nas.nasbench101.search import DigitsCells
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'lowfi\[nas\]'"):
+        DigitsCells()
+    assert main(["nas", "search", "--data", "train", "--max-evaluations", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "needs PyTorch" in err and "Traceback" not in err

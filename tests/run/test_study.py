@@ -85,9 +85,21 @@ def test_reopening_with_other_settings_is_an_error(tmp_path):
 
 
 def test_a_start_that_failed_before_its_first_trial_can_be_retried(tmp_path):
+    import os
+
+    from lowfi.execution import InlineExecutor
+
+    class Broken(InlineExecutor):
+        def start(self, objective):
+            raise RuntimeError("cluster unreachable")
+
     db = str(tmp_path / "r.db")
-    with pytest.raises(ValueError, match="executor"):
+    with pytest.raises(ValueError, match="executor"):  # a bad name: refused before any file
         lowfi.minimize(loss, SPACE, "random", executor="proceses", storage=db,
+                       max_evaluations=3, progress=False)
+    assert not os.path.exists(db)
+    with pytest.raises(RuntimeError, match="unreachable"):  # fails after the run was stored
+        lowfi.minimize(loss, SPACE, "random", executor=Broken(), storage=db,
                        max_evaluations=3, progress=False)
     # a new call starts afresh in the same file (here with another optimizer) ...
     res = lowfi.minimize(loss, SPACE, "tpe", storage=db, max_evaluations=3, progress=False)
@@ -95,8 +107,8 @@ def test_a_start_that_failed_before_its_first_trial_can_be_retried(tmp_path):
     assert lowfi.Study(db).optimizer.__class__.__name__ == "TPE"
     # ... and resuming one that failed before its first trial works too
     db2 = str(tmp_path / "r2.db")
-    with pytest.raises(ValueError, match="executor"):
-        lowfi.minimize(loss, SPACE, "random", executor="proceses", storage=db2,
+    with pytest.raises(RuntimeError, match="unreachable"):
+        lowfi.minimize(loss, SPACE, "random", executor=Broken(), storage=db2,
                        max_evaluations=3, progress=False)
     res = lowfi.minimize(loss, SPACE, storage=db2, resume=True, max_evaluations=3,
                          progress=False)

@@ -9,8 +9,8 @@ inner seeds. Here the configuration is the learner, the budget the training-set 
 Data: ``database-accuracy.csv.gz`` (or ``database-accuracy.csv``, as shipped by
 ``pip install lcdb==0.1.0`` in ``lcdb/``) is looked up in the ``data_path`` argument (a
 folder or the file itself), else the ``LOWFI_LCDB`` environment variable (the same one
-:func:`lowfi.curves.load_lcdb_curves` reads; ``LOWFI_LCDB_DATA`` is accepted too), else
-``../shared/data/lcdb`` (relative to the working directory) or ``/work/shared/data/lcdb``.
+:func:`lowfi.curves.load_lcdb_curves` reads; ``LOWFI_LCDB_DATA`` is accepted too); in a
+source checkout of lowfi also ``../shared/data/lcdb`` beside the checkout.
 """
 
 from __future__ import annotations
@@ -22,19 +22,20 @@ from typing import Any
 
 import numpy as np
 
+from lowfi.benchmarks._data import checkout_data
 from lowfi.benchmarks.base import Benchmark
 from lowfi.core.trial import Result
 
 ENV = "LOWFI_LCDB"
 ENV_ALIAS = "LOWFI_LCDB_DATA"
-DEFAULT_PATHS = ("../shared/data/lcdb", "/work/shared/data/lcdb")
+DEFAULT_PATHS = checkout_data("lcdb")
 FILES = ("database-accuracy.csv.gz", "database-accuracy.csv")
 _COLS = ["openmlid", "learner", "size_train", "traintime", "score_valid", "score_test"]
 
 
 def data_file(data_path: str | os.PathLike | None = None) -> Path:
-    """The LCDB accuracy table (argument, then ``$LOWFI_LCDB`` or ``$LOWFI_LCDB_DATA``, then the
-    shared folder)."""
+    """The LCDB accuracy table (argument, then ``$LOWFI_LCDB`` or ``$LOWFI_LCDB_DATA``; in a
+    source checkout of lowfi also ``../shared/data/lcdb``)."""
 
     def find(p: Path) -> Path | None:
         if p.is_file():
@@ -59,8 +60,7 @@ def data_file(data_path: str | os.PathLike | None = None) -> Path:
         if found is not None:
             return found
     raise FileNotFoundError(f"LCDB data not found: pass data_path=..., or set the environment "
-                            f"variable {ENV}, or place {hint} in one of "
-                            f"{', '.join(DEFAULT_PATHS)}")
+                            f"variable {ENV} to {hint}")
 
 
 @functools.lru_cache(maxsize=16)

@@ -3,7 +3,7 @@
 NAS-Bench-201 (Dong & Yang 2020, "NAS-Bench-201: Extending the Scope of Reproducible Neural
 Architecture Search"; NATS-Bench topology space, Dong et al. 2021): a cell with 4 nodes and 6
 edges, each edge one of 5 operations, 15,625 architectures, trained on CIFAR-10, CIFAR-100 and
-ImageNet16-120. Files (read-only, from ``shared/data``; see each folder's SOURCE.md):
+ImageNet16-120. Files (read-only, in the data folder given by ``data_path`` or ``LOWFI_DATA``):
 
 - ``nats_bench_landscape/bca0282/nats_bench.csv``: test accuracy after the 12-epoch and the
   200-epoch schedules (apparently a single seed): the observed values at the two fidelities;
@@ -22,12 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from lowfi.benchmarks._data import checkout_data
 from lowfi.benchmarks.base import Benchmark
 from lowfi.core.seeding import SeedLike
 from lowfi.core.trial import Result
 
 ENV = "LOWFI_DATA"
-DEFAULT_ROOTS = ("../shared/data", "/work/shared/data")
+DEFAULT_ROOTS = checkout_data()
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: edges in the order they appear in an architecture string |a~0|+|b~0|c~1|+|d~0|e~1|f~2|
 EDGES = ("edge_0_1", "edge_0_2", "edge_1_2", "edge_0_3", "edge_1_3", "edge_2_3")
@@ -39,7 +40,8 @@ FILES = {"two": "nats_bench_landscape/bca0282/nats_bench.csv",
 
 
 def data_root(path: str | os.PathLike | None = None) -> Path:
-    """The shared data folder: the argument, else ``$LOWFI_DATA``, else a default location."""
+    """The data folder: the argument, else ``$LOWFI_DATA`` (in a source checkout of lowfi also
+    ``../shared/data`` beside the checkout)."""
     if path is not None or os.environ.get(ENV):
         p = Path(path if path is not None else os.environ[ENV])
         if not p.is_dir():
@@ -50,8 +52,9 @@ def data_root(path: str | os.PathLike | None = None) -> Path:
         if Path(cand).is_dir():
             return Path(cand)
     raise FileNotFoundError(
-        "NAS-Bench-201 tables not found: pass data_path=..., or set the environment variable "
-        f"{ENV}, or place the data at one of {', '.join(DEFAULT_ROOTS)}"
+        "NAS-Bench-201 tables not found: pass data_path=... (lowfi bench: set the environment "
+        f"variable {ENV}) to the folder holding nats_bench_landscape/ and nas_landscapes/ "
+        "(see the tabular-problems page of the documentation for the files)"
     )
 
 

@@ -8,8 +8,8 @@ the scenario's order, the fidelity first) and ``x_cat`` (int32, categoricals cod
 scenario's ``encoding.json``) and returns the targets on their original scale.
 
 Data: the folder holding ``lcbench/model.onnx`` etc. is taken from the ``data_path``
-argument, else the ``LOWFI_YAHPO_DATA`` environment variable, else ``../shared/data/yahpo_data``
-(relative to the working directory) or ``/work/shared/data/yahpo_data`` when present.
+argument, else the ``LOWFI_YAHPO_DATA`` environment variable (in a source checkout of lowfi
+also ``../shared/data/yahpo_data`` beside the checkout).
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from lowfi.benchmarks._data import checkout_data
 from lowfi.benchmarks.base import Benchmark
 from lowfi.core.seeding import as_generator
 from lowfi.core.trial import Result
 
 ENV = "LOWFI_YAHPO_DATA"
-DEFAULT_PATHS = ("../shared/data/yahpo_data", "/work/shared/data/yahpo_data")
+DEFAULT_PATHS = checkout_data("yahpo_data")
 
 LCBENCH_CONT = ["epoch", "batch_size", "learning_rate", "momentum", "weight_decay",
                 "num_layers", "max_units", "max_dropout"]
@@ -41,7 +42,8 @@ NB301_TARGETS = ["val_accuracy", "val_cross_entropy", "runtime", "out4_unknown"]
 
 
 def data_path(data_path: str | os.PathLike | None = None) -> Path:
-    """The YAHPO data folder (argument, then ``$LOWFI_YAHPO_DATA``, then the shared folder)."""
+    """The YAHPO data folder (argument, then ``$LOWFI_YAHPO_DATA``; in a source checkout also
+    ``../shared/data/yahpo_data``)."""
     if data_path is not None:
         p = Path(data_path)
         if not p.is_dir():
@@ -60,7 +62,7 @@ def data_path(data_path: str | os.PathLike | None = None) -> Path:
             return Path(cand)
     raise FileNotFoundError(
         "YAHPO data not found: pass data_path=..., or set the environment variable "
-        f"{ENV}, or place the data at one of {', '.join(DEFAULT_PATHS)} (files from "
+        f"{ENV} to the YAHPO data folder holding lcbench/, nb301_v2/, ... (files from "
         "https://github.com/slds-lmu/yahpo_data)"
     )
 

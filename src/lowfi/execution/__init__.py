@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from lowfi.execution.base import Executor, Finished, check_workers, evaluate, takes_trial
@@ -52,6 +53,9 @@ def make_executor(executor: Any, n_workers: int = 1, trial_timeout: float | None
         return InlineExecutor() if executor == "inline" else SimulatedExecutor(n_workers)
     if trial_timeout is not None:
         options["trial_timeout"] = trial_timeout
+    if isinstance(executor, str) and (executor == "ray" or executor.startswith("ray://")) \
+            and importlib.util.find_spec("ray") is None:  # said before anything is written
+        raise ImportError(f"executor={executor!r} needs Ray: pip install 'lowfi[ray]'")
     if executor == "processes":
         from lowfi.execution.processes import ProcessExecutor
 

@@ -45,8 +45,7 @@ def add_subparsers(subparsers: Any) -> argparse.ArgumentParser:
                    help="compress the results into the packaged table after building")
     p.add_argument("--finalize-only", action="store_true", help="only compress, train nothing")
     p.add_argument("--out", default=None,
-                   help="table file --finalize writes (default: the packaged table for the "
-                        "build's vertex limit, default settings only)")
+                   help="table file (.jsonl.gz) --finalize writes; read it with --data PATH")
     p.add_argument("--partial", action="store_true",
                    help="let --finalize write a table with runs missing")
     p.set_defaults(nas_func=_cmd_build_mini)

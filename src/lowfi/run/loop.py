@@ -265,6 +265,10 @@ def minimize(
     if budget_type is not None:  # the optimizer checks it
         optimizer_kwargs = {**(optimizer_kwargs or {}), "budget_type": budget_type}
 
+    # the executor is built (a missing extra, bad options said) before the journal is written
+    ex = make_executor(executor if executor is not None else
+                       ("inline" if n_workers == 1 else "processes"), n_workers,
+                       **({} if trial_timeout is None else {"trial_timeout": trial_timeout}))
     journal, opt, replayed = open_run(storage, objective, space, optimizer, min_budget,  # type: ignore[arg-type]
                                       max_budget, eta, seed, resume, optimizer_kwargs,
                                       {"max_evaluations": limits.max_evaluations,
@@ -279,9 +283,6 @@ def minimize(
         direction = settle_direction(journal, direction, bool(replay_events))
         if stopping is not None:  # bounds and a rule's direction in the objective's scale
             stopping = stopping.for_run(direction)
-        ex = make_executor(executor if executor is not None else
-                           ("inline" if n_workers == 1 else "processes"), n_workers,
-                           **({} if trial_timeout is None else {"trial_timeout": trial_timeout}))
         if checkpoint_dir is None:
             from lowfi.storage import checkpoint_root  # <file>.checkpoints; None for :memory:/URLs
 

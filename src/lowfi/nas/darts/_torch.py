@@ -1,15 +1,5 @@
-"""Lazy, friendly import of PyTorch for :mod:`lowfi.nas.darts`."""
+"""Lazy, friendly import of PyTorch for :mod:`lowfi.nas.darts` (see :mod:`lowfi.nas._torch`)."""
 
-from __future__ import annotations
+from lowfi.nas._torch import require_torch
 
-
-def require_torch():
-    """Return the ``torch`` module or raise an ImportError naming the extra to install."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImportError(
-            "lowfi.nas.darts needs PyTorch; install it with `pip install lowfi[nas]` "
-            "(CPU wheel: `pip install torch==2.13.0`)"
-        ) from exc
-    return torch
+__all__ = ["require_torch"]

@@ -188,7 +188,9 @@ def build(
         Training processes (each single-threaded); this process appends their results as
         they finish, so the file stays one writer's.
     """
-    import torch
+    from lowfi.nas._torch import require_torch
+
+    torch = require_torch("lowfi nas build-mini")
 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers: got {workers!r}; allowed is an int >= 1")
@@ -269,9 +271,9 @@ def finalize(work_dir: str | os.PathLike = DEFAULT_WORK, out: str | os.PathLike 
     work_dir
         Folder of the build (``results.jsonl`` and ``settings.json``).
     out
-        The ``.jsonl.gz`` file to write. None: the table shipped with lowfi for the build's
-        vertex limit (:data:`SHIPPED_TABLES`), allowed only for a build with the default
-        settings otherwise.
+        The ``.jsonl.gz`` file to write (required; search and query read it with
+        ``--data PATH``). A table shipped with lowfi (:data:`SHIPPED_TABLES`) is written only
+        from a complete build with the default settings (how the shipped tables are made).
     partial
         Write even when runs are missing (every (cell, epochs, seed) of the settings is
         required otherwise).
@@ -294,13 +296,17 @@ def finalize(work_dir: str | os.PathLike = DEFAULT_WORK, out: str | os.PathLike 
                 r[key] = round(float(r[key]), 5)
             rows[(r["hash"], r["epochs"], r["seed"])] = r
     if out is None:
+        raise ValueError("out: got None; give the .jsonl.gz file to write (--out), e.g. "
+                         "my_table.jsonl.gz, and pass it to search or query with --data")
+    shipped = {Path(t).resolve() for t in SHIPPED_TABLES.values()}
+    if Path(out).resolve() in shipped:
         same = all(cfg[k] == v for k, v in DEFAULTS.items() if k != "max_vertices")
-        if not same or cfg["max_vertices"] not in SHIPPED_TABLES:
+        if partial or not same or SHIPPED_TABLES.get(cfg["max_vertices"]) is None \
+                or Path(SHIPPED_TABLES[cfg["max_vertices"]]).resolve() != Path(out).resolve():
             raise ValueError(
-                f"out: got None, but the build in {work_dir} has settings {cfg} and only "
-                f"default-settings builds with max_vertices in {sorted(SHIPPED_TABLES)} have a "
-                "shipped table; pass out= (--out) a .jsonl.gz path")
-        out = SHIPPED_TABLES[cfg["max_vertices"]]
+                f"out: {str(out)!r} is a table shipped with lowfi; only a complete build with "
+                f"the default settings for its vertex limit replaces it (this build: {cfg}, "
+                f"partial={partial}); write another file")
     if not partial:
         n_cells = len(enumerate_cells(cfg["max_vertices"], cfg["max_edges"]))
         total = n_cells * len(cfg["epochs"]) * len(cfg["seeds"])

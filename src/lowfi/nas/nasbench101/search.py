@@ -51,6 +51,9 @@ class DigitsCells(Benchmark):
 
     def __init__(self, encoding: str = "A", max_vertices: int = 5, min_budget: float = 4,
                  max_budget: float = 36, eta: float = 3, seed: int = 0):
+        from lowfi.nas._torch import require_torch
+
+        require_torch("training NAS-Bench-101 cells on digits (data='train')")
         if isinstance(max_vertices, bool) or not isinstance(max_vertices, int) \
                 or not 3 <= max_vertices <= 7:
             raise ValueError(f"max_vertices: got {max_vertices!r}; allowed are integers 3..7")
