@@ -3,12 +3,12 @@
     python examples/quickstart.py
 
 Each configuration is first trained on a small part of the training set; only the best go on
-to larger parts. The journal (SQLite) makes the run resumable: run the script again and it
-continues where it stopped (`resume=True`).
+to larger parts. The journal (SQLite, runs/svm.db in the working folder, as in the getting
+started guide) makes the run resumable: run the script again and it continues where it
+stopped (`resume=True`).
 """
 
 import os
-import tempfile
 
 from ConfigSpace import Float
 from sklearn.datasets import load_digits
@@ -31,7 +31,7 @@ def objective(config: dict, budget: float) -> float:
 space = {"C": Float("C", (1e-2, 1e3), log=True), "gamma": Float("gamma", (1e-4, 1e1), log=True)}
 
 if __name__ == "__main__":
-    db = os.path.join(tempfile.gettempdir(), "lowfi-quickstart.db")
+    db = os.path.join("runs", "svm.db")
     res = lowfi.minimize(objective, space, "hyperband", min_budget=50, max_budget=len(y_tr),
                          eta=3, max_evaluations=int(os.environ.get("LOWFI_EXAMPLE_EVALS", 60)),
                          storage=db, resume=os.path.exists(db), seed=0, progress=False)

@@ -184,6 +184,10 @@ def _finished_at(df: pd.DataFrame, budget: float | None,
         good = counts[counts >= min_count]
         budget = float(good.index.max()) if len(good) else float(counts.idxmax())
     sel = ok[np.isclose(b.to_numpy(float), float(budget), rtol=1e-9, atol=0)]
+    if not len(sel):
+        have = sorted({float(x) for x in b.dropna()})
+        raise ValueError(f"budget: got {budget!r}; the run's budgets with successful trials "
+                         f"are {', '.join(f'{x:g}' for x in have)}")
     return sel, float(budget)
 
 

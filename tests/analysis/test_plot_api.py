@@ -300,3 +300,12 @@ def test_parallel_coordinates_draw_every_active_value_of_a_conditional_space(tmp
         y = np.asarray(ln.get_ydata(), float)
         assert len(y) == len(names) and np.all(np.isfinite(y))
     assert "inactive" in {t.get_text() for t in ax.texts}
+
+
+def test_a_budget_the_run_does_not_have_is_named(run):
+    db, _ = run
+    with pytest.raises(ValueError, match=r"budget: got 27; the run's budgets with successful "
+                                         r"trials are 1, 3"):
+        lp.plot_slice(db, budget=27)
+    with pytest.raises(ValueError, match="budget: got 2"):
+        lp.param_importances(db, budget=2)

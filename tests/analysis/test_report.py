@@ -142,3 +142,61 @@ def test_bench_checks_its_settings_and_keeps_a_folder_consistent(tmp_path, capsy
     assert main(["bench", "--benchmarks", "lcdb-999999", "--optimizers", "random", "--seeds",
                  "1", "--out", str(tmp_path / "none"), "--no-report"]) == 2
     assert "nothing ran" in capsys.readouterr().err
+
+
+def test_a_parameter_named_like_a_column_keeps_both(tmp_path):
+    import lowfi
+    from lowfi.analysis.report import trials_table
+
+    def f(config, budget):  # SGDClassifier's own "loss" hyperparameter
+        return (0.1 if config["loss"] == "hinge" else 0.2) + config["alpha"]
+
+    db = tmp_path / "sgd.db"
+    lowfi.minimize(f, {"loss": ["hinge", "log_loss"], "alpha": (1e-5, 1e-1)}, "random",
+                   max_evaluations=6, storage=db, progress=False, seed=0)
+    tab = trials_table(db)
+    assert set(tab["config.loss"]) <= {"hinge", "log_loss"} and "alpha" in tab
+    assert pd.to_numeric(tab["loss"]).between(0.1, 0.31).all()
+
+
+def test_bench_refuses_a_network_optimizer_and_names_what_trials_raised(tmp_path, capsys):
+    from lowfi.analysis.bench import _job
+    from lowfi.analysis.cli import cmd_bench  # noqa: F401 - 'all' leaves network optimizers out
+
+    with pytest.raises(ValueError, match="'lemonade', which evolves network descriptions"):
+        bench(["lemonade"], ["counting-ones-8-8"], seeds=1, out=tmp_path / "x")
+
+    def failing(config, budget):
+        raise KeyError("no such column")
+
+    import lowfi.analysis.bench as B
+
+    real = B.run_one
+
+    def run_one(*a, **k):
+        import lowfi
+
+        lowfi.minimize(failing, {"x": (0.0, 1.0)}, "random", max_evaluations=2, progress=False)
+
+    B.run_one = run_one
+    try:
+        *_, err = _job(("random", "counting-ones-8-8", 0, 1, 1, str(tmp_path), "auto"))
+    finally:
+        B.run_one = real
+    assert err.strip().splitlines()[-1].endswith("KeyError: 'no such column'")
+
+
+def test_a_saved_trials_table_of_a_maximized_run_is_reported_in_scores(tmp_path):
+    import lowfi
+    from lowfi.analysis.report import trials_table
+
+    res = lowfi.minimize(lambda c, b: 1.0 - c["x"], {"x": (0.0, 1.0)}, "random",
+                         max_evaluations=5, direction="maximize", progress=False, seed=0)
+    res.trials.to_csv(tmp_path / "max.csv", index=False)
+    res.trials.to_json(tmp_path / "max.jsonl", orient="records", lines=True)
+    for f in ("max.csv", "max.jsonl"):
+        tab = trials_table(tmp_path / f)
+        assert "score" in tab and sorted(tab["score"]) == pytest.approx(sorted(res.trials["score"]))
+    assert report(tmp_path / "max.csv").parent.name == "max_csv_report"
+    with pytest.raises(ValueError, match="out: .* is a file"):
+        report(tmp_path / "max.csv", out=tmp_path / "max.jsonl")

@@ -301,7 +301,14 @@ def _job(args: tuple) -> tuple[str, str, int, int, str | None]:
     except Exception as exc:  # report, keep the other runs going
         import traceback
 
-        return optimizer, benchmark, seed, 0, "".join(traceback.format_exception(exc))
+        from lowfi.run.loop import TrialsFailedError
+
+        text = "".join(traceback.format_exception(exc))
+        if isinstance(exc, TrialsFailedError) and exc.result is not None:
+            errors = [e for e in exc.result.trials.get("error", []) if isinstance(e, str)]
+            if errors:  # the summary line names what the trials raised
+                text += f"\nall trials failed; the first: {errors[0].strip().splitlines()[-1]}"
+        return optimizer, benchmark, seed, 0, text
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as fh:
         for r in rows:
@@ -385,6 +392,14 @@ def bench(optimizers: Sequence[str], benchmarks: Sequence[str], seeds: int | Seq
     for name in optimizers:
         if opt_mod.ALIASES.get(name, name) not in opt_mod.REGISTRY:
             raise ValueError(f"optimizers: got {name!r}; known are {', '.join(opt_mod.REGISTRY)}")
+        try:
+            cls = opt_mod._load(opt_mod.ALIASES.get(name, name))
+        except ValueError:  # not importable here: its runs say so
+            cls = None
+        if getattr(cls, "searches_networks", False):
+            raise ValueError(f"optimizers: got {name!r}, which evolves network descriptions "
+                             "(lowfi.nas.Network), not points of a benchmark's configuration "
+                             "space; use it with lowfi.minimize on a network objective")
     from lowfi.benchmarks.base import PREFIXES, names
 
     unknown = [b for b in benchmarks if not known_benchmark(b)]

@@ -21,7 +21,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from lowfi.analysis.bench import bench
     from lowfi.analysis.report import report
 
-    opts = optimizers.available() if args.optimizers == "all" else _names(args.optimizers)
+    opts = ([o for o in optimizers.available()  # those of configuration spaces
+             if not getattr(optimizers._load(o), "searches_networks", False)]
+            if args.optimizers == "all" else _names(args.optimizers))
     if args.benchmarks == "all":
         from lowfi import benchmarks
 
@@ -94,7 +96,8 @@ def add_subparsers(sub: Any) -> None:
     b = sub.add_parser("bench", help="compare optimizers on benchmarks over seeds "
                                      "(simulated parallel wall clock)")
     b.add_argument("--optimizers", default="random,hyperband,bohb,tpe",
-                   help="comma-separated names, or 'all' for lowfi.optimizers.available()")
+                   help="comma-separated names, or 'all' for every available optimizer of "
+                        "configuration spaces")
     b.add_argument("--benchmarks", default="counting-ones-8-8",
                    help="comma-separated names, or 'all' for lowfi.benchmarks.names()")
     b.add_argument("--seeds", type=int, default=10, help="number of seeds (0..N-1)")

@@ -191,6 +191,16 @@ def report(path: str | os.PathLike, out: str | os.PathLike | None = None,
     pathlib.Path
         The markdown file written.
     """
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"out: {os.fspath(out)!r} is a file; give a folder for the report")
+    text = os.fspath(path)
+    if "://" in text:  # a storage URL, as lowfi show and the plots take
+        from urllib.parse import urlparse
+
+        local = Path(text[len("sqlite:///"):]) if text.startswith("sqlite:///") else \
+            Path(urlparse(text).path.strip("/") or "run")
+        default = local.with_name(local.stem + "_report")
+        return _run_report(text, Path(out) if out else default, img_prefix, name=local.name)
     p = Path(path)
     if p.is_dir():
         if not (p / "meta.json").exists():
@@ -200,7 +210,9 @@ def report(path: str | os.PathLike, out: str | os.PathLike | None = None,
                 "folder"
             )
         return _bench_report(p, Path(out) if out else p / "report", img_prefix)
-    return _run_report(p, Path(out) if out else p.with_name(p.stem + "_report"), img_prefix)
+    suffix = p.suffix.lstrip(".")  # x.csv and x.jsonl do not share one report folder
+    default = p.with_name(p.stem + ("_report" if suffix in ("db", "") else f"_{suffix}_report"))
+    return _run_report(p, Path(out) if out else default, img_prefix)
 
 
 def _bench_report(folder: Path, out: Path, prefix: str) -> Path:
@@ -241,14 +253,14 @@ def _bench_report(folder: Path, out: Path, prefix: str) -> Path:
     return page.write(out)[0]
 
 
-def _run_report(path: Path, out: Path, prefix: str) -> Path:
+def _run_report(path: Path | str, out: Path, prefix: str, name: str | None = None) -> Path:
     from lowfi import plot as lp
     from lowfi.analysis.rundata import load_run_data, status_of
 
     data = load_run_data(path)
     df = data.trials
     out.mkdir(parents=True, exist_ok=True)
-    page = _Page(f"lowfi run report: {path.name}")
+    page = _Page(f"lowfi run report: {name or Path(path).name}")
     if df.empty or "budget" not in df.columns:
         page.add("p", "The run has no trials.")
         return page.write(out)[0]
@@ -330,7 +342,8 @@ def trials_table(run: Any) -> pd.DataFrame:
     (steps reported, less those restored from a checkpoint of an earlier rung), ``loss``
     (``score`` for a run that maximized: the objective's own
     value), ``stopped by`` (the rule that stopped it), ``bracket``, ``rung``, the
-    parameters, and the first line of a failure's error."""
+    parameters (``config.<name>`` for one named like a fixed column), and the first line of a
+    failure's error."""
     from lowfi.analysis.rundata import budget_reached, load_run_data, status_of
     from lowfi.core.trial import negate
     from lowfi.plot import _sign, stop_rule
@@ -370,9 +383,11 @@ def trials_table(run: Any) -> pd.DataFrame:
     for c in ("bracket", "rung"):
         if c in df.columns:
             tab[c] = df[c].to_numpy()
+    fixed = set(tab.columns) | {"error"}
     for name in data.param_names:
-        if f"config.{name}" in df.columns:
-            tab[name] = df[f"config.{name}"].to_numpy()
+        if f"config.{name}" in df.columns:  # a parameter called like a fixed column ("loss"
+            col = f"config.{name}" if name in fixed else name  # of SGDClassifier) keeps both
+            tab[col] = df[f"config.{name}"].to_numpy()
     if "error" in df.columns:
         tab["error"] = [str(e).strip().splitlines()[-1] if isinstance(e, str) and e.strip()
                         else "" for e in df["error"]]

@@ -241,7 +241,9 @@ def load_run_data(run: Any, space: Any = None) -> RunData:
         if p.suffix in (".jsonl", ".csv"):
             from lowfi.analysis.report import load_run
 
-            data = RunData(load_run(p), name=p.name)
+            table = load_run(p)  # a maximized run's saved trials carry its score column
+            data = RunData(table, settings={"direction": "maximize"}
+                           if "score" in table.columns else {}, name=p.name)
         else:
             data = _read_journal(p)
     elif isinstance(run, pd.DataFrame):

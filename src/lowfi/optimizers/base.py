@@ -86,6 +86,9 @@ class Optimizer:
     multi_fidelity: bool = False
     #: whether the optimizer reads tuple losses as several objectives
     multi_objective: bool = False
+    #: whether it proposes network descriptions (``lowfi.nas.Network``) instead of points of
+    #: a configuration space (LEMONADE): benchmarks of configuration spaces do not fit it
+    searches_networks: bool = False
 
     def __init__(self, space: Any, seed: SeedLike = None):
         self.space = Space.from_any(space)

@@ -171,6 +171,7 @@ class LEMONADE(Optimizer):
 
     #: losses are tuples (expensive objective first); the Pareto front is the result
     multi_objective = True
+    searches_networks = True
 
 
     def __init__(self, space: Any = None, initial: Sequence[Any] | None = None, n_init: int = 4,
