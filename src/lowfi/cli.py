@@ -111,9 +111,9 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
     asked = trials["budget"].sum() if n else 0
     trained = ""  # stopped trials reach less than they asked for (total_budget counts the asked)
     if n and "budget_reached" in trials and trials["budget_reached"].notna().any():
-        from lowfi.analysis.rundata import budget_reached  # as reports count it: a failed
+        from lowfi.analysis.rundata import budget_used  # as reports count it: a failed trial
 
-        trained = f" (reached {float(budget_reached(trials).sum()):g})"  # trial in full
+        trained = f" (used {float(budget_used(trials).sum()):g})"  # in full, a resumed one less
     con.print(f"[bold]{_esc(title)}[/]: {n} trials, status {_esc(status)}, budget asked "
               f"{asked:g}{trained}{goal}")
     if n:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lowfi.analysis.rundata import RunData, budget_reached, load_run_data, status_of
+from lowfi.analysis.rundata import RunData, budget_used, load_run_data, status_of
 
 __all__ = [
     "STATUS_COLORS",
@@ -222,7 +222,7 @@ def incumbent_curve(data: RunData, x: str = "budget") -> pd.DataFrame:
     best_full = np.minimum.accumulate(np.where(full, loss, np.inf))
     best_any = np.minimum.accumulate(np.where(ok, loss, np.inf))
     if x == "budget":
-        xs = np.cumsum(np.nan_to_num(budget_reached(done)))
+        xs = np.cumsum(np.nan_to_num(budget_used(done)))
     else:
         t0 = pd.to_numeric(df.get("start"), errors="coerce").min() if "start" in df else np.nan
         end = pd.to_numeric(done["end"], errors="coerce").to_numpy(float) \
@@ -253,7 +253,7 @@ def plot_incumbent(run: Any, x: str = "budget", *, space: Any = None) -> Any:
     inc = incumbent_curve(data, x)
     fig = _figure((7, 4.2))
     ax = fig.add_subplot()
-    xlabel = ("budget reached (sum over trials)" if x == "budget"
+    xlabel = ("budget used (sum over trials)" if x == "budget"
               else "time since start (s)")
     sign = _sign(data)
     if len(inc):
@@ -286,7 +286,7 @@ def budget_allocation(data: RunData) -> pd.DataFrame:
     if not len(df):
         return pd.DataFrame(columns=["budget", "status", "trials", "budget_used"])
     d = pd.DataFrame({"budget": pd.to_numeric(df["budget"], errors="coerce"),
-                      "status": status_of(df), "used": budget_reached(df)})
+                      "status": status_of(df), "used": budget_used(df)})
     g = d.groupby(["budget", "status"]).agg(trials=("used", "size"), budget_used=("used", "sum"))
     return g.reset_index()
 

@@ -200,3 +200,31 @@ def test_a_saved_trials_table_of_a_maximized_run_is_reported_in_scores(tmp_path)
     assert report(tmp_path / "max.csv").parent.name == "max_csv_report"
     with pytest.raises(ValueError, match="out: .* is a file"):
         report(tmp_path / "max.csv", out=tmp_path / "max.jsonl")
+
+
+def test_budget_used_is_one_figure_everywhere(tmp_path, capsys):
+    """A trial that stopped itself (info budget_reached) and one continued from a checkpoint
+    (info resumed_from) count what they trained in show, the report, the plots and the
+    dashboard, as total_budget does."""
+    import lowfi
+    import lowfi.plot as lp
+    from lowfi.analysis.rundata import load_run_data
+    from lowfi.cli import main
+
+    def f(trial):
+        x = trial.config["x"]
+        if x < 0.5:  # gives up by itself after 3 of 9 epochs
+            return lowfi.Result(1.0, status="stopped", info={"budget_reached": 3})
+        return x
+
+    db = tmp_path / "u.db"
+    res = lowfi.minimize(f, {"x": (0.0, 1.0)}, "random", min_budget=9, max_budget=9,
+                         total_budget=90, storage=db, progress=False, seed=0)
+    assert res.stop_reason == "total_budget"
+    spent = sum(3 if s == "stopped" else 9 for s in res.trials["status"])
+    data = load_run_data(db)
+    assert lp.incumbent_curve(data)["x"].iloc[-1] == pytest.approx(spent)
+    assert lp.budget_allocation(data)["budget_used"].sum() == pytest.approx(spent)
+    assert main(["show", str(db)]) == 0
+    assert f"(used {spent:g})" in capsys.readouterr().out
+    assert f"budget used {spent:g} " in report(db).read_text()

@@ -268,10 +268,9 @@ def _run_report(path: Path | str, out: Path, prefix: str, name: str | None = Non
     counts = {s: int((st == s).sum()) for s in ("ok", "stopped", "failed", "running",
                                                  "cancelled")}
     table = trials_table(data)
-    used = float(pd.to_numeric(table["budget reached"], errors="coerce").sum())
-    if "info" in df.columns:  # a trial continued from a checkpoint trained from that step on
-        used -= float(sum(i.get("resumed_from", 0) or 0 for i in df["info"]
-                          if isinstance(i, dict)))
+    from lowfi.analysis.rundata import budget_used
+
+    used = float(np.nansum(budget_used(df)))  # checkpoint continuations from where they resumed
     max_budget = data.max_budget
     parts = [f"{counts['ok']} completed", f"{counts['stopped']} stopped early by a stopping "
              "rule", f"{counts['failed']} failed"]

@@ -276,6 +276,19 @@ def load_run_data(run: Any, space: Any = None) -> RunData:
     return data
 
 
+def budget_used(df: pd.DataFrame) -> np.ndarray:
+    """Budget each trial actually trained: the budget it reached (:func:`budget_reached`)
+    less the step it continued from when it resumed from a checkpoint of an earlier rung
+    (``info["resumed_from"]``). Reports, plots, the dashboard and ``lowfi show`` count this."""
+    out = budget_reached(df)
+    if "info" in df.columns and len(df):
+        start = np.array([float(i["resumed_from"]) if isinstance(i, dict)
+                          and isinstance(i.get("resumed_from"), int | float) else 0.0
+                          for i in df["info"]])
+        out = np.maximum(out - np.minimum(start, out), 0.0)
+    return out
+
+
 def budget_reached(df: pd.DataFrame) -> np.ndarray:
     """Budget each trial actually used: its ``budget_reached`` where the run recorded it, the
     last reported step for trials a stopping rule ended (or still running), else its budget."""

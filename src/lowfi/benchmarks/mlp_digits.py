@@ -115,4 +115,7 @@ def demo_objective(trial: Trial) -> Result:
         with open(tmp, "wb") as fh:
             fh.write(sign(pickle.dumps((target, model))))
         os.replace(tmp, path)
-    return Result(err, cost=time.perf_counter() - t0, info={"epochs_trained_now": max(target - done, 0)})
+    info: dict[str, Any] = {"epochs_trained_now": max(target - done, 0)}
+    if done:  # continued from the previous rung's checkpoint: reports count from there
+        info["resumed_from"] = float(done)
+    return Result(err, cost=time.perf_counter() - t0, info=info)

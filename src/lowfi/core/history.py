@@ -37,9 +37,9 @@ class Record:
 
     @property
     def budget_reached(self) -> float | None:
-        """The budget this evaluation reached: ``budget`` when it finished, the last reported
-        step when a stopping rule ended it, None when it failed."""
-        return budget_reached(self.status, self.budget, self.curve)
+        """The budget this evaluation reached (:func:`lowfi.core.trial.budget_reached`):
+        ``budget`` when it finished, where a stopped one got to, None when it failed."""
+        return budget_reached(self.status, self.budget, self.curve, self.result_info)
 
 
 class History:

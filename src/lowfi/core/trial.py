@@ -140,17 +140,23 @@ def negate(value: Any) -> Any:
     return -value
 
 
-def budget_reached(status: Any, budget: float, curve: Any) -> float | None:
-    """The budget an evaluation reached: its budget when it finished (``"ok"``), the last
-    reported step (at most the budget) when a stopping rule ended it, None when it failed.
+def budget_reached(status: Any, budget: float, curve: Any, info: Any = None) -> float | None:
+    """The budget an evaluation reached: its budget when it finished (``"ok"``); when it was
+    stopped early, ``info["budget_reached"]`` if the result says so, else the last reported
+    step (at most the budget), else its budget (unknown: counted in full, as ``total_budget``
+    does); None when it failed.
 
     Stopping rules compare reported steps with the trial's budget, so steps are on the
     budget's scale (e.g. epochs)."""
     if status == Status.OK:
         return float(budget)
     if status == Status.STOPPED:
+        given = info.get("budget_reached") if isinstance(info, dict) else None
+        if isinstance(given, numbers.Real) and not isinstance(given, bool) \
+                and math.isfinite(given):
+            return min(max(float(given), 0.0), float(budget))
         steps = [float(p[0]) for p in (curve or [])]
-        return min(max(steps), float(budget)) if steps else 0.0
+        return min(max(steps), float(budget)) if steps else float(budget)
     return None
 
 
@@ -161,12 +167,8 @@ def unused_budget(status: Any, budget: float, info: Any = None, curve: Any = Non
     used is unknown). ``total_budget`` counts asked budgets less these."""
     if status != Status.STOPPED:
         return 0.0
-    reached = (info or {}).get("budget_reached")
-    if reached is None:
-        if not curve:
-            return 0.0
-        reached = budget_reached(status, budget, curve) or 0.0
-    return max(float(budget) - float(reached), 0.0)
+    reached = budget_reached(status, budget, curve, info)
+    return max(float(budget) - float(reached if reached is not None else budget), 0.0)
 
 
 class StoppingRule:

@@ -148,7 +148,7 @@ class RunWatcher:
             r = {"budget": b, "trials": int(g["trials"].sum()),
                  "budget_used": float(g["budget_used"].sum())}
             r.update({s: int(g.loc[g["status"] == s, "trials"].sum())
-                      for s in ("ok", "stopped", "failed", "running")})
+                      for s in ("ok", "stopped", "failed", "running", "cancelled")})
             rungs.append(r)
         view["rungs"] = rungs
         view["curves"] = self._curves(df, st, sign)

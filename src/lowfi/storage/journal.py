@@ -1013,8 +1013,9 @@ class TrialsTable:
                     if any(v is _ABSENT for v in col) else col
         if "curve" not in data:  # last, when no row has one
             data["curve"] = [None] * n
-        data["budget_reached"] = [budget_reached(s, b, c) for s, b, c
-                                  in zip(data["status"], data["budget"], data["curve"],
+        infos = data.get("info", [None] * n)
+        data["budget_reached"] = [budget_reached(s, b, c, i) for s, b, c, i
+                                  in zip(data["status"], data["budget"], data["curve"], infos,
                                          strict=True)]
         return pd.DataFrame(data)
 

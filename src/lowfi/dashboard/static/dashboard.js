@@ -127,11 +127,11 @@
 
   function renderRungs(p, v) {
     var t = p.el.querySelector("table.rungs");
-    t.innerHTML = "<thead><tr><th>budget</th><th>trials</th><th>ok</th><th>stopped</th><th>failed</th><th>running</th><th>budget used</th></tr></thead>";
+    t.innerHTML = "<thead><tr><th>budget</th><th>trials</th><th>ok</th><th>stopped</th><th>failed</th><th>running</th><th>cancelled</th><th>budget used</th></tr></thead>";
     var b = el("tbody");
     v.rungs.forEach(function (r) {
       var tr = el("tr");
-      [r.budget, r.trials, r.ok, r.stopped, r.failed, r.running, r.budget_used].forEach(function (x) { tr.appendChild(el("td", null, fmt(x))); });
+      [r.budget, r.trials, r.ok, r.stopped, r.failed, r.running, r.cancelled || 0, r.budget_used].forEach(function (x) { tr.appendChild(el("td", null, fmt(x))); });
       b.appendChild(tr);
     });
     t.appendChild(b);
