@@ -203,3 +203,21 @@ def test_without_the_web_stack_the_error_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
     with pytest.raises(ImportError, match=r"pip install 'lowfi\[dashboard\]'"):
         DashboardServer([tmp_path])
+
+
+def test_a_journal_at_rest_is_read_without_files_and_a_replaced_one_afresh(tmp_path, make_run):
+    db = tmp_path / "x.db"
+    make_run(db, 5)
+    w = RunWatcher(db, "0")
+    assert w.snapshot()["n_trials"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.db"]  # no -shm/-wal beside it
+    w.close()
+    w = RunWatcher(db, "0")
+    assert w.snapshot()["n_trials"] == 5
+    for f in tmp_path.iterdir():
+        f.unlink()  # the user removes the run ...
+    assert w.snapshot()["error"] == "waiting for the journal to be created"
+    make_run(db, 3)  # ... and a new run writes the same path
+    view = w.snapshot()
+    assert view["n_trials"] == 3 and view["error"] is None
+    w.close()

@@ -115,6 +115,10 @@ def _scenario(tmp_path: Path, executor: str, sig: int, kill_worker: bool, case: 
     assert not alive, f"processes outlived the killed driver: {alive}"
     assert not (run.started() - released) & {t for k, t, _ in run.calls() if k == "end"}, \
         "a trial running at the kill finished anyway"
+    if run.proc.returncode == 128 + signal.SIGTERM:  # an announced stop: recorded as one
+        before = load_trials(str(run.db))
+        assert set(before["status"]) <= {"ok", "cancelled"}, before[["trial_id", "status"]]
+        assert (before["status"] == "cancelled").any()
 
     (run.gate / "all").touch()
     run.start(resume=True)

@@ -55,16 +55,50 @@ class RunWatcher:
         self._meta: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.error: str | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file being read
+        self._still: tuple[int, int] | None = None  # (size, mtime) of a journal read at rest
+        self._size = 0
 
-    def _refresh(self) -> bool:
+    def _reset(self) -> None:
+        """Forget the journal read so far (it was removed, or replaced by a new run)."""
+        if self._reader is not None:
+            self._reader.close()
+        self._reader, self._events, self._seq, self._view, self._meta = None, [], 0, None, {}
+        self._file = self._still = None
+
+    def _open(self) -> None:
+        """Open the journal: as an immutable file while no run writes it (no -wal beside
+        it; nothing is created next to it), else live, to see what the run appends."""
         from lowfi.analysis.rundata import JournalReader
 
-        if self._reader is None:
-            if not self.path.exists():
+        st = os.stat(self.path)
+        at_rest = not os.path.exists(str(self.path) + "-wal")
+        self._reader = JournalReader(self.path, follow=not at_rest)
+        self._file = (st.st_dev, st.st_ino)
+        self._still = (st.st_size, st.st_mtime_ns) if at_rest else None
+
+    def _refresh(self) -> bool:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            st = None
+        shrunk = st is not None and st.st_size < self._size  # a journal only grows: a new
+        self._size = st.st_size if st is not None else 0     # run under a reused inode
+        if st is None or shrunk or (self._file is not None
+                                    and (st.st_dev, st.st_ino) != self._file):
+            changed = self._file is not None
+            self._reset()  # removed, or a new run in its place: start over
+            if st is None:
                 self.error = "waiting for the journal to be created"
-                return False
+                return changed
+        elif self._still is not None and (
+                (st.st_size, st.st_mtime_ns) != self._still
+                or os.path.exists(str(self.path) + "-wal")):
+            self._reader.close()  # a run writes it again: read it live from here on
+            self._reader, self._still = None, None
+        if self._reader is None:
             try:
-                self._reader = JournalReader(self.path)
+                self._open()
             except Exception as exc:  # noqa: BLE001 - shown on the page, retried next poll
                 self.error = f"cannot open the journal yet ({exc})"
                 return False
@@ -92,9 +126,7 @@ class RunWatcher:
 
     def close(self) -> None:
         with self._lock:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
+            self._reset()
 
     # ------------------------------------------------------------------ the view
     def _build(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from lowfi.core.trial import Result, Status, StoppingRule
 from lowfi.execution import make_executor
+from lowfi.execution._worker import DriverTerminated
 from lowfi.execution.base import call_style, check_objective
 from lowfi.optimizers import Optimizer
 from lowfi.run.callbacks import HOOKS, LogTrials, OverheadTimer, ProgressBar, PublishStoppingState
@@ -309,7 +310,13 @@ def minimize(
                         checkpoint_dir=checkpoint_dir,
                         callbacks=built_in + list(callbacks or []), state=state,
                         direction=direction)
-        runner.run()
+        try:
+            runner.run()
+        except (DriverTerminated, KeyboardInterrupt) as exc:  # a clean, announced stop: the
+            with contextlib.suppress(Exception):  # running trials show as cancelled
+                journal.session(kind="stop", reason="SIGTERM" if isinstance(
+                    exc, DriverTerminated) else "interrupted (Ctrl-C)")
+            raise
         journal.session(kind="stop", reason=state.stop_reason)
         frame = _frame(journal, timer.overhead, direction)
     finally:
