@@ -228,3 +228,15 @@ def test_budget_used_is_one_figure_everywhere(tmp_path, capsys):
     assert main(["show", str(db)]) == 0
     assert f"(used {spent:g})" in capsys.readouterr().out
     assert f"budget used {spent:g} " in report(db).read_text()
+
+
+def test_a_report_before_any_trial_reached_max_budget_names_the_best_so_far(tmp_path):
+    import lowfi
+
+    db = tmp_path / "early.db"
+    res = lowfi.minimize(lambda c, b: c["x"] / b, {"x": (0.0, 1.0)}, "hyperband", min_budget=1,
+                         max_budget=27, max_evaluations=5, storage=db, progress=False, seed=0)
+    text = report(db).read_text()
+    top = res.trials[res.trials["budget"] == res.trials["budget"].max()]
+    tid = int(top.loc[top["loss"].idxmin(), "trial_id"])
+    assert f"Incumbent: trial {tid}, " in text and "(no trial reached max_budget 27 yet)" in text

@@ -106,3 +106,17 @@ def test_a_failing_rule_warns_and_never_fails_the_trial():
         assert t.should_stop() is False
     t.report(2, 0.4)
     assert t.should_stop() is False  # the rule is off for this trial: one warning
+
+
+def test_steps_past_the_budget_are_warned_about_once():
+    from lowfi.core.trial import Trial
+
+    t = Trial(0, {"x": 0.1}, 30.0, 0, rule=DomhanStopping())
+    with pytest.warns(RuntimeWarning, match="reported step 1000 is past its budget 30"):
+        t.report(1000, 0.5)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t.report(2000, 0.4)  # once per trial
+        Trial(1, {"x": 0.1}, 30.0, 1).report(1000, 0.5)  # no rule reads it: no warning

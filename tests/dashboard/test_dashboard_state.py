@@ -221,3 +221,16 @@ def test_a_journal_at_rest_is_read_without_files_and_a_replaced_one_afresh(tmp_p
     view = w.snapshot()
     assert view["n_trials"] == 3 and view["error"] is None
     w.close()
+
+
+def test_before_any_trial_reaches_max_budget_the_best_at_the_highest_is_shown(tmp_path):
+    import lowfi
+
+    db = tmp_path / "early.db"
+    res = lowfi.minimize(lambda c, b: c["x"] / b, {"x": (0.0, 1.0)}, "hyperband", min_budget=1,
+                         max_budget=27, max_evaluations=5, storage=db, progress=False, seed=0)
+    assert (res.trials["budget"] < 27).all()
+    best = RunWatcher(db, "0").snapshot()["best"]
+    top = res.trials[res.trials["budget"] == res.trials["budget"].max()]
+    assert best["below_max_budget"] and best["budget"] == top["budget"].iloc[0]
+    assert best["loss"] == pytest.approx(top["loss"].min())

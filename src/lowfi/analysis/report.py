@@ -281,9 +281,19 @@ def _run_report(path: Path | str, out: Path, prefix: str, name: str | None = Non
     if data.stop_reason:
         page.add("p", f"The run stopped: {data.stop_reason}.")
     inc = lp.incumbent_curve(data)
+    below = ""
+    tid = None
     if len(inc) and inc["best_full"].notna().any():
         tid = inc.loc[inc["best_full"].idxmin(), "trial_id"] if "trial_id" in inc else None
-        best = df[df["trial_id"] == tid].iloc[0] if tid is not None else None
+    elif "trial_id" in df:  # no trial reached max_budget: the best at the highest budget
+        ok = df[(st == "ok") & np.isfinite(lp._losses(df))]
+        if len(ok):
+            b = pd.to_numeric(ok["budget"], errors="coerce")
+            top = ok[b == b.max()]
+            tid = top.iloc[int(np.argmin(lp._losses(top)))]["trial_id"]
+            below = f" (no trial reached max_budget {max_budget:g} yet)"
+    if tid is not None:
+        best = df[df["trial_id"] == tid].iloc[0]
         if best is not None:
             cfg = {c[7:]: (best[c].item() if isinstance(best[c], np.generic) else best[c])
                    for c in df.columns if c.startswith("config.")
@@ -293,7 +303,7 @@ def _run_report(path: Path | str, out: Path, prefix: str, name: str | None = Non
             shown = (f"objectives ({', '.join(f'{sign * float(x):.6g}' for x in loss)})"
                      if isinstance(loss, list | tuple) else f"{name} {sign * float(loss):.6g}")
             page.add("p", f"Incumbent: trial {tid}, {shown} at budget "
-                          f"{float(best['budget']):g}, config {cfg}")
+                          f"{float(best['budget']):g}{below}, config {cfg}")
 
     def fig(name: str, f: Any) -> None:
         p = out / f"{prefix}{name}.png"

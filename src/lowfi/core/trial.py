@@ -414,6 +414,14 @@ class Trial:
             raise TypeError(
                 f"report: got step={step!r}, value={value!r}; both must be real numbers"
             )
+        if float(step) > float(self.budget) * (1 + 1e-9) and self.rule is not None \
+                and not getattr(self, "_warned_step", False):
+            self._warned_step = True
+            warnings.warn(f"trial {self.id}: reported step {float(step):g} is past its budget "
+                          f"{float(self.budget):g}; steps are read on the budget's scale (e.g. "
+                          "epochs) by the stopping rule and the budget a stopped trial used: "
+                          "report the epoch, not the samples or batches seen", RuntimeWarning,
+                          stacklevel=2)
         self.curve.append((float(step), -float(value) if self.maximize else float(value)))
         if self.channel is not None:
             now = time.monotonic()

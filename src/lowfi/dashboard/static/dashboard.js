@@ -200,7 +200,8 @@
     var c = v.counts || {}, st = v.settings || {};
     var parts = [(st.optimizer || "run") + ", budgets " + fmt(st.min_budget) + ".." + fmt(st.max_budget),
                  v.n_trials + " trials: " + (c.ok || 0) + " ok, " + (c.stopped || 0) + " stopped, " + (c.failed || 0) + " failed, " + (c.running || 0) + " running"];
-    if (v.best) parts.push("incumbent: trial " + v.best.trial + ", " + (v.value_name || "loss") + " " + fmt(v.best.loss));
+    if (v.best) parts.push("incumbent: trial " + v.best.trial + ", " + (v.value_name || "loss") + " " + fmt(v.best.loss) +
+                           (v.best.below_max_budget ? " (at budget " + fmt(v.best.budget) + ": no trial reached max_budget yet)" : ""));
     parts.push(v.stop_reason ? "stopped: " + v.stop_reason : (v.error || ((c.running || 0) ? "running" : "")));
     p.el.querySelector(".summary").textContent = parts.filter(Boolean).join(" · ");
     drawIncumbent(p, v);
