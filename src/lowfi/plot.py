@@ -84,8 +84,13 @@ def _sign(data: RunData) -> float:
 
 
 def _loss_label(data: RunData) -> str:
-    """Axis label of the plotted value: the objective's score for a run that maximized."""
-    return "score (maximized)" if _sign(data) < 0 else "loss"
+    """Axis label of the plotted value: the objective's score for a run that maximized; the
+    first objective of a multi-objective run (its scalar plots draw that one)."""
+    base = "score (maximized)" if _sign(data) < 0 else "loss"
+    df = data.trials
+    if len(df) and "loss" in df and df["loss"].map(lambda v: isinstance(v, list | tuple)).any():
+        return f"{base.split()[0]} of objective 1 (see plot_pareto_front for all)"
+    return base
 
 
 def _check_x(x: str) -> None:

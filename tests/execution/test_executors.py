@@ -346,3 +346,10 @@ def test_ray_attempt_whose_worker_died_is_not_a_timeout():
     marks.clear()
     (done,) = ex._expire(now + 200)
     assert done.trial is trial and "trial_timeout" in done.result.error
+
+
+def test_a_mistyped_dask_option_is_named_at_once():
+    with pytest.raises(TypeError, match="lost_worker_timeout: not an option of the dask executor"):
+        lowfi.execution.make_executor("dask", 2, lost_worker_timeout=120)
+    assert lowfi.execution.make_executor("dask", 2, memory_limit="1GB").cluster_kwargs == {
+        "memory_limit": "1GB"}

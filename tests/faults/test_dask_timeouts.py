@@ -92,3 +92,27 @@ def test_a_nanny_dask_closed_for_good_is_brought_back():
         assert len(cluster.workers) == 2
     finally:
         ex.close()
+
+
+def test_a_done_future_that_as_completed_never_delivers_is_still_collected():
+    """as_completed drops a future whose background result fetch failed (the worker holding
+    the result died and the rerun ended otherwise); the executor collects such futures itself
+    instead of waiting for them forever."""
+    pytest.importorskip("distributed")
+    from distributed import as_completed, wait
+
+    from lowfi import Trial
+    from lowfi.execution import make_executor
+
+    ex = make_executor("dask", 1)
+    ex.start(lambda c, b: c["x"])
+    try:
+        trial = Trial(3, {"x": 0.25}, 1.0, 3)
+        ex.submit(trial)
+        (fut,) = list(ex._futures)
+        ex._completed = as_completed([], with_results=True, raise_errors=False)  # never told
+        wait([fut], timeout=60)
+        (done,) = ex.wait(timeout=30)
+        assert done.trial.id == 3 and done.result.loss == 0.25 and not ex._futures
+    finally:
+        ex.close()

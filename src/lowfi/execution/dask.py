@@ -176,6 +176,20 @@ class DaskExecutor(Executor):
                              "or an address like ':8787' or '127.0.0.1:8787'")
         self.dashboard_address = dashboard_address
         self._dashboard_link: str | None = None
+        if cluster_kwargs:  # a typo would otherwise reach the worker processes and fail there
+            import inspect
+
+            from distributed import LocalCluster, Nanny, Worker
+
+            known = set()
+            for f in (LocalCluster.__init__, Nanny.__init__, Worker.__init__):
+                known |= set(inspect.signature(f).parameters) - {"self", "kwargs"}
+            bad = sorted(set(cluster_kwargs) - known)
+            if bad:
+                raise TypeError(f"{bad[0]}: not an option of the dask executor (n_workers, "
+                                "address, prefetch, trial_timeout, lost_workers_timeout, "
+                                "dashboard_address) nor of distributed.LocalCluster and its "
+                                "workers")
         self.cluster_kwargs = cluster_kwargs
         self._started: dict[int, tuple[float, str | None]] = {}
         self._points: list[tuple] = []
@@ -251,6 +265,7 @@ class DaskExecutor(Executor):
         # sent with each task (not scattered: scattered data dies with the worker holding it)
         self._payload = objective
         self._attempts: dict[int, int] = {}
+        self._undelivered: dict[Any, float] = {}
 
     def submit(self, trial: Trial) -> None:
         self._attempts[trial.id] = self._attempts.get(trial.id, 0) + 1
@@ -279,33 +294,79 @@ class DaskExecutor(Executor):
                     return out
             if now >= self._next_health:
                 self._check_workers(now)
+                out.extend(self._undelivered_done(now))
+                if out:
+                    return out
             if deadline is not None and now >= deadline:
                 return out
             time.sleep(0.002)
         self._no_workers_since = None
         for fut, value in self._completed.next_batch(block=False):
-            trial = self._futures.pop(fut, None)
-            if trial is None:  # cancelled earlier
+            self._finish(fut, value, out)
+        return out
+
+    def _finish(self, fut: Any, value: Any, out: list[Finished]) -> None:
+        """Record what a done future gave: its result, a retry, or a failure."""
+        trial = self._futures.pop(fut, None)
+        self._undelivered.pop(fut, None)
+        if trial is None:  # cancelled earlier, or handled already
+            return
+        if fut.status == "finished":
+            self._started.pop(trial.id, None)
+            out.append(value)
+            fut.release()
+            return
+        exc = value[1] if isinstance(value, tuple) and len(value) == 3 else value
+        if fut.status == "cancelled" and self._attempts.get(trial.id, 0) < 3:
+            self.submit(trial)  # lost with a worker before it could be retried: run again
+            return
+        now = time.time()
+        name = type(exc).__name__
+        if name == "KilledWorker":
+            why = (f"dask: the worker process running this trial died every time the "
+                   f"scheduler ran it (allowed-failures={_allowed_failures()}; KilledWorker): "
+                   f"{exc}")
+        else:
+            why = f"dask: {name}: {exc}"
+        out.append(Finished(trial, Result.failed(why), now, now, "lost"))
+
+    def _undelivered_done(self, now: float) -> list[Finished]:
+        """Futures that are done but that ``as_completed`` never delivered: it fetches a result
+        in the background, and when the worker holding it dies first (the task is then run
+        again, possibly until KilledWorker) the failed fetch is dropped and the future never
+        reaches its queue. A future seen done at two health checks in a row is taken here."""
+        out: list[Finished] = []
+        for fut in list(self._futures):
+            if fut.status not in ("finished", "error", "cancelled", "lost"):
+                self._undelivered.pop(fut, None)
+                continue
+            first = self._undelivered.setdefault(fut, now)
+            if now - first < 1.5:
                 continue
             if fut.status == "finished":
-                self._started.pop(trial.id, None)
-                out.append(value)
-                fut.release()
-                continue
-            exc = value[1] if isinstance(value, tuple) and len(value) == 3 else value
-            if fut.status == "cancelled" and self._attempts.get(trial.id, 0) < 3:
-                self.submit(trial)  # lost with a worker before it could be retried: run again
-                continue
-            now = time.time()
-            name = type(exc).__name__
-            if name == "KilledWorker":
-                why = (f"dask: the worker process running this trial died every time the "
-                       f"scheduler ran it (allowed-failures={_allowed_failures()}; KilledWorker): "
-                       f"{exc}")
+                try:
+                    value = fut.result(timeout=10)
+                except Exception as exc:  # noqa: BLE001 - lost again: a failure below
+                    value = (type(exc), exc, None)
+                    self._finish_failed(fut, exc, out)
+                    continue
             else:
-                why = f"dask: {name}: {exc}"
-            out.append(Finished(trial, Result.failed(why), now, now, "lost"))
+                try:
+                    exc = fut.exception(timeout=5)
+                except Exception as err:  # noqa: BLE001 - cancelled futures raise here
+                    exc = err
+                value = (type(exc), exc, None)
+            self._finish(fut, value, out)
         return out
+
+    def _finish_failed(self, fut: Any, exc: BaseException, out: list[Finished]) -> None:
+        trial = self._futures.pop(fut, None)
+        self._undelivered.pop(fut, None)
+        if trial is not None:
+            now = time.time()
+            out.append(Finished(trial, Result.failed(
+                f"dask: the result of this trial was lost with its worker "
+                f"({type(exc).__name__}: {exc})"), now, now, "lost"))
 
     def _poll(self) -> None:
         """Move what running trials sent (curve points, start marks) out of the queue."""
