@@ -309,3 +309,9 @@ def test_a_budget_the_run_does_not_have_is_named(run):
         lp.plot_slice(db, budget=27)
     with pytest.raises(ValueError, match="budget: got 2"):
         lp.param_importances(db, budget=2)
+
+
+def test_a_space_that_is_not_the_runs_is_named(run):
+    db, _ = run
+    with pytest.raises(ValueError, match=r"space: its parameters \['other'\] are not the run's"):
+        lp.plot_slice(db, space={"other": (0.0, 1.0)})

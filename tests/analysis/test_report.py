@@ -198,7 +198,7 @@ def test_a_saved_trials_table_of_a_maximized_run_is_reported_in_scores(tmp_path)
         tab = trials_table(tmp_path / f)
         assert "score" in tab and sorted(tab["score"]) == pytest.approx(sorted(res.trials["score"]))
     assert report(tmp_path / "max.csv").parent.name == "max_csv_report"
-    with pytest.raises(ValueError, match="out: .* is a file"):
+    with pytest.raises(ValueError, match="out: .* is not a folder"):
         report(tmp_path / "max.csv", out=tmp_path / "max.jsonl")
 
 
@@ -240,3 +240,15 @@ def test_a_report_before_any_trial_reached_max_budget_names_the_best_so_far(tmp_
     top = res.trials[res.trials["budget"] == res.trials["budget"].max()]
     tid = int(top.loc[top["loss"].idxmin(), "trial_id"])
     assert f"Incumbent: trial {tid}, " in text and "(no trial reached max_budget 27 yet)" in text
+
+
+def test_a_multi_objective_table_saved_as_csv_is_reported(tmp_path):
+    import lowfi
+
+    res = lowfi.minimize(lambda c, b: (c["x"], 1 - c["x"] ** 2), {"x": (0.0, 1.0)},
+                         "random", max_evaluations=5, progress=False, seed=0)
+    res.trials.to_csv(tmp_path / "multi.csv", index=False)
+    text = report(tmp_path / "multi.csv").read_text()
+    assert "5 trials" in text and "Incumbent: trial" in text and "objectives (" in text
+    with pytest.raises(ValueError, match="is not a folder"):
+        report(tmp_path / "multi.csv", out=tmp_path / "multi.csv" / "sub")

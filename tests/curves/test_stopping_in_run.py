@@ -1,6 +1,7 @@
 """Predictive termination wired into the run loop: trial.report / trial.should_stop."""
 
 import numpy as np
+import pytest
 
 import lowfi
 from lowfi.curves import DomhanStopping
@@ -133,3 +134,10 @@ def test_learning_curve_plot_draws_a_maximized_runs_predictions_in_scores(tmp_pa
         line = b.lines[0] if hasattr(b, "lines") else b
         ys.extend(np.asarray(line.get_ydata(), float))
     assert ys and all(0 <= y <= 1 for y in ys)  # accuracies, not negated ones
+
+
+def test_a_maximizing_rule_in_a_minimizing_run_is_refused():
+    with pytest.raises(ValueError, match="rule has direction='maximize' but the run minimizes"):
+        lowfi.minimize(curve_objective, {"x": (0.0, 1.0)}, "random", max_budget=10,
+                       min_budget=10, max_evaluations=2, progress=False,
+                       stopping=DomhanStopping(direction="maximize"))

@@ -37,10 +37,11 @@ def test_values_outside_the_bounds_and_steps_before_the_curve_are_refused():
     with pytest.raises(ValueError, match=r"curves\[1\]: values: got -0.5 outside bounds"):
         FastExtrapolator(bounds=(0, 1)).predict_many(
             [(STEPS, CURVE), (STEPS, np.r_[-0.5, CURVE[1:]])], 20)
-    late = FastExtrapolator().fit(STEPS + 4, CURVE)
-    with pytest.raises(ValueError, match="T: got 1, before the first observed step 5"):
-        late.predict(1.0)
-    assert np.isfinite(late.predict(5.0).mean)
+    for late in (FastExtrapolator().fit(STEPS + 4, CURVE),
+                 DomhanExtrapolator(seed=0).fit(STEPS + 4, CURVE)):
+        with pytest.raises(ValueError, match="T: got 1, before the first observed step 5"):
+            late.predict(1.0)
+        assert np.isfinite(late.predict(5.0).mean)
 
 
 def test_lcnet_names_a_curve_with_nan():

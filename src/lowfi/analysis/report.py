@@ -148,6 +148,16 @@ class _Page:
 # ------------------------------------------------------------------ loading
 
 
+def _tuple_of_numbers(v: Any) -> Any:
+    """``"(0.1, 0.2)"`` or ``"[0.1, 0.2]"`` (how a CSV keeps a tuple of losses) as a tuple."""
+    if isinstance(v, str) and v.strip()[:1] in "([" and v.strip()[-1:] in ")]":
+        try:
+            return tuple(float(x) for x in v.strip()[1:-1].split(",") if x.strip())
+        except ValueError:
+            return v
+    return v
+
+
 def load_run(path: str | os.PathLike) -> pd.DataFrame:
     """Trials of a stored run: a SQLite journal (``lowfi.storage.load_trials``), or a trials
     table saved as ``.jsonl`` / ``.csv``."""
@@ -163,7 +173,11 @@ def load_run(path: str | os.PathLike) -> pd.DataFrame:
             df = pd.concat([df.drop(columns="config"), cfg], axis=1)
         return df
     if p.suffix == ".csv":
-        return pd.read_csv(p)
+        df = pd.read_csv(p)
+        for col in ("loss", "score"):  # a multi-objective run's tuples were written as text
+            if col in df.columns and not pd.api.types.is_numeric_dtype(df[col]):
+                df[col] = [_tuple_of_numbers(v) for v in df[col]]
+        return df
     from lowfi.storage import load_trials
 
     return load_trials(p)
@@ -191,8 +205,13 @@ def report(path: str | os.PathLike, out: str | os.PathLike | None = None,
     pathlib.Path
         The markdown file written.
     """
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        raise ValueError(f"out: {os.fspath(out)!r} is a file; give a folder for the report")
+    if out is not None:  # the folder, or the nearest part of it that exists, must be one
+        for q in (Path(out), *Path(out).parents):
+            if q.exists():
+                if not q.is_dir():
+                    raise ValueError(f"out: {os.fspath(out)!r} is not a folder ({str(q)!r} is "
+                                     "a file); give a folder for the report")
+                break
     text = os.fspath(path)
     if "://" in text:  # a storage URL, as lowfi show and the plots take
         from urllib.parse import urlparse

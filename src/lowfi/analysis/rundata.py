@@ -273,6 +273,11 @@ def load_run_data(run: Any, space: Any = None) -> RunData:
         from lowfi.space import Space
 
         data.space = Space.from_any(space)
+        have = {c[7:] for c in data.trials.columns if str(c).startswith("config.")}
+        missing = [n for n in data.space.names if n not in have]
+        if have and missing:
+            raise ValueError(f"space: its parameters {missing} are not the run's "
+                             f"({sorted(have)}); give the space the run searched, or none")
     return data
 
 

@@ -221,6 +221,12 @@ class StoppingRule:
         minimizing run uses the rule as it is.
         """
         if direction != "maximize":
+            if getattr(self, "direction", None) == "maximize":
+                raise ValueError(
+                    "stopping: the rule has direction='maximize' but the run minimizes; a rule "
+                    "reads the values the objective reports on the run's scale: leave the "
+                    "rule's direction at its default, or run with direction='maximize' (then "
+                    "report and return scores)")
             return self
         rule = copy.copy(self)
         if getattr(rule, "direction", None) == "maximize":

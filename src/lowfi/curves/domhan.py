@@ -379,6 +379,10 @@ class DomhanExtrapolator:
         t = t.reshape(-1)
         if np.any(~np.isfinite(t)) or np.any(t <= 0):
             raise ValueError(f"T: got {T!r}; steps must be finite and > 0")
+        if np.any(t < self._step0 * (1 - 1e-12)):
+            raise ValueError(f"T: got {float(t.min()):g}, before the first observed step "
+                             f"{self._step0:g}; the curve families extrapolate forward only: "
+                             "predict at steps >= the first observed one")
         u = self._combined(t / self._step0, self.samples_)
         f = self._to_user(u)
         sigma = np.exp(self.samples_[:, -1]) * self._zscale

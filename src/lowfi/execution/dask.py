@@ -200,6 +200,7 @@ class DaskExecutor(Executor):
         self._own_client = False
         self._own_cluster = None
         self._futures: dict[Any, Trial] = {}
+        self._restarts: list[Any] = []
         self._curves = None
         self._run_key = uuid.uuid4().hex[:8]
 
@@ -404,14 +405,31 @@ class DaskExecutor(Executor):
             del self._futures[fut]
             self._started.pop(trial.id, None)
             self.client.cancel([fut])  # forgotten by the scheduler: never run again
-            ended = self._restart_worker(addr)
+            # restarted in the background: the driver goes on collecting and timing the other
+            # trials meanwhile (a restart takes seconds)
+            ended = self._restart_in_background(addr)
             end = time.time()
             msg = (f"trial_timeout: the trial ran longer than {self.trial_timeout:g} s and was "
-                   "ended" + (" (its worker process was restarted)" if ended else
-                              "; its worker could not be restarted, so the objective may go on "
-                              "running there until it returns"))
+                   "ended" + (" (its worker process is restarted)" if ended else
+                              "; its worker is unknown, so the objective may go on running "
+                              "there until it returns"))
             out.append(Finished(trial, Result.failed(msg), end - (now - began), end, addr or "timeout"))
         return out
+
+    def _restart_in_background(self, addr: str | None) -> bool:
+        """Ask the worker's nanny to restart it, on the client's event loop (no waiting)."""
+        if addr is None:
+            return False
+        import asyncio
+
+        try:
+            fut = asyncio.run_coroutine_threadsafe(
+                self.client._restart_workers([addr], timeout=60, raise_for_error=False),
+                self.client.loop.asyncio_loop)
+        except Exception:  # noqa: BLE001 - no event loop to run it on: restart here
+            return self._restart_worker(addr)
+        self._restarts.append(fut)
+        return True
 
     def _restart_worker(self, addr: str | None) -> bool:
         if addr is None:
@@ -490,6 +508,12 @@ class DaskExecutor(Executor):
         return self._dashboard_link
 
     def close(self) -> None:
+        for fut in getattr(self, "_restarts", []):  # restarts in flight end before the cluster
+            try:
+                with _quiet_distributed():
+                    fut.result(timeout=60)
+            except Exception:  # noqa: BLE001 - a worker that is gone needs no restart
+                pass
         try:
             with _quiet_distributed(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")

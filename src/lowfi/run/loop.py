@@ -266,6 +266,8 @@ def minimize(
     if budget_type is not None:  # the optimizer checks it
         optimizer_kwargs = {**(optimizer_kwargs or {}), "budget_type": budget_type}
 
+    if stopping is not None and (direction == "minimize" or (direction is None and not resume)):
+        stopping.for_run("minimize")  # a rule that maximizes in a minimizing run: said now
     # the executor is built (a missing extra, bad options said) before the journal is written
     ex = make_executor(executor if executor is not None else
                        ("inline" if n_workers == 1 else "processes"), n_workers,
