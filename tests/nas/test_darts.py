@@ -350,3 +350,28 @@ def test_data_augmentation_regularizes_the_inner_objective_on_schedule(monkeypat
         darts_search(tiny_model(), _data(), _data(seed=1), cutout_prob=1.5)
     with pytest.raises(ValueError, match="cutout_schedule"):
         darts_search(tiny_model(), _data(), _data(seed=1), cutout_schedule="cosine")
+
+
+def test_digits_task_refuses_splits_that_leak_or_leave_no_training_set():
+    from lowfi.nas.darts import digits_task
+
+    with pytest.raises(ValueError, match="n_test: got -5"):
+        digits_task(n_test=-5)
+    with pytest.raises(ValueError, match="n_test \\+ n_val: got 1700 \\+ 300"):
+        digits_task(n_test=1700, n_val=300)
+    d = digits_task(n_test=100, n_val=50)
+    assert len(d["test"][0]) == 100 and len(d["val"][0]) == 50 and len(d["train"][0]) == 1647
+
+
+@pytest.mark.parametrize("layout", [dict(layers=1), dict(layers=2, reductions=())],
+                         ids=["one-cell", "no-reduction"])
+def test_a_supernet_without_one_cell_type_is_searched(layout):
+    from lowfi.nas.darts import SearchConfig, SearchNetwork, darts_search, digits_task
+
+    data = digits_task()
+    tr = tuple(t[:32] for t in data["search_train"])
+    va = tuple(t[:32] for t in data["search_val"])
+    for order in ("first", "second"):
+        res = darts_search(SearchNetwork(C=2, n_nodes=2, **layout), tr, va,
+                           SearchConfig(epochs=1, batch_size=32, eigenvalue_every=1, order=order))
+        assert np.isfinite(res.history[-1]["eigenvalue"]) and res.genotype.normal

@@ -50,6 +50,13 @@ torch = require_torch()
 F = torch.nn.functional
 
 
+def _grads(loss, params: list) -> list:
+    """Gradients of ``loss`` for ``params``; zero for a parameter the loss does not use (the
+    weights of a cell type the supernet does not have, e.g. no reduction cell)."""
+    out = torch.autograd.grad(loss, params, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for g, p in zip(out, params)]
+
+
 @dataclass
 class SearchConfig:
     """Settings of :func:`darts_search` (defaults: DARTS, first order, no regularization).
@@ -203,7 +210,7 @@ class Architect:
         """The architecture gradient, one tensor per alpha (not written to ``.grad``)."""
         alphas = self.model.arch_parameters()
         if self.order == "first":
-            return list(torch.autograd.grad(self.val_loss(val_batch), alphas))
+            return _grads(self.val_loss(val_batch), alphas)
         weights = self.model.weights()
         saved = [w.detach().clone() for w in weights]
         try:
@@ -214,7 +221,8 @@ class Architect:
                         w.sub_(self.xi * g)
             val = self.val_loss(val_batch)
             grads = torch.autograd.grad(val, alphas + weights, allow_unused=True)
-            d_alpha = list(grads[: len(alphas)])
+            d_alpha = [torch.zeros_like(a) if g is None else g
+                       for g, a in zip(grads[: len(alphas)], alphas)]
             d_w = [torch.zeros_like(w) if g is None else g for g, w in zip(grads[len(alphas):], weights)]
             norm = torch.sqrt(sum((g * g).sum() for g in d_w))
             eps = self.eps_scale / float(norm) if float(norm) > 0 else 0.0
@@ -225,7 +233,7 @@ class Architect:
                 with torch.no_grad():
                     for w, s, g in zip(weights, saved, d_w):
                         w.copy_(s + sign * eps * g)
-                grads_pm.append(torch.autograd.grad(self.train_loss(train_batch), alphas))
+                grads_pm.append(_grads(self.train_loss(train_batch), alphas))
             return [da - self.xi * (gp - gm) / (2 * eps)
                     for da, gp, gm in zip(d_alpha, grads_pm[0], grads_pm[1])]
         finally:

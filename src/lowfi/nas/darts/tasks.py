@@ -29,6 +29,12 @@ def digits_task(task: str = "classification", seed: SeedLike = 0, noise: float =
     """
     if task not in ("classification", "dense"):
         raise ValueError(f"task: got {task!r}; allowed are 'classification' and 'dense'")
+    for name, v in (("n_test", n_test), ("n_val", n_val)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+            raise ValueError(f"{name}: got {v!r}; allowed is an int >= 0")
+    if n_test + n_val > 1797 - 4:  # digits has 1,797 images; the search halves need some
+        raise ValueError(f"n_test + n_val: got {n_test} + {n_val}; at most 1793 of the 1,797 "
+                         "images can be held out (the rest is the training set)")
     from sklearn.datasets import load_digits
 
     rng = as_generator(seed)
