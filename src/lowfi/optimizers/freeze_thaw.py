@@ -196,6 +196,8 @@ class FreezeThaw(Optimizer):
         if self.max_trials is not None and self._next_trial_id >= self.max_trials:
             return None
         curves = [cid for cid, r in self.runs.items() if r["curve"]]
+        if len(curves) >= 2:  # failed runs count against their region (worst loss seen)
+            curves += [cid for cid, r in self.runs.items() if r["failed"] and not r["curve"]]
         if len(self.runs) < self.n_initial or len(curves) < 2:
             # the initial design, and new configurations while the model waits for its second
             # curve (a slow first evaluation on one worker must not make the others train one
@@ -304,8 +306,13 @@ class FreezeThaw(Optimizer):
     # ------------------------------------------------------------------ decision
     def _fit(self, curves: list[int]) -> np.ndarray:
         X = self.space.encode(self.runs[c]["config"] for c in curves)
+        # a run that failed before reporting anything stands at the worst loss any run
+        # reported, after one step: the model learns to avoid where evaluations crash
+        worst = max((v for r in self.runs.values() if not r["failed"] for _, v in r["curve"]),
+                    default=0.0)
         data = [(np.array([p[0] for p in self.runs[c]["curve"]]),
-                 np.array([p[1] for p in self.runs[c]["curve"]])) for c in curves]
+                 np.array([p[1] for p in self.runs[c]["curve"]])) if self.runs[c]["curve"]
+                else (np.array([float(self.step)]), np.array([worst])) for c in curves]
         self.model.fit(self.features.transform(X), data)
         return X
 
@@ -410,7 +417,7 @@ class FreezeThaw(Optimizer):
 
     def recommend(self) -> tuple[dict[str, Any], float] | None:
         """The configuration with the lowest predicted loss at ``max_budget`` and that value."""
-        curves = [cid for cid, r in self.runs.items() if r["curve"]]
+        curves = [cid for cid, r in self.runs.items() if r["curve"] and not r["failed"]]
         if len(curves) < 2:
             return self.incumbent()
         with blas_single_thread():

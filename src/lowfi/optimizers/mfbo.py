@@ -320,7 +320,7 @@ class MFBO(Optimizer):
         last = self.max_trials is not None and self._next_trial_id >= self.max_trials - 1
         if not (force or last or self.verify_share > 0):
             return None
-        X = self._X_eval
+        X = self._X_ok
         X = np.unique(X, axis=0) if not np.isnan(X).any() else X
         mean, _ = self.model.predict(self._inputs(X, 1.0))
         i = int(np.argmin(mean))
@@ -384,9 +384,14 @@ class MFBO(Optimizer):
         s = self.to_s(np.array([r.budget for r in recs], dtype=float))
         _, y = self.history.observations(None, failed="worst")
         y = self._transform(np.asarray(y, dtype=float))
-        cost = np.array([(r.cost if r.cost is not None and r.cost > 0 else r.budget) for r in recs],
-                        dtype=float)
+        # a failed trial's cost (often the seconds until it crashed) says nothing about what a
+        # successful evaluation costs: NaN here, left out of the cost model
+        cost = np.array([np.nan if r.failed else
+                         (r.cost if r.cost is not None and r.cost > 0 else r.budget)
+                         for r in recs], dtype=float)
         keep = np.isfinite(y)
+        self._ok_rows = np.array([not r.failed for r in recs], dtype=bool)[keep]
+        self._row_budgets = np.array([r.budget for r in recs], dtype=float)[keep]
         return X[keep], s[keep], y[keep], cost[keep]
 
     def fit_models(self) -> bool:
@@ -403,7 +408,10 @@ class MFBO(Optimizer):
         # (the schedule is the GP's: a network model given optimize=False would keep its
         # samples and not learn the new results)
         self.model.fit(W, y, optimize=optimize or not isinstance(self.model, GP))
-        self.cost_model.fit(W, np.log(cost),
+        known = np.isfinite(cost)
+        if known.sum() < 3:  # too few successful costs yet: the budget stands for the cost
+            cost, known = np.where(known, cost, self._row_budgets), np.ones(len(cost), bool)
+        self.cost_model.fit(W[known], np.log(cost[known]),
                             optimize=optimize or not isinstance(self.cost_model, GP))
         pend = [t for t in self.history.pending.values()]
         if pend:
@@ -412,6 +420,8 @@ class MFBO(Optimizer):
             self.model.fit(np.vstack([W, Wp]), np.concatenate([y, self.model.predict(Wp)[0]]),
                            optimize=False)
         self._X_eval = X
+        ok = getattr(self, "_ok_rows", None)
+        self._X_ok = X[ok] if ok is not None and ok.any() else X  # never recommend a crash
         return True
 
     def recommend(self) -> tuple[dict[str, Any], float] | None:
@@ -421,17 +431,20 @@ class MFBO(Optimizer):
         It fits copies of the models, so calling it does not change the optimizer's state
         (its random streams and warm starts): a run's trials are the same whether or not
         (and how often) it is asked for recommendations."""
-        saved = (self.model, self.cost_model, getattr(self, "_X_eval", None))
+        saved = (self.model, self.cost_model, getattr(self, "_X_eval", None),
+                 getattr(self, "_X_ok", None), getattr(self, "_ok_rows", None),
+                 getattr(self, "_opt_n", 0))
         self.model, self.cost_model = copy.deepcopy(self.model), copy.deepcopy(self.cost_model)
         try:
             with blas_single_thread():
                 if not self.fit_models():
                     return self.incumbent()
-                X = self._X_eval
+                X = self._X_ok
                 X = np.unique(X, axis=0) if not np.isnan(X).any() else X
                 mean, _ = self.model.predict(self._inputs(X, 1.0))
         finally:
-            self.model, self.cost_model, self._X_eval = saved
+            (self.model, self.cost_model, self._X_eval, self._X_ok, self._ok_rows,
+             self._opt_n) = saved
         i = int(np.argmin(mean))
         return self.space.to_dicts(X[i][None, :])[0], self._untransform(float(mean[i]))
 
@@ -454,7 +467,7 @@ class MFBO(Optimizer):
         nb = len(self.budgets)
         W = [self._inputs(pool, f) for f in self.fractions]  # one input block per budget
         cost = np.stack([np.exp(self.cost_model.predict(w)[0]) for w in W], axis=1)  # (P, nb)
-        busy = self._pending_pairs(pool)  # (P, nb): pairs that duplicate a running trial
+        busy = self._taken_pairs(pool)  # (P, nb): pairs running or evaluated already
         if self.acquisition == "mf-gp-ucb":
             i, j = self._mf_gp_ucb(pool, W, cost, busy)
             scores = None
@@ -471,11 +484,16 @@ class MFBO(Optimizer):
         self.last_scores = scores
         return self.space.to_dicts(pool[i][None, :])[0], self.budgets[j]
 
-    def _pending_pairs(self, pool: np.ndarray) -> np.ndarray:
+    def _taken_pairs(self, pool: np.ndarray) -> np.ndarray:
+        """(configuration, budget) pairs of the pool that are running or were evaluated: a
+        repeat of a measured pair adds nothing to learn (the objective is taken as
+        deterministic, as the other optimizers do)."""
         busy = np.zeros((len(pool), len(self.budgets)), dtype=bool)
-        if not self.history.pending:
-            return busy
         keys = {(self.space.key(t.config), float(t.budget)) for t in self.history.pending.values()}
+        keys |= {(self.space.key(r.config), float(r.budget)) for r in self.history.records
+                 if r.trial_id >= 0}
+        if not keys:
+            return busy
         dicts = self.space.to_dicts(pool)
         for i, c in enumerate(dicts):
             k = self.space.key(c)

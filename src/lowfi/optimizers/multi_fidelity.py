@@ -294,13 +294,20 @@ class MultiFidelityGP(Optimizer):
         return self._new_trial(config, budget, fidelity=dict(point), **info)
 
     def _observations(self):
-        recs = [r for r in self.history.records if not r.failed and isinstance(r.loss, numbers.Real)
-                and not isinstance(r.loss, bool)
-                and r.info.get("fidelity") is not None]
+        """Records with a fidelity point, their encodings, scaled points and losses; a failed
+        record gets the worst loss seen (as the other model-based optimizers), so that the
+        model learns to avoid a region where evaluations crash."""
+        recs = [r for r in self.history.records if r.info.get("fidelity") is not None
+                and (r.failed or (isinstance(r.loss, numbers.Real)
+                                  and not isinstance(r.loss, bool)))]
+        ok = [float(r.loss) for r in recs if not r.failed and math.isfinite(float(r.loss))]
+        if not ok:  # nothing succeeded yet: a failure has no loss to stand in for
+            recs = [r for r in recs if not r.failed]
+        worst = max(ok) if ok else np.nan
         X = self.space.encode([r.config for r in recs]) if recs else np.empty((0, self.space.dim))
         S = np.array([self.fidelity_space.scaled(r.info["fidelity"]) for r in recs]).reshape(
             len(recs), self.fidelity_space.k)
-        y = np.array([r.loss for r in recs], dtype=float)
+        y = np.array([worst if r.failed else r.loss for r in recs], dtype=float)
         return recs, X, S, y
 
     def _log_fid(self, points: list[dict[str, float]]) -> np.ndarray:
@@ -309,7 +316,9 @@ class MultiFidelityGP(Optimizer):
 
     def fit_cost(self) -> None:
         """Ridge fit of ``log cost = a + sum_i b_i log(v_i / hi_i)`` towards ``b_i = 1``."""
-        recs = [r for r in self.history.records if r.info.get("fidelity") is not None]
+        # a failed trial's cost (the time until it crashed) is not what an evaluation costs
+        recs = [r for r in self.history.records if r.info.get("fidelity") is not None
+                and not r.failed]
         k = self.fidelity_space.k
         if len(recs) < 2:
             self.cost_coef = np.concatenate([[0.0], np.ones(k)])
@@ -346,6 +355,8 @@ class MultiFidelityGP(Optimizer):
         """The evaluated configuration with the lowest predicted loss at the target fidelity,
         and that prediction (None before any result)."""
         recs, X, _, y = self._observations()
+        keep = [i for i, r in enumerate(recs) if not r.failed]  # never recommend a crash
+        recs, X, y = [recs[i] for i in keep], X[keep], y[keep]
         if not recs:
             return None
         if self.model is None:
@@ -432,6 +443,8 @@ class MultiFidelityGP(Optimizer):
         variance with ``prior_weight`` pseudo-observations (Huang et al. give each fidelity
         level its own random-error variance)."""
         recs, X, S, y = self._observations()
+        keep = [i for i, r in enumerate(recs) if not r.failed]  # measured noise only
+        recs, X, S, y = [recs[i] for i in keep], X[keep], S[keep], y[keep]
         glob = self.model.noise_var
         if not recs:
             return np.full(len(self.grid), glob)

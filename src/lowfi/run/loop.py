@@ -337,10 +337,17 @@ def _warn_low_budget(result: RunResult) -> None:
         return
     ok = frame[frame["status"] == Status.OK]
     if len(ok) and float(ok["budget"].max()) < float(max_budget):
+        hint = "raise max_evaluations, total_budget or walltime"
+        if hasattr(result.optimizer, "ask_verification"):  # cost-aware MF-BO verifies its
+            rec = getattr(result.optimizer, "recommend", lambda: None)()  # recommendation
+            hint = ("this optimizer measures its recommendation at max_budget only once its "
+                    "verification share of the spending allows; pass optimizer_kwargs="
+                    "{'max_trials': N} with max_evaluations=N so that the last trial verifies "
+                    "it" + (f" (its recommendation now: {rec[0]}, predicted {rec[1]:.6g} at "
+                            "max_budget)" if rec else ""))
         warnings.warn(f"minimize: no trial was evaluated at max_budget={max_budget:g} (the "
                       f"highest finished budget is {float(ok['budget'].max()):g}), so best_loss "
-                      "is a low-fidelity result; raise max_evaluations, total_budget or walltime",
-                      stacklevel=5)
+                      f"is a low-fidelity result; {hint}", stacklevel=5)
 
 
 def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: Any,
