@@ -1,6 +1,7 @@
 """Population based training (Jaderberg et al. 2017): exploit the best, explore around them."""
 
 import json
+import math
 import os
 
 import numpy as np
@@ -133,3 +134,31 @@ def test_initial_configs_start_the_population():
                        initial_configs=[{"x": 0.2}, {"x": 0.7}], max_evaluations=12, seed=0,
                        progress=False)
     assert seen[:2] == [0.2, 0.7]
+
+
+def test_an_exploiting_member_trains_an_interval_beyond_the_copied_weights(tmp_path):
+    import json
+    import os
+
+    import lowfi
+
+    log = []
+
+    def objective(trial):  # keeps weights and an epoch count in its checkpoint folder
+        path = os.path.join(trial.checkpoint_dir, "state.json")
+        state = json.load(open(path)) if os.path.exists(path) else {"w": 10.0, "epochs": 0}
+        start = state["epochs"]
+        for e in range(start, int(trial.budget)):
+            state["w"] *= 1 - 0.5 * math.exp(-(((trial.config["lr"] - 0.5) / 0.2) ** 2))
+            state["epochs"] = e + 1
+        os.makedirs(trial.checkpoint_dir, exist_ok=True)
+        with open(path, "w") as fh:
+            json.dump(state, fh)
+        log.append((trial.budget, start, dict(trial.info)))
+        return state["w"]
+
+    lowfi.minimize(objective, {"lr": (0.01, 1.0)}, "pbt", min_budget=2, max_budget=20,
+                   max_evaluations=40, seed=0, progress=False, storage=tmp_path / "p.db",
+                   optimizer_kwargs={"population_size": 6})
+    exploits = [(b, s) for b, s, info in log if "exploited_from" in info and b < 20]
+    assert exploits and all(b - s >= 2 for b, s in exploits)

@@ -18,7 +18,8 @@ Weights move between members through checkpoints: an exploited trial carries
 configuration into the new configuration's ``trial.checkpoint_dir`` before the trial starts, so
 an objective that continues from its checkpoint folder (e.g. with
 :class:`lowfi.integrations.torch.TorchCheckpoint`) continues from the better member's weights.
-Its budget is the source's trained budget plus one interval. Losses are compared across
+Its budget is the source's trained budget when the trial is handed out (the weights copied
+then) plus one interval. Losses are compared across
 members at whatever step they last finished (the asynchronous variant, as in Ray Tune).
 """
 
@@ -108,9 +109,15 @@ class PBT(Optimizer):
         plan = mem.pop("plan")
         mem["busy"] = True
         info = {"member": m, "step": plan["step"]}
+        budget = plan["budget"]
         if plan.get("source") is not None:
             info.update(exploited_from=plan["source"], inherit_config_id=plan["inherit"])
-        return self._new_trial(mem["config"], plan["budget"], config_id=plan["config_id"], **info)
+            # the source's weights are copied when this trial starts: one interval beyond
+            # what the source has trained by now (it may have gone on since the plan)
+            s = self.members[plan["source"]]
+            if s["config_id"] == plan["inherit"]:
+                budget = min(max(budget, s["budget"] + self.interval), self.max_budget)
+        return self._new_trial(mem["config"], budget, config_id=plan["config_id"], **info)
 
     def _tell(self, trial: Trial, result: Result) -> None:
         m = int(trial.info["member"])
