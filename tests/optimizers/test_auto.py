@@ -188,3 +188,21 @@ def test_random_draws_skip_configurations_already_evaluated_at_the_budget():
             at = seen.setdefault(r["budget"], set())
             assert key not in at or len(at) == 24, (seed, key, r["budget"])
             at.add(key)
+
+
+def test_no_pair_is_evaluated_twice_across_brackets_on_a_small_discrete_space():
+    from lowfi import optimizers
+
+    space = {"a": (0, 9), "c": ["x", "y", "z"]}  # 30 configurations
+    for seed in range(4):
+        opt = optimizers.get("auto", space, min_budget=1, max_budget=9, eta=3, seed=seed)
+        seen = set()
+        for _ in range(45):
+            t = opt.ask()
+            if t is None:
+                break
+            key = (t.config["a"], t.config["c"], t.budget)
+            assert key not in seen, (seed, t.id, key)
+            seen.add(key)
+            opt.tell(t, (t.config["a"] - 2) ** 2 + {"x": 1, "y": 0, "z": 2}[t.config["c"]]
+                     + 1.0 / t.budget)

@@ -102,3 +102,17 @@ def test_a_deterministic_optimum_on_a_bound_is_not_evaluated_again_and_again():
         res = lowfi.minimize(objective, cs, "gp", max_evaluations=40, seed=0, progress=False)
     repeats = int(res.trials.duplicated(subset=["config.n", "config.x"]).sum())
     assert repeats <= 3  # 15 when only running configurations were avoided
+
+
+def test_a_small_discrete_space_is_not_spent_on_repeats():
+    from lowfi import optimizers
+
+    space = {"a": (0, 9), "c": ["x", "y", "z"]}  # 30 configurations, a deterministic loss
+    for seed in range(3):
+        opt = optimizers.get("gp", space, seed=seed)
+        seen = set()
+        for _ in range(20):
+            t = opt.ask()
+            seen.add((t.config["a"], t.config["c"]))
+            opt.tell(t, (t.config["a"] - 2) ** 2 + {"x": 1, "y": 0, "z": 2}[t.config["c"]])
+        assert len(seen) >= 18  # before: 10-11 distinct (the optimum told 10 times)

@@ -475,12 +475,15 @@ class AutoProposer(Proposer):
         return None
 
     def _seen(self, history: History, budget: float) -> set:
-        """Keys of the configurations evaluated at ``budget`` (kept up to date incrementally)."""
+        """Keys of the configurations evaluated at ``budget`` or above (kept up to date
+        incrementally): one measured at a higher budget would only be promoted to budgets it
+        already has."""
         recs = history.records
         for r in recs[self._seen_upto:]:
-            self._seen_keys.setdefault(r.budget, set()).add(self.space.key(r.config))
+            self._seen_keys.setdefault(float(r.budget), set()).add(self.space.key(r.config))
         self._seen_upto = len(recs)
-        return self._seen_keys.get(float(budget), set())
+        at = [keys for b, keys in self._seen_keys.items() if b >= float(budget) * (1 - 1e-12)]
+        return at[0] if len(at) == 1 else set().union(*at)
 
     def _random(self, history: History, budget: float) -> dict[str, Any]:
         """A random configuration that is neither running nor already evaluated at ``budget``

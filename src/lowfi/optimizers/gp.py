@@ -175,7 +175,11 @@ class GPProposer(Proposer):
         config = space.to_dicts(best_x[None, :])[0]
         seen = {space.key(r.config) for r in history.records if r.budget == budget}
         if space.key(config) in seen:  # already evaluated here: the best candidate not yet seen
-            for c in space.to_dicts(cand[order[:64]]):
+            for start in range(0, len(order), 64):  # by score, all candidates if need be
+                for c in space.to_dicts(cand[order[start:start + 64]]):
+                    if space.key(c) not in seen:
+                        return c
+            for c in space.sample(self.rng, 64):  # the pool holds only seen ones: a new draw
                 if space.key(c) not in seen:
                     return c
         return config
