@@ -333,3 +333,22 @@ def test_entropy_search_survives_a_representer_covariance_that_lost_definiteness
         t = opt.ask()
         opt.tell(t, Result((t.config["x"] - 0.3) ** 2 + 1.0 / t.budget, cost=t.budget))
     assert len(opt.history) == 12
+
+
+def test_budgets_are_ints_like_hyperbands_and_budget_type_is_taken():
+    import lowfi
+    from lowfi import optimizers
+
+    opt = optimizers.get("mfbo", {"x": (0.0, 1.0)}, min_budget=1, max_budget=27, eta=3, seed=0)
+    assert opt.budget_type is int and opt.budgets == [1.0, 3.0, 9.0, 27.0]
+    seen = set()
+
+    def obj(c, budget):
+        seen.add(type(budget))
+        return (c["x"] - 0.3) ** 2 + 1 / budget
+
+    lowfi.minimize(obj, {"x": (0.0, 1.0)}, "mfbo", min_budget=1, max_budget=20, eta=3,
+                   max_evaluations=6, seed=0, progress=False, budget_type=int)
+    assert seen == {int}
+    with pytest.raises(ValueError, match="budget_type: got 'str'"):
+        optimizers.get("mfbo", {"x": (0.0, 1.0)}, min_budget=1, max_budget=27, budget_type="str")

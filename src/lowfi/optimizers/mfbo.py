@@ -89,7 +89,7 @@ from lowfi.models.gp import (
     refit_due,
 )
 from lowfi.models.kernels import Constant, ExpDecay, FidelityBasis, Matern52, Product, Sum
-from lowfi.optimizers.base import Optimizer, check_budgets, n_rungs
+from lowfi.optimizers.base import Optimizer, budget_kind, check_budgets, int_budget, n_rungs
 from lowfi.optimizers.gp import expected_improvement, local_candidates
 
 ACQUISITIONS = ("es", "mf-gp-ucb", "mf-mes", "mf-kg")
@@ -191,6 +191,10 @@ class MFBO(Optimizer):
         ``refit_growth`` (default 5 %) since the last time; in between the GPs are refit with
         the previous hyperparameters (at thousands of results the hyperparameter fit was most
         of an ask, and it hardly changes from one result to the next).
+    budget_type
+        ``int``, ``float`` or None (int when ``min_budget`` and ``max_budget`` are ints and
+        every budget of the grid is whole, as for Hyperband; see
+        :func:`lowfi.optimizers.base.budget_kind`).
     """
 
     multi_fidelity = True
@@ -202,12 +206,15 @@ class MFBO(Optimizer):
                  budget_scale: str = "log", loss_transform: str | None = None,
                  loss_offset: float = 1e-3, verify_share: float = 0.2,
                  gp_kwargs: dict[str, Any] | None = None, refit_below: int = 200,
-                 refit_growth: float = 0.05):
+                 refit_growth: float = 0.05, budget_type: Any = None):
         super().__init__(space, seed)
         self.refit_below, self.refit_growth = check_refit_schedule(refit_below, refit_growth)
         self._opt_n = 0  # results at the last hyperparameter optimization
         self.verify_share = _check_share(verify_share)
+        given = (min_budget, max_budget)
         min_budget, max_budget, eta = check_budgets(min_budget, max_budget, eta)
+        # int budgets (epochs) when min_budget and max_budget are ints, as for Hyperband
+        kind = budget_kind(budget_type, *given, eta)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition: got {acquisition!r}; allowed are {', '.join(ACQUISITIONS)}")
         if fidelity_kernel not in FIDELITY_KERNELS:
@@ -228,8 +235,11 @@ class MFBO(Optimizer):
         if n_initial is not None and (not isinstance(n_initial, int) or n_initial < 2):
             raise ValueError(f"n_initial: got {n_initial!r}; it must be an integer >= 2")
         self.min_budget, self.max_budget, self.eta = min_budget, max_budget, eta
+        self.budget_type = kind
         k = n_rungs(min_budget, max_budget, eta)
         self.budgets = [max_budget * eta ** (i - k) for i in range(k + 1)]
+        if self.budget_type is int:  # the grid the trials carry (and the model sees)
+            self.budgets = [float(int_budget(b)) for b in self.budgets]
         self.budget_scale = budget_scale
         self.fractions = self.to_s(np.array(self.budgets))  # model inputs s of the budget grid
         self.acquisition = acquisition
