@@ -135,3 +135,10 @@ def test_compare_rejects_bad_arguments_before_any_training(kwargs, match, monkey
         darts.compare_nas_hpo(data={"train": _data()["train"]}, **TINY)
     with pytest.raises(ValueError, match="options"):
         darts.hpo_around_nas(options=("nas_then_hpo",))
+
+
+def test_compare_refuses_a_network_optimizer():
+    from lowfi.nas.darts import compare_nas_hpo
+
+    with pytest.raises(ValueError, match="optimizer: got 'lemonade'"):
+        compare_nas_hpo(optimizer="lemonade")

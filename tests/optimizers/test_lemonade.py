@@ -192,3 +192,14 @@ def test_latency_as_cheap_objective():
     t = opt.ask()
     assert opt.cheap_objectives(t.config["network"]).tolist() == [
         M.count_params(t.config["network"]), M.count_flops(t.config["network"])]
+
+
+def test_lemonade_by_name_needs_no_space():
+    import lowfi
+
+    def objective(trial):
+        return _fake_error(trial.config["network"]), float(M.count_params(trial.config["network"]))
+
+    res = lowfi.minimize(objective, optimizer="lemonade", max_evaluations=6, progress=False,
+                         seed=0)
+    assert len(res.trials) == 6

@@ -33,6 +33,17 @@ from lowfi.storage.journal import (
 if TYPE_CHECKING:
     from lowfi.run.loop import RunResult
 
+def _searches_networks(optimizer: Any) -> bool:
+    """Whether a registered optimizer name proposes networks (LEMONADE: no space needed)."""
+    from lowfi.optimizers import ALIASES, REGISTRY, _load
+
+    name = ALIASES.get(optimizer, optimizer) if isinstance(optimizer, str) else None
+    try:
+        return name in REGISTRY and bool(getattr(_load(name), "searches_networks", False))
+    except ValueError:
+        return False
+
+
 def _objective_ref(objective: Any) -> str | None:
     mod = getattr(objective, "__module__", None)
     qual = getattr(objective, "__qualname__", None)
@@ -75,7 +86,7 @@ def _new_optimizer(optimizer: Any, space: Any, min_budget: Any, max_budget: Any,
             raise ValueError("optimizer: pass a fresh optimizer (this one has already been asked)")
         return optimizer
     if isinstance(optimizer, str):
-        if space is None:
+        if space is None and not _searches_networks(optimizer):  # LEMONADE needs no space
             raise ValueError("space: got None; pass a ConfigurationSpace or dict shorthand")
         kwargs = dict(optimizer_kwargs or {})
         kwargs.update(min_budget=min_budget, max_budget=max_budget, seed=seed)
@@ -430,7 +441,7 @@ def open_run(
                                            and journal.has_meta("optimizer"))
         if not existing:
             if space is None and (optimizer is None or isinstance(optimizer, str)) \
-                    and storage is not None:
+                    and storage is not None and not _searches_networks(optimizer):
                 raise ValueError(f"space: got None, and {journal.path!r} holds no run to open; "
                                  "pass a ConfigurationSpace or dict shorthand to start a run "
                                  "there, or check the path")

@@ -314,9 +314,10 @@ def compare_nas_hpo(task: str = "classification", data: dict[str, tuple] | None 
     for name, eta in (("search_eta", search_eta), ("train_eta", train_eta)):
         if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not eta > 1:
             raise ValueError(f"{name}: got {eta!r}; allowed is a number > 1")
-    if not isinstance(optimizer, str) or optimizer not in lo.available():
-        raise ValueError(f"optimizer: got {optimizer!r}; allowed are the multi-fidelity "
-                         f"optimizers of lowfi.optimizers.available(): {lo.available()}")
+    fit = [o for o in lo.available() if not getattr(lo._load(o), "searches_networks", False)]
+    if not isinstance(optimizer, str) or optimizer not in fit:
+        raise ValueError(f"optimizer: got {optimizer!r}; allowed are the optimizers of "
+                         f"configuration spaces in lowfi.optimizers.available(): {fit}")
     if isinstance(options, str) or not options or any(o not in OPTIONS for o in options):
         raise ValueError(f"options: got {options!r}; allowed is a non-empty tuple of {OPTIONS}")
     cheapest = {"nas_then_hpo": max_search_epochs * search_epoch_cost + min_train_epochs,
