@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 MLP_FILE = DATA / "curves_mlp_digits.npz"
 LCB_FILE = DATA / "curves_lcbench.npz"
-YAHPO = Path(os.environ.get("LOWFI_YAHPO_DATA", "/work/shared/data/yahpo_data"))
+YAHPO = Path(os.environ.get("LOWFI_YAHPO_DATA", str(HERE.parent.parent / "shared" / "data" / "yahpo_data")))
 
 MLP_NAMES = ["log_lr", "log_alpha", "log_units", "log_batch", "momentum", "adam"]
 LCB_CONT = [
