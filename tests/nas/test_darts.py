@@ -375,3 +375,13 @@ def test_a_supernet_without_one_cell_type_is_searched(layout):
         res = darts_search(SearchNetwork(C=2, n_nodes=2, **layout), tr, va,
                            SearchConfig(epochs=1, batch_size=32, eigenvalue_every=1, order=order))
         assert np.isfinite(res.history[-1]["eigenvalue"]) and res.genotype.normal
+
+
+@pytest.mark.parametrize("field,value", [("lr_min", 0.5), ("momentum", 5.0), ("grad_clip", -1.0),
+                                         ("xi", -1.0), ("arch_weight_decay", -1.0),
+                                         ("es_threshold", -1.0)])
+def test_search_settings_that_would_break_the_search_are_refused(field, value):
+    from lowfi.nas.darts import SearchConfig
+
+    with pytest.raises(ValueError, match=f"{field}: got {value}"):
+        SearchConfig(**{field: value}).validate()

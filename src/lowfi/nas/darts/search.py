@@ -152,6 +152,21 @@ class SearchConfig:
                 raise ValueError(f"{name}: got {getattr(self, name)!r}; allowed is a float > 0")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay: got {self.weight_decay!r}; allowed is >= 0")
+        if not 0 <= self.lr_min <= self.lr:
+            raise ValueError(f"lr_min: got {self.lr_min!r}; allowed is 0 <= lr_min <= lr="
+                             f"{self.lr!r} (the cosine schedule goes down to it)")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum: got {self.momentum!r}; allowed is 0 <= momentum < 1")
+        if not self.grad_clip > 0:
+            raise ValueError(f"grad_clip: got {self.grad_clip!r}; allowed is a float > 0")
+        if self.xi is not None and not self.xi >= 0:
+            raise ValueError(f"xi: got {self.xi!r}; allowed are None (lr) or a float >= 0")
+        if not self.arch_weight_decay >= 0:
+            raise ValueError(f"arch_weight_decay: got {self.arch_weight_decay!r}; allowed is "
+                             ">= 0")
+        if not self.es_threshold > 0:
+            raise ValueError(f"es_threshold: got {self.es_threshold!r}; allowed is a float > 0 "
+                             "(the ratio of eigenvalues that stops the search)")
         if self.early_stop and self.eigenvalue_every != 1:
             raise ValueError("early_stop: needs eigenvalue_every=1 (one eigenvalue per epoch); "
                              f"got eigenvalue_every={self.eigenvalue_every}")
