@@ -266,12 +266,8 @@ def minimize(
     if budget_type is not None:  # the optimizer checks it
         optimizer_kwargs = {**(optimizer_kwargs or {}), "budget_type": budget_type}
 
-    if stopping is not None and (direction == "minimize" or (direction is None and not resume)):
-        stopping.for_run("minimize")  # a rule that maximizes in a minimizing run: said now
-    # the executor is built (a missing extra, bad options said) before the journal is written
-    ex = make_executor(executor if executor is not None else
-                       ("inline" if n_workers == 1 else "processes"), n_workers,
-                       **({} if trial_timeout is None else {"trial_timeout": trial_timeout}))
+    ex = _executor_before_journal(executor, n_workers, trial_timeout, stopping, direction,
+                                  resume)
     journal, opt, replayed = open_run(storage, objective, space, optimizer, min_budget,  # type: ignore[arg-type]
                                       max_budget, eta, seed, resume, optimizer_kwargs,
                                       {"max_evaluations": limits.max_evaluations,
@@ -312,14 +308,7 @@ def minimize(
                         checkpoint_dir=checkpoint_dir,
                         callbacks=built_in + list(callbacks or []), state=state,
                         direction=direction)
-        try:
-            runner.run()
-        except (DriverTerminated, KeyboardInterrupt) as exc:  # a clean, announced stop: the
-            with contextlib.suppress(Exception):  # running trials show as cancelled
-                journal.session(kind="stop", reason="SIGTERM" if isinstance(
-                    exc, DriverTerminated) else "interrupted (Ctrl-C)")
-            raise
-        journal.session(kind="stop", reason=state.stop_reason)
+        _run_recording_the_stop(runner, journal)
         frame = _frame(journal, timer.overhead, direction)
     finally:
         journal.close()
@@ -328,6 +317,31 @@ def minimize(
     result = _run_result(runner, frame, storage, ex)
     _check_outcome(result, state, error_on_all_failed)
     return result
+
+
+def _executor_before_journal(executor: Any, n_workers: int, trial_timeout: float | None,
+                             stopping: StoppingRule | None, direction: str | None,
+                             resume: bool) -> Any:
+    """The run's executor, built (a missing extra, bad options said) before the journal is
+    written; a rule that maximizes in a run that minimizes is refused here too."""
+    if stopping is not None and (direction == "minimize" or (direction is None and not resume)):
+        stopping.for_run("minimize")
+    return make_executor(executor if executor is not None else
+                         ("inline" if n_workers == 1 else "processes"), n_workers,
+                         **({} if trial_timeout is None else {"trial_timeout": trial_timeout}))
+
+
+def _run_recording_the_stop(runner: Runner, journal: Any) -> None:
+    """Run the loop and record why it stopped; SIGTERM and Ctrl-C are clean, announced
+    stops too (the running trials then show as cancelled)."""
+    try:
+        runner.run()
+    except (DriverTerminated, KeyboardInterrupt) as exc:
+        with contextlib.suppress(Exception):
+            journal.session(kind="stop", reason="SIGTERM" if isinstance(
+                exc, DriverTerminated) else "interrupted (Ctrl-C)")
+        raise
+    journal.session(kind="stop", reason=runner.state.stop_reason)
 
 
 def _warn_low_budget(result: RunResult) -> None:
