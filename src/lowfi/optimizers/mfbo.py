@@ -382,7 +382,8 @@ class MFBO(Optimizer):
         if np.any(z[np.isfinite(z)] <= 0):
             raise ValueError(
                 f"loss_transform: 'log' needs losses > -loss_offset = {-self.loss_offset}; got "
-                f"a loss of {float(np.nanmin(y))}")
+                f"a loss of {float(np.nanmin(y))} (a run with direction='maximize' gives the "
+                "optimizer negated scores: leave loss_transform at None there)")
         return np.log(z)
 
     def _untransform(self, v: float) -> float:
