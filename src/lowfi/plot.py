@@ -37,6 +37,7 @@ __all__ = [
     "STATUS_COLORS",
     "budget_allocation",
     "incumbent_curve",
+    "incumbent_trial",
     "param_importances",
     "plot_budget_allocation",
     "plot_incumbent",
@@ -201,6 +202,25 @@ def _budget_label(budget: float | None) -> str:
 
 
 # ------------------------------------------------------------------ incumbent
+
+
+def incumbent_trial(data: RunData) -> tuple[Any, bool]:
+    """The trial id of the incumbent (the lowest loss among successful trials at
+    max_budget) and False; before any trial got there, the best trial at the highest budget
+    reached and True (as ``lowfi show`` and ``best_loss`` give it); ``(None, False)`` when no
+    trial succeeded."""
+    inc = incumbent_curve(data)
+    if len(inc) and inc["best_full"].notna().any() and "trial_id" in inc:
+        return inc.loc[inc["best_full"].idxmin(), "trial_id"], False
+    df = data.trials
+    if not len(df) or "trial_id" not in df:
+        return None, False
+    ok = df[(status_of(df) == "ok") & np.isfinite(_losses(df))]
+    if not len(ok):
+        return None, False
+    b = pd.to_numeric(ok["budget"], errors="coerce")
+    top = ok[b == b.max()]
+    return top.iloc[int(np.argmin(_losses(top)))]["trial_id"], True
 
 
 def incumbent_curve(data: RunData, x: str = "budget") -> pd.DataFrame:

@@ -299,18 +299,8 @@ def _run_report(path: Path | str, out: Path, prefix: str, name: str | None = Non
                   f"({used / max_budget:.3g} x the highest budget {max_budget:g}).")
     if data.stop_reason:
         page.add("p", f"The run stopped: {data.stop_reason}.")
-    inc = lp.incumbent_curve(data)
-    below = ""
-    tid = None
-    if len(inc) and inc["best_full"].notna().any():
-        tid = inc.loc[inc["best_full"].idxmin(), "trial_id"] if "trial_id" in inc else None
-    elif "trial_id" in df:  # no trial reached max_budget: the best at the highest budget
-        ok = df[(st == "ok") & np.isfinite(lp._losses(df))]
-        if len(ok):
-            b = pd.to_numeric(ok["budget"], errors="coerce")
-            top = ok[b == b.max()]
-            tid = top.iloc[int(np.argmin(lp._losses(top)))]["trial_id"]
-            below = f" (no trial reached max_budget {max_budget:g} yet)"
+    tid, below_max = lp.incumbent_trial(data)
+    below = f" (no trial reached max_budget {max_budget:g} yet)" if below_max else ""
     if tid is not None:
         best = df[df["trial_id"] == tid].iloc[0]
         if best is not None:

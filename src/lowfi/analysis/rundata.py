@@ -92,21 +92,18 @@ def connect_readonly(path: str | os.PathLike) -> sqlite3.Connection:
 
 def _check_tables(conn: sqlite3.Connection, path: str) -> None:
     """A clear error for a file that holds no run (yet) or is not a lowfi journal."""
-    from lowfi.storage.journal import EmptyJournalError, JournalError
+    from lowfi.storage.journal import JournalError, check_journal_tables
 
     try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        check_journal_tables(names, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise JournalError(f"storage: {path!r} is not a lowfi run journal (not a SQLite "
                            "database, or a damaged one)") from exc
-    if not names:
+    except JournalError:
         conn.close()
-        raise EmptyJournalError(f"storage: {path!r} holds no run yet (an empty database)")
-    if not {"meta", "events"} <= names:
-        conn.close()
-        raise JournalError(f"storage: {path!r} is not a lowfi run journal (no meta and events "
-                           "tables)")
+        raise
 
 
 class JournalReader:

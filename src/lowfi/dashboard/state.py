@@ -162,24 +162,11 @@ class RunWatcher:
             view["incumbent"]["time"] = lp.incumbent_curve(data, "time")["x"].tolist()
         except ValueError:
             view["incumbent"]["time"] = []
-        # the incumbent at max_budget; before any trial got there, the best at the highest
-        # budget reached (as lowfi show and best_loss give it), marked as such
-        col = "best_full" if len(inc) and inc["best_full"].notna().any() else None
-        if col is None and len(inc) and inc["best_any"].notna().any():
-            ok = df[(lp.status_of(df) == "ok") & np.isfinite(lp._losses(df))]
-            top = pd.to_numeric(ok["budget"], errors="coerce").max()
-            at_top = ok[pd.to_numeric(ok["budget"], errors="coerce") == top]
-            if len(at_top):
-                tid0 = at_top.iloc[int(np.argmin(lp._losses(at_top)))]["trial_id"]
-                inc = inc.assign(best_top=np.where(inc["trial_id"] == tid0,
-                                                   float(np.min(lp._losses(at_top))), np.nan))
-                col = "best_top"
-        if col is not None:
-            i = inc[col].idxmin()
-            tid = inc.loc[i, "trial_id"]
+        tid, below = lp.incumbent_trial(data)  # below max_budget: the best so far, marked
+        if tid is not None:
             row = df[df["trial_id"] == tid].iloc[0]
-            view["best"] = {"trial": tid, "loss": sign * inc.loc[i, col],
-                            "below_max_budget": col == "best_top",
+            view["best"] = {"trial": tid, "loss": sign * lp._scalar(row["loss"]),
+                            "below_max_budget": below,
                             "budget": row["budget"],
                             "config": {c[7:]: row[c] for c in df.columns
                                        if c.startswith("config.") and not (

@@ -249,6 +249,17 @@ def parse_storage(storage: Any) -> Target:
                      "path, 'sqlite:///path', 'postgresql://user@host/db' and ':memory:'")
 
 
+def check_journal_tables(names: set, path: Any) -> None:
+    """Raise the error for a database whose tables ``names`` are not a lowfi journal's:
+    :class:`EmptyJournalError` when it has none (a run just created), else
+    :class:`JournalError`."""
+    if not names:
+        raise EmptyJournalError(f"storage: {path!r} holds no run yet (an empty database)")
+    if not {"meta", "events"} <= set(names):
+        raise JournalError(f"storage: {path!r} is not a lowfi run journal (no meta and events "
+                           "tables)")
+
+
 def connect_readonly(path: str | os.PathLike) -> sqlite3.Connection:
     """A read-only connection to a SQLite journal: ``file:...?mode=ro``, falling back to
     ``immutable=1`` where the folder cannot be written (a read-only mount); it never switches
@@ -499,13 +510,7 @@ class Journal:
         except JournalError as exc:
             raise JournalError(f"storage: {self.path!r} is not a lowfi run journal "
                                "(not a SQLite database, or a damaged one)") from exc
-        names = {r[0] for r in rows}
-        if not names:
-            raise EmptyJournalError(f"storage: {self.path!r} holds no run yet (an empty "
-                                    "database)")
-        if not {"meta", "events"} <= names:
-            raise JournalError(f"storage: {self.path!r} is not a lowfi run journal "
-                               "(no meta and events tables)")
+        check_journal_tables({r[0] for r in rows}, self.path)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
