@@ -13,7 +13,7 @@ structure as a normal cell.
 
 from __future__ import annotations
 
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 from lowfi.nas.darts.genotype import PRIMITIVES, CellGenotype, edge_index
 from lowfi.nas.darts.ops import FactorizedReduce, Identity, ReLUConvBN, Zero, drop_path, make_op
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from lowfi.core.seeding import SeedLike, as_generator
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 
 torch = require_torch()
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from lowfi.core.seeding import SeedLike, as_generator
 from lowfi.core.trial import Result
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 from lowfi.nas.darts.genotype import Genotype
 from lowfi.nas.darts.recipe import hpo_space
 from lowfi.nas.darts.search import SearchConfig, darts_search

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 from lowfi.nas.darts.cells import Cell, UpCell
 from lowfi.nas.darts.genotype import Genotype
 

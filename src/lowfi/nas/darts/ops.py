@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 from lowfi.nas.darts.genotype import PARAMETERLESS, PRIMITIVES
 
 torch = require_torch()

@@ -15,7 +15,7 @@ from typing import Any
 import lowfi
 from lowfi.core.seeding import SeedLike, as_generator
 from lowfi.core.trial import Result
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 from lowfi.nas.darts.genotype import Genotype
 from lowfi.nas.darts.search import SearchConfig, SearchResult, darts_search
 from lowfi.nas.darts.supernet import SearchEncoderDecoder, SearchNetwork

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from lowfi.core.seeding import SeedLike, as_generator
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 from lowfi.nas.darts.genotype import Genotype
 from lowfi.nas.darts.hessian import dominant_eigenvalue
 from lowfi.nas.darts.supernet import torch_seed

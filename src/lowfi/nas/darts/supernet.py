@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from lowfi.core.seeding import SeedLike, as_generator
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 from lowfi.nas.darts.cells import SearchCell, SearchUpCell
 from lowfi.nas.darts.genotype import PRIMITIVES, Genotype, discretize, n_edges
 from lowfi.nas.darts.network import classification_plan, dense_plan

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lowfi.core.seeding import SeedLike, as_generator
-from lowfi.nas.darts._torch import require_torch
+from lowfi.nas._torch import require_torch
 from lowfi.nas.darts.search import _evaluate, task_loss
 from lowfi.nas.darts.supernet import torch_seed
 
