@@ -60,7 +60,8 @@ def _best_table(trials: pd.DataFrame, n: int = 10, direction: str = "minimize") 
     ok = ok[ok["budget"] == top]
     multi = _objectives(ok["loss"])
     if multi is None:
-        ok = ok.sort_values("loss").head(n)
+        # ties in the order they finished, so the first row is the run's incumbent
+        ok = ok.sort_values(["loss", "end"] if "end" in ok else "loss", kind="stable").head(n)
     else:  # several objectives: the Pareto-optimal trials, by their first objective
         F, same = multi
         keep = np.ones(len(ok), dtype=bool)
@@ -135,7 +136,7 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
         if len(stopped):
             reached = (stopped["budget_reached"] if "budget_reached" in stopped
                        else stopped["budget"])
-            con.print(f"{len(stopped)} trials stopped early by the stopping rule (budget "
+            con.print(f"{len(stopped)} trials stopped early (budget "
                       f"reached {reached.min():g}..{reached.max():g}; never counted as best)")
         failed = trials[trials["status"] == "failed"]
         if len(failed):
@@ -271,14 +272,28 @@ def load_callable(spec: str, argument: str) -> Any:
         module = importlib.util.module_from_spec(loader_spec)
         # not in sys.modules: executors then send its functions to workers by value
         sys.path.insert(0, os.path.dirname(os.path.abspath(module_name)))
-        loader_spec.loader.exec_module(module)
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise ValueError(_import_failed(argument, module_name, exc)) from exc
     else:
         sys.path.insert(0, os.getcwd())
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            raise
+        except Exception as exc:
+            raise ValueError(_import_failed(argument, module_name, exc)) from exc
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise ValueError(f"{argument}: got {spec!r}; {module_name!r} has no function {attr!r}")
     return fn
+
+
+def _import_failed(argument: str, module: str, exc: BaseException) -> str:
+    return (f"{argument}: importing {module!r} runs its top-level code, which failed with "
+            f"{type(exc).__name__}: {exc}. Keep the run of a script under "
+            "`if __name__ == \"__main__\":` so that importing it only defines the objective")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -360,7 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--executor", default=None)
     r.add_argument("--objective", default=None, metavar="MODULE:FUNCTION",
                    help="the objective, for runs that did not store it (a Study's): "
-                        "package.module:function or path/to/file.py:function")
+                        "package.module:function or path/to/file.py:function (the file is "
+                        "imported: its top-level code runs)")
     r.add_argument("--quiet", action="store_true")
     r.add_argument("--trust", action="store_true",
                    help="load the journal's pickled optimizer, objective and stopping rule even "

@@ -21,7 +21,10 @@ def _temp_ckpt_dirs():
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "lowfi-ckpt-*")))
 
 
-def test_a_run_whose_objective_keeps_no_checkpoints_leaves_no_folders(tmp_path):
+def test_a_run_whose_objective_keeps_no_checkpoints_leaves_no_folders(tmp_path, monkeypatch):
+    # a temporary folder of this test's own: other lowfi runs on the machine make theirs
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     before = _temp_ckpt_dirs()
     lowfi.minimize(_square, {"x": (-1.0, 1.0)}, min_budget=1, max_budget=9,
                    max_evaluations=12, progress=False)
@@ -166,7 +169,7 @@ def test_reopening_a_study_with_other_settings_says_the_stored_ones_apply(tmp_pa
                     max_budget=9)
     msg = str(info.value)
     assert "optimizer: got 'hyperband', but the run was created with 'random'" in msg
-    assert "the stored settings are used" not in msg and "Open it without" in msg
+    assert "the stored settings are used" not in msg and "Resume it without" in msg
 
 
 def test_resume_without_storage_warns_that_it_does_nothing():

@@ -206,7 +206,7 @@ def test_runs_that_cannot_give_an_incumbent_say_why():
     assert res.best_loss is None
     with pytest.raises(lowfi.run.loop.TrialsFailedError, match="All 3 trials failed.*receives"):
         lowfi.minimize(lambda c: c["x"], SPACE, "random", max_evaluations=3, progress=False)
-    with pytest.warns(UserWarning, match="returns tuples .* Use 'lemonade'"):
+    with pytest.warns(UserWarning, match="returns tuples .* Return a float"):
         lowfi.minimize(lambda c, b: (c["x"], 1.0), SPACE, "random", max_evaluations=3,
                        progress=False)
     with pytest.warns(UserWarning, match="stopping= has no effect"):

@@ -115,13 +115,14 @@ def test_a_start_that_failed_before_its_first_trial_can_be_retried(tmp_path):
     assert len(res.trials) == 3 and set(res.trials["status"]) == {"ok"}
 
 
-def test_resume_with_different_settings_warns(tmp_path):
+def test_resume_with_different_settings_is_an_error(tmp_path):
     db = str(tmp_path / "w.db")
     lowfi.minimize(loss, SPACE, "random", storage=db, max_evaluations=2, progress=False)
-    with pytest.warns(UserWarning, match="optimizer: got 'bohb', but the run was created"):
-        res = lowfi.minimize(loss, SPACE, "bohb", min_budget=1, max_budget=9, storage=db,
-                             resume=True, max_evaluations=4, progress=False)
-    assert res.optimizer.__class__.__name__ == "RandomSearch"
+    with pytest.raises(ValueError, match="optimizer: got 'bohb', but the run was created"):
+        lowfi.minimize(loss, SPACE, "bohb", min_budget=1, max_budget=9, storage=db,
+                       resume=True, max_evaluations=4, progress=False)
+    res = lowfi.minimize(loss, SPACE, storage=db, resume=True, max_evaluations=4, progress=False)
+    assert res.optimizer.__class__.__name__ == "RandomSearch" and len(res.trials) == 4
 
 
 DYING_WORKER = """

@@ -117,8 +117,11 @@ def test_resume_checks_what_it_resumes(tmp_path):
         lowfi.minimize(f, {"y": (0.0, 1.0)}, "random", seed=4, **kw)
     with pytest.raises(ValueError, match=r"objective: got .*:g, but .* created with .*:f"):
         lowfi.minimize(g, SPACE, "random", seed=4, **kw)
-    with pytest.warns(UserWarning, match=r"seed: got 9, but the run was created with 4.*stored"):
+    with pytest.raises(ValueError, match=r"seed: got 9, but the run was created with 4.*stored"):
         lowfi.minimize(f, SPACE, "random", seed=9, **kw)
+    with pytest.raises(ValueError, match=r"optimizer: got 'tpe', but the run was created with "
+                                         r"'random'"):
+        lowfi.minimize(f, SPACE, "tpe", seed=4, **kw)
     with pytest.raises(ValueError, match="eta: got 4"):
         lowfi.Study(db, eta=4)
     res = lowfi.resume(db, max_evaluations=6, progress=False)  # stored objective and settings

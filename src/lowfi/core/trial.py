@@ -19,7 +19,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -95,7 +95,12 @@ class Result:
         This is the one place where results are validated.
         """
         if isinstance(value, Result):
-            if value.status != Status.FAILED:
+            # a copy: the caller's object (often a constant returned again and again) is never
+            # changed by what the run does with the result (sign, measured cost, info)
+            value = replace(value, info=dict(value.info), curve=list(value.curve))
+            if value.status == Status.FAILED:
+                value.loss = None  # a failed evaluation has no loss
+            else:
                 problem = _loss_problem(value.loss)
                 if problem:
                     return cls(None, value.cost, value.info, Status.FAILED, problem, value.curve)

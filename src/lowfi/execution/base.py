@@ -88,8 +88,24 @@ def check_objective(objective: Any) -> Callable:
             f"objective: got {type(objective).__name__}; pass a function objective(config, budget), "
             "objective(config, budget, trial) or objective(trial)"
         )
+    fn = getattr(objective, "func", objective)  # functools.partial
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)):  # an object with __call__
+        call = vars(type(fn)).get("__call__")
+        fn = call if inspect.isfunction(call) else fn
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        raise TypeError(f"objective: got the async function {_name(objective)}; lowfi calls the "
+                        "objective in worker threads and processes and needs a plain function: "
+                        "wrap it, e.g. def objective(config, budget): return "
+                        "asyncio.run(train(config, budget))")
+    if inspect.isgeneratorfunction(fn):
+        raise TypeError(f"objective: got the generator function {_name(objective)}; return the "
+                        "loss, and report intermediate values with trial.report(step, value)")
     call_style(objective)
     return objective
+
+
+def _name(objective: Any) -> str:
+    return getattr(getattr(objective, "func", objective), "__qualname__", repr(objective))
 
 
 def evaluate(objective: Callable, trial: Trial | TrialRecord,

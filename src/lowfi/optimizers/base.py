@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -125,6 +128,12 @@ class Optimizer:
                 "tuple of numbers, a lowfi.Result or lowfi.Result.failed(reason)"
             )
         result = Result.coerce(result)
+        if (isinstance(result.loss, tuple) and not self.multi_objective
+                and not getattr(self, "_warned_tuple", False)):
+            self._warned_tuple = True
+            warnings.warn(f"result: got a tuple loss {result.loss!r}, but {type(self).__name__} "
+                          "optimizes one objective: it ranks by the first entry and reports no "
+                          "incumbent; tell a float", stacklevel=_caller_level())
         known = self.history.pending[trial.id]
         record = self.history.finish(known, result)
         self._tell(known, result)
@@ -389,3 +398,13 @@ class RandomSearch(BlackBox):
         kwargs.pop("min_budget", None)
         kwargs.pop("eta", None)
         super().__init__(space, proposer=RandomProposer(), budget=max_budget, seed=seed, **kwargs)
+
+
+def _caller_level() -> int:
+    """``stacklevel`` for a warning raised in the caller of this function that points at the
+    first frame outside lowfi (the user's line)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -188,7 +188,12 @@ class LEMONADE(Optimizer):
             from lowfi.optimizers.base import unexpected_arguments
 
             raise TypeError(unexpected_arguments(type(self), kwargs))
-        super().__init__({"lemonade": "architecture"} if space is None else space, seed)
+        own = {"lemonade": "architecture"}
+        super().__init__(own if space is None else space, seed)
+        if self.space.names != ["lemonade"]:
+            raise ValueError(f"space: got a space with {self.space.names}; LEMONADE searches "
+                             "network descriptions (lowfi.nas.morphisms), not hyperparameters: "
+                             "pass space=None and an objective that trains config['network']")
         for name, v, lo in (("n_children", n_children, 1), ("n_accept", n_accept, 1),
                             ("n_init", n_init, 1)):
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < lo:

@@ -186,7 +186,8 @@ def minimize(
         Path of the SQLite journal (None keeps the run in memory). With ``resume=True`` an
         interrupted run in that file continues.
     max_evaluations, total_budget, walltime
-        Stop asking after this many trials, this sum of budgets (a trial a stopping rule
+        Stop asking after this many trials, this sum of budgets (checked before each ask: the
+        last trial started may end above it by up to its own budget; a trial a stopping rule
         ended counts the budget it reached: the rest is given back), or this many seconds (of
         this call; running trials are then cancelled (their worker processes ended; the
         inline executor finishes the trial in hand first) and run again on resume). At least one
@@ -382,6 +383,17 @@ def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: A
             callable(c) or any(hasattr(c, h) for h in HOOKS) for c in callbacks)):
         raise TypeError(f"callbacks: got {callbacks!r}; pass a list of callables "
                         f"callback(run, finished) or objects with hooks ({', '.join(HOOKS)})")
+    for c in callbacks or ():
+        if any(hasattr(c, h) for h in HOOKS):
+            continue
+        try:
+            inspect.signature(c).bind(None, None)
+        except TypeError:
+            raise TypeError(f"callbacks: {getattr(c, '__name__', c)!r} cannot be called as "
+                            "callback(run, finished) (two arguments: the run and the trial that "
+                            "just finished)") from None
+        except ValueError:  # no signature (some builtins): called as it is
+            pass
     if stopping is not None and call_style(objective) == "config_budget":
         warnings.warn("minimize: stopping= has no effect: objective(config, budget) never sees "
                       "the trial; write objective(trial) or objective(config, budget, trial) "
@@ -491,8 +503,9 @@ def _check_outcome(result: RunResult, state: RunState, error_on_all_failed: bool
             and not getattr(result.optimizer, "multi_objective", False):
         warnings.warn(f"minimize: the objective returns tuples (several objectives), but "
                       f"{type(result.optimizer).__name__} optimizes one: it ranks by the first "
-                      "entry and reports no incumbent. Use 'lemonade' for a Pareto front, or "
-                      "return a float", stacklevel=4)
+                      "entry and reports no incumbent. Return a float (for example a weighted "
+                      "sum); lowfi's multi-objective optimizer, 'lemonade', searches network "
+                      "architectures in its own space", stacklevel=4)
 
 
 __all__ = ["DIRECTIONS", "RunResult", "TrialsFailedError", "minimize", "open_run", "resume",

@@ -111,10 +111,12 @@ _DEFAULTS = {"eta": 3, "seed": 0}
 
 
 def _check_settings(stored: dict[str, Any], optimizer: Any, min_budget: Any, max_budget: Any,
-                    storage: Any, strict: bool, eta: Any = None, seed: Any = None) -> None:
+                    storage: Any, strict: bool, eta: Any = None, seed: Any = None,
+                    optimizer_kwargs: Any = None) -> None:
     """Compare settings given for an existing run with those it was created with: an error
-    (``strict``, a Study) or a warning (a resumed ``minimize``) when they differ; the stored
-    settings are used."""
+    when they differ (a resumed run keeps its settings; silently using the stored ones would
+    make a user misread the results). ``strict`` (a Study) compares ``eta`` and ``seed`` even
+    when left at their defaults; a resumed ``minimize`` only those given."""
     from lowfi.optimizers import ALIASES
 
     name = optimizer if isinstance(optimizer, str) else None
@@ -126,17 +128,16 @@ def _check_settings(stored: dict[str, Any], optimizer: Any, min_budget: Any, max
         given["eta"] = eta
     if strict or seed != _DEFAULTS["seed"]:
         given["seed"] = None if seed is None else _jsonable_seed(seed)
+    if optimizer_kwargs:  # compared when given (their JSON form is what the run stored)
+        given["optimizer_kwargs"] = _jsonable_kwargs(optimizer_kwargs)
     diffs = [f"{k}: got {v!r}, but the run was created with {stored.get(k)!r}"
              for k, v in given.items()
              if v is not None and k in stored and stored.get(k) is not None and v != stored[k]]
     if not diffs:
         return
     where = f"{'; '.join(diffs)} (run in {_display(storage)!r})"
-    if strict:
-        raise ValueError(f"{where}. Open it without these settings (the stored ones apply), "
-                         "or choose another path for a new run")
-    warnings.warn(f"{where}; the stored settings are used. Open it without settings, or choose "
-                  "another path for a new run", stacklevel=3)
+    raise ValueError(f"{where}. Resume it without these settings (the stored ones apply), "
+                     "or choose another path for a new run")
 
 
 def _display(storage: Any) -> str:
@@ -285,6 +286,15 @@ def _from_snapshot(journal: Journal, events: list[Any]) -> tuple[Optimizer, int]
 
 def _replay(opt: Optimizer, events: list[Any], after: int = 0) -> None:
     """Apply the ask/tell events with seq > ``after`` to ``opt``, checking every ask."""
+    warned = opt.__dict__.get("_warned_tuple", False)
+    opt._warned_tuple = True  # results told before: no warning about tuple losses again
+    try:
+        _replay_events(opt, events, after)
+    finally:
+        opt._warned_tuple = warned
+
+
+def _replay_events(opt: Optimizer, events: list[Any], after: int) -> None:
     for e in events:
         if e.seq <= after:
             continue
@@ -466,7 +476,8 @@ def open_run(
                 info = {"snapshot": None, **_counts(replay_events)}
         if existing:
             _check_settings(journal.get_meta("settings", {}) or {}, optimizer, min_budget,
-                            max_budget, journal.path, strict=strict, eta=eta, seed=seed)
+                            max_budget, journal.path, strict=strict, eta=eta, seed=seed,
+                            optimizer_kwargs=optimizer_kwargs)
             _check_resumed(journal, objective, space)
             opt, info, replay_events = _restore(journal, replay_events, verify, data_after)
         if objective is not None and journal.get_meta("objective_name") is None:

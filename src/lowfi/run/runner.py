@@ -141,6 +141,7 @@ class Runner:
                  callbacks: Sequence[Any] = (), state: RunState | None = None,
                  direction: str = "minimize"):
         self.optimizer = optimizer
+        optimizer._warned_tuple = True  # the run loop says it once, at the end of the run
         self.executor = executor
         self.journal = journal
         self.objective = objective

@@ -213,7 +213,8 @@ class Study:
             return
         a = self._args
         _check_settings(stored, a["optimizer"], a["min_budget"], a["max_budget"],
-                        self.storage, strict=True, eta=a["eta"], seed=a["seed"])
+                        self.storage, strict=True, eta=a["eta"], seed=a["seed"],
+                        optimizer_kwargs=a["optimizer_kwargs"])
         if a["space"] is not None and space_json is not None \
                 and Space.from_any(a["space"]).to_json() != space_json:
             raise ValueError(f"space: differs from the space the study in {self._target.display!r} "
@@ -270,8 +271,8 @@ class Study:
         """Record ``result`` (a loss, a tuple of losses or a :class:`lowfi.Result`) of ``trial``
         (the trial or its id; a trial another process asked works too), journaled before the
         optimizer learns it."""
-        tid = trial if isinstance(trial, int) and not isinstance(trial, bool) else \
-            getattr(trial, "id", None)
+        is_id = isinstance(trial, numbers.Integral) and not isinstance(trial, bool)
+        tid = int(trial) if is_id else getattr(trial, "id", None)
         if not isinstance(tid, int) or isinstance(tid, bool):
             raise TypeError(f"trial: got {trial!r} of type {type(trial).__name__}; allowed are a "
                             "trial this study asked or its id (an int)")
@@ -295,7 +296,7 @@ class Study:
                        f"no trial {tid} was asked in this study")
                 raise ValueError(f"trial: got {trial!r}: {why}; allowed are the pending trials "
                                  f"of this study (ids {sorted(pending)})")
-            if not isinstance(trial, int) and (
+            if not is_id and (
                     getattr(trial, "config", None) != pending[tid].config
                     or getattr(trial, "budget", None) != pending[tid].budget):
                 raise ValueError(f"trial: got trial {tid} with config {trial.config!r} at budget "

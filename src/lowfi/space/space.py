@@ -60,6 +60,12 @@ class Space:
                         and not value[0] < value[1]:
                     raise ValueError(f"space: {key!r}: got the range {value!r}; the lower bound "
                                      "must be below the upper bound, (low, high)")
+                name = getattr(value, "name", None)
+                if isinstance(name, str) and type(value).__module__.startswith("ConfigSpace") \
+                        and name != key:
+                    raise ValueError(f"space: key {key!r} holds the hyperparameter named {name!r}; "
+                                     "the configuration uses the hyperparameter's name: give "
+                                     "both the same name")
             # a range with one float bound is a float range ((0, 0.5) is what (0.0, 0.5) means;
             # ConfigSpace would make (0, 1.0) the integers 0 and 1 and reject (0, 0.5))
             space = {k: (float(v[0]), float(v[1])) if _mixed_range(v) else v
@@ -232,7 +238,7 @@ class Space:
         for i, (hp, kind) in enumerate(zip(self.hps, self.kinds)):
             col = X[:, i]
             active = ~np.isnan(col)
-            vals: list[Any] = [None] * n
+            vals: list[Any] = [_INACTIVE] * n  # None can be a choice (max_depth=None)
             if active.any():
                 idx = np.flatnonzero(active)
                 v = col[idx]
@@ -256,7 +262,7 @@ class Space:
             cols.append(vals)
         names = self.names
         return [
-            {names[i]: cols[i][r] for i in range(len(names)) if cols[i][r] is not None}
+            {names[i]: cols[i][r] for i in range(len(names)) if cols[i][r] is not _INACTIVE}
             for r in range(n)
         ]
 
@@ -292,11 +298,27 @@ class Space:
         unknown = sorted(set(config) - set(self.names))
         if unknown:
             raise ValueError(f"{argument}: unknown parameters {unknown}; the space has {self.names}")
+        out = {k: _py(v) for k, v in config.items()}
+        for i, (name, kind) in enumerate(zip(self.names, self.kinds)):
+            if name not in out or kind not in (INT, FLOAT):
+                continue
+            v = out[name]
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise ValueError(f"{argument}: {name!r} got {v!r} of type {type(v).__name__}; "
+                                 f"allowed is {'an int' if kind == INT else 'a number'} in "
+                                 f"[{self.hps[i].lower}, {self.hps[i].upper}]")
+            if kind == INT:
+                if float(v) != round(float(v)):
+                    raise ValueError(f"{argument}: {name!r} got {v!r}; allowed is an int in "
+                                     f"[{self.hps[i].lower}, {self.hps[i].upper}]")
+                out[name] = int(round(float(v)))
+            else:
+                out[name] = float(v)  # the same types as sampled configurations
         try:
-            Configuration(self.cs, values=dict(config))
+            Configuration(self.cs, values=dict(out))
         except Exception as exc:  # ConfigSpace raises ValueError/IllegalValueError/ForbiddenValueError
             raise ValueError(f"{argument}: {dict(config)!r} is not in the space: {exc}") from exc
-        return {k: _py(v) for k, v in config.items()}
+        return out
 
     def default(self) -> dict[str, Any]:
         return {k: _py(v) for k, v in dict(self.cs.get_default_configuration()).items()}
@@ -304,6 +326,9 @@ class Space:
     def key(self, config: Mapping[str, Any]) -> tuple:
         """A hashable key of a configuration (for duplicate checks)."""
         return tuple(sorted((k, _hashable(v)) for k, v in config.items()))
+
+
+_INACTIVE = object()  # marks an inactive parameter while decoding
 
 
 def _has_prior(hp: Any) -> bool:
