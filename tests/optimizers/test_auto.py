@@ -206,3 +206,80 @@ def test_no_pair_is_evaluated_twice_across_brackets_on_a_small_discrete_space():
             seen.add(key)
             opt.tell(t, (t.config["a"] - 2) ** 2 + {"x": 1, "y": 0, "z": 2}[t.config["c"]]
                      + 1.0 / t.budget)
+
+
+def test_no_pair_is_evaluated_twice_on_a_conditional_discrete_space():
+    from ConfigSpace import EqualsCondition, Integer
+
+    cs = ConfigurationSpace(seed=0)
+    a, b, c = Categorical("a", ["on", "off"]), Integer("b", (0, 9)), Integer("c", (0, 9))
+    cs.add([a, b, c, EqualsCondition(b, a, "on")])  # 110 configurations: TPE
+    for seed in range(2):
+        opt = get("auto", cs, min_budget=1, max_budget=9, eta=3, seed=seed)
+        assert opt.model == "tpe"
+        seen = set()
+        for _ in range(100):
+            t = opt.ask()
+            key = (t.config["a"], t.config.get("b"), t.config["c"], t.budget)
+            assert key not in seen, (seed, t.id, key)
+            seen.add(key)
+            opt.tell(t, (t.config["c"] - 2) ** 2 + (t.config.get("b", 5) - 2) ** 2 + 1 / t.budget)
+
+
+def test_parallel_workers_never_run_one_configuration_twice_at_a_budget():
+    # a corner optimum: the GP's local candidates are clipped to the bounds, so the corner is
+    # proposed exactly again while an open bracket still holds it
+    space = ConfigurationSpace([Float("x", (0.0, 1.0)), Float("y", (0.0, 1.0))])
+    rng = np.random.default_rng(0)
+
+    def objective(c, b):
+        return Result((c["x"] + c["y"] - 4) ** 2 + 1.0 / b + 0.01 * rng.random(),
+                      cost=float(b) * (1 + 0.5 * rng.random()))
+
+    res = lowfi.minimize(objective, space, min_budget=1, max_budget=9, n_workers=8,
+                         executor="simulated", max_evaluations=150, progress=False, seed=0)
+    t = res.trials
+    assert (t["config.x"].eq(1.0) & t["config.y"].eq(1.0)).any()  # the corner was found
+    assert not t.duplicated(["config.x", "config.y", "budget"]).any()
+    assert t.groupby(["config.x", "config.y"])["config_id"].nunique().max() == 1
+
+
+def test_huge_and_diverging_losses_neither_crash_nor_mislead_the_model(tmp_path):
+    import sys
+
+    from lowfi.optimizers.auto import robust_targets
+
+    y = np.array([0.3, 0.1, 0.2, 0.25, 1e10, 0.15, sys.float_info.max, 0.4, 0.35, 0.5])
+    r = robust_targets(y)
+    assert np.all(np.isfinite(r)) and np.array_equal(np.argsort(r), np.argsort(y))
+    typical = y < 1
+    assert np.array_equal(r[typical], y[typical])  # below the fence: as they are
+    assert r.max() < 10  # far above: compressed
+    plain = np.random.default_rng(0).normal(size=50)
+    assert np.array_equal(robust_targets(plain), plain)  # Gaussian losses: unchanged
+
+    def objective(config, budget):  # a third of the box diverges
+        if config["x"] > 0.8:
+            return sys.float_info.max
+        return (config["x"] - 0.3) ** 2 + 1.0 / budget
+
+    db = tmp_path / "r.db"
+    res = lowfi.minimize(objective, {"x": (0.0, 1.0)}, min_budget=1, max_budget=27,
+                         max_evaluations=60, seed=0, storage=db, progress=False)
+    res = lowfi.minimize(objective, {"x": (0.0, 1.0)}, min_budget=1, max_budget=27,
+                         max_evaluations=80, seed=0, storage=db, resume=True, progress=False)
+    assert len(res.trials) == 80 and res.optimizer.proposer.n_model > 0
+    assert abs(res.best_config["x"] - 0.3) < 0.1
+
+
+def test_a_changed_model_on_resume_is_an_error(tmp_path):
+    db = tmp_path / "r.db"
+    lowfi.minimize(lambda c, b: c["x"], {"x": (0.0, 1.0)}, min_budget=1, max_budget=9,
+                   max_evaluations=5, storage=db, progress=False)
+    with pytest.raises(ValueError, match=r"optimizer_kwargs: got \{'model': 'tpe'\}, but the run "
+                                         r"was created with \{\}"):
+        lowfi.minimize(lambda c, b: c["x"], {"x": (0.0, 1.0)}, min_budget=1, max_budget=9,
+                       max_evaluations=8, storage=db, resume=True, progress=False,
+                       optimizer_kwargs={"model": "tpe"})
+    with pytest.raises(ValueError, match="joint: got 'no'; allowed are True or False"):
+        get("auto", {"x": (0.0, 1.0)}, joint="no", **KW)

@@ -71,6 +71,9 @@ from lowfi.optimizers.hyperband import Hyperband
 from lowfi.space import Space
 
 MODELS = ("auto", "gp", "tpe", "kde", "rf", "random")
+_TPE_TRIES = 8  # TPE proposals tried before a random draw when they repeat configurations
+_FAR = 100.0  # a loss this many spreads (median - q10) above the median: diverged
+_FENCE = 3.0  # then losses above median + _FENCE spreads are compressed for the GP
 
 
 def gp_feature_count(space: Space) -> int:
@@ -105,6 +108,31 @@ def choose_model(space: Any, max_gp_features: int = 64) -> str:
     if space.has_conditions or gp_feature_count(space) > max_gp_features:
         return "tpe"
     return "gp"
+
+
+def robust_targets(y: np.ndarray) -> np.ndarray:
+    """Losses as the GP sees them. When some lie far above the typical ones -- more than
+    ``_FAR`` spreads above the median, as where training diverged (losses of 1e10, or up to the
+    largest float) -- the losses above Tukey's "far out" fence on the better half,
+    ``median + 3 d`` with ``d = median - q10``, are compressed: ``v`` becomes
+    ``fence + d log(1 + log(1 + (v - fence) / d))`` (order kept; even the largest float lands
+    within ``7 d`` of the fence), so they neither flatten the model of the good region nor
+    overflow it. Without such values the losses are used as they are."""
+    y = np.asarray(y, dtype=float)
+    if len(y) < 4:
+        return np.clip(y, -1e150, 1e150)
+    q10, med = np.quantile(y, [0.1, 0.5])
+    d = med - q10
+    if not (np.isfinite(d) and d > 0):
+        d = float(np.ptp(np.clip(y, -1e150, 1e150))) or 1.0
+    if not y.max() > med + _FAR * d:
+        return y
+    fence = med + _FENCE * d
+    over = y > fence
+    out = y.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[over] = fence + d * np.log1p(np.log1p(np.minimum((y[over] - fence) / d, 1e300)))
+    return out
 
 
 class _GPModel:
@@ -217,6 +245,7 @@ class _GPModel:
             n_all = int(ok.sum())
             X, y = self._subset(X[ok], y[ok])
             s = None
+        y = robust_targets(y)
         if len(y) < 2 or not np.ptp(y) > 0:
             self._X = None
             return False
@@ -227,21 +256,26 @@ class _GPModel:
         # observation is in the model (later the warm start is already fit to similar data)
         optimize = ((self._opt_budget != float(budget) and not self.joint)
                     or n_all >= 1.25 * self._opt_n)
+        from lowfi.models.gp import blas_single_thread
+
         F = self._transform(X, s)
         if optimize:
             self.gp.n_restarts = 1 if n_all <= self.max_points else 0
-        self.gp.fit(F, y, optimize=optimize)
+        try:
+            with blas_single_thread():
+                self.gp.fit(F, y, optimize=optimize)
+                mu = self.gp.predict_mean(self._transform(X, np.ones(n))) if self.joint else y
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            self._X = None  # a model that cannot be fit proposes nothing: random draws instead
+            return False
         if optimize:
             self._opt_budget, self._opt_n = float(budget), n_all
             self.n_optimizations += 1
         self._X, self._y, self._F = X, y, F
-        if self.joint:  # incumbent value for EI: the best predicted loss at the top budget
-            mu = self.gp.predict_mean(self._transform(X, np.ones(n)))
-            self._best = float(mu.min())
-            self._top = X[np.argsort(mu, kind="stable")[:5]]
-        else:
-            self._best = float(y.min())
-            self._top = X[np.argsort(y, kind="stable")[:5]]
+        # incumbent value for EI: the best predicted loss at the top budget (joint model), or
+        # the best observed loss
+        self._best = float(mu.min())
+        self._top = X[np.argsort(mu, kind="stable")[:5]]
         return True
 
     def _local(self, X_best: np.ndarray, n: int, scale: float) -> np.ndarray:
@@ -424,6 +458,8 @@ class AutoProposer(Proposer):
         self.max_gp_features = int(max_gp_features)
         self.max_gp_points = int(max_gp_points)
         self.n_candidates = int(n_candidates)
+        if not isinstance(joint, bool | np.bool_):
+            raise ValueError(f"joint: got {joint!r}; allowed are True or False")
         self.joint = bool(joint)
         #: the model in use: "gp", "tpe", "kde", "rf" or "random"
         self.model: str | None = None
@@ -435,6 +471,8 @@ class AutoProposer(Proposer):
         self._buffer: list[dict[str, Any]] = []
         self._seen_keys: dict[float, set] = {}
         self._seen_upto = 0
+        #: keys of configurations an open bracket may still promote (set by :class:`Auto`)
+        self.alive: Any = None
 
     def bind(self, space: Space, rng: np.random.Generator) -> AutoProposer:
         super().bind(space, rng)
@@ -485,20 +523,28 @@ class AutoProposer(Proposer):
         at = [keys for b, keys in self._seen_keys.items() if b >= float(budget) * (1 - 1e-12)]
         return at[0] if len(at) == 1 else set().union(*at)
 
-    def _random(self, history: History, budget: float) -> dict[str, Any]:
-        """A random configuration that is neither running nor already evaluated at ``budget``
-        (after ``max_retries`` draws of a nearly exhausted space, the last draw)."""
+    def _avoid(self, history: History, budget: float) -> set:
+        """Keys of configurations a new proposal at ``budget`` must not repeat: those running,
+        those evaluated at ``budget`` or above, and those an open bracket may still promote
+        (so that one configuration never runs twice at a budget under two ids)."""
+        keys = {self.space.key(c) for c in history.pending_configs()} | self._seen(history, budget)
+        alive = getattr(self, "alive", None)
+        if alive is not None:
+            keys |= alive()
+        return keys
+
+    def _random(self, history: History, budget: float, avoid: set | None = None) -> dict[str, Any]:
+        """A random configuration outside :meth:`_avoid` (after ``max_retries`` draws of a
+        nearly exhausted space, the last draw)."""
         self.n_random += 1
         self.last_model_budget = None
-        busy = {self.space.key(c) for c in history.pending_configs()}
-        seen = self._seen(history, budget)
+        avoid = self._avoid(history, budget) if avoid is None else avoid
         config = None
         for _ in range(self.max_retries):
             if not self._buffer:
                 self._buffer = self.space.sample(self.rng, 64)[::-1]
             config = self._buffer.pop()
-            key = self.space.key(config)
-            if key not in busy and key not in seen:
+            if self.space.key(config) not in avoid:
                 break
         return config
 
@@ -517,16 +563,20 @@ class AutoProposer(Proposer):
                 self.n_model += 1
                 self.last_model_budget = b
             return config
+        avoid = self._avoid(history, budget)
         if self.model == "tpe":
-            self.n_model += 1
-            self.last_model_budget = b
-            return self._impl.propose(history, b)
+            for _ in range(_TPE_TRIES):  # its draws repeat configurations of discrete spaces
+                config = self._impl.propose(history, b)
+                if self.space.key(config) not in avoid:
+                    self.n_model += 1
+                    self.last_model_budget = b
+                    return config
+            return self._random(history, budget, avoid)
         if not self._impl.fit(history, b):
-            return self._random(history, budget)
-        avoid = {self.space.key(c) for c in history.pending_configs()} | self._seen(history, budget)
+            return self._random(history, budget, avoid)
         config = self._impl.propose(history, b, avoid)
         if config is None:
-            return self._random(history, budget)
+            return self._random(history, budget, avoid)
         self.n_model += 1
         self.last_model_budget = b
         return config
@@ -559,7 +609,7 @@ class Auto(Hyperband):
     >>> opt = Auto({"x": (0.0, 1.0)}, min_budget=1, max_budget=9, seed=0)
     >>> opt.model
     'gp'
-    >>> t = opt.ask(); opt.tell(t, t.config["x"] ** 2).status
+    >>> t = opt.ask(); opt.tell(t, t.config["x"] ** 2).status.value
     'ok'
     """
 
@@ -577,6 +627,19 @@ class Auto(Hyperband):
                          max_brackets=max_brackets, budget_type=budget_type)
         if isinstance(self.proposer._impl, _GPModel):
             self.proposer._impl.budget_range = (self.min_budget, self.max_budget)
+        self.proposer.alive = self._alive
+
+    def _alive(self) -> set:
+        """Keys of the configurations waiting in an open bracket for their rung to finish
+        or for their promotion to be handed out."""
+        key = self.space.key
+        return {key(cfg) for br in self.brackets.values()
+                for cfg in [r[3] for r in br.results] + [q[1] for q in br.queue]}
+
+    def __setstate__(self, state: dict) -> None:  # runs pickled before the bracket check
+        self.__dict__.update(state)
+        if getattr(self.proposer, "alive", None) is None:
+            self.proposer.alive = self._alive
 
     @property
     def model(self) -> str:
