@@ -283,3 +283,18 @@ def test_a_changed_model_on_resume_is_an_error(tmp_path):
                        optimizer_kwargs={"model": "tpe"})
     with pytest.raises(ValueError, match="joint: got 'no'; allowed are True or False"):
         get("auto", {"x": (0.0, 1.0)}, joint="no", **KW)
+
+
+def test_a_space_smaller_than_a_bracket_is_named():
+    with pytest.warns(UserWarning, match="space: it has at most 4 configurations, but the first "
+                                         "bracket starts 9") as rec:
+        get("auto", {"a": ["x", "y"], "b": ["u", "v"]}, min_budget=1, max_budget=9, eta=3)
+    assert rec[0].filename == __file__
+    with pytest.warns(UserWarning, match="at most 3 configurations"):
+        get("hyperband", {"i": (0, 2)}, min_budget=1, max_budget=9, eta=3)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get("auto", {"a": (0, 9), "c": ["x", "y", "z"]}, min_budget=1, max_budget=9, eta=3)
+        get("auto", {"x": (0.0, 1.0)}, min_budget=1, max_budget=9, eta=3)

@@ -154,3 +154,21 @@ def test_resuming_with_an_unguarded_script_says_what_ran(tmp_path):
     assert out.returncode != 0
     assert "importing 'job.py' runs its top-level code" in out.stderr
     assert 'if __name__ == "__main__":' in out.stderr
+
+
+def test_tuple_choices_stay_tuples_through_the_journal_and_in_the_trials_table(tmp_path):
+    space = ConfigurationSpace([Categorical("hls", [(32,), (64, 64)]),
+                                Float("lr", (1e-4, 1e-1), log=True)])
+    seen = []
+
+    def objective(config, budget):
+        seen.append(config["hls"])
+        return config["lr"] * len(config["hls"])
+
+    db = tmp_path / "t.db"
+    kw = dict(min_budget=1, max_budget=9, seed=0, storage=db, progress=False)
+    lowfi.minimize(objective, space, "hyperband", max_evaluations=10, **kw)
+    res = lowfi.minimize(objective, space, "hyperband", max_evaluations=20, resume=True, **kw)
+    assert len(seen) == 20 and all(isinstance(v, tuple) for v in seen)  # both sessions
+    assert set(res.trials["config.hls"]) <= {(32,), (64, 64)}
+    assert res.trials["config.hls"].map(lambda v: v == res.best_config["hls"]).any()

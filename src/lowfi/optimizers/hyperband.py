@@ -18,6 +18,7 @@ round every rung ``r_i = r * eta**i`` to the nearest whole number, so objectives
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from lowfi.core.seeding import SeedLike
@@ -98,6 +99,24 @@ class _Bracket:
         self.rung += 1
 
 
+def _warn_if_too_small(space: Any, needed: int) -> None:
+    """Warn once when a finite space has fewer configurations than a bracket starts: its
+    configurations then repeat (the brackets keep their sizes)."""
+    import numpy as np
+
+    nv = np.asarray(space.n_values, dtype=float)
+    if needed <= 0 or not len(nv) or np.any(nv <= 0):
+        return  # a float parameter: infinitely many configurations
+    n = float(np.prod(nv))  # an upper bound with conditions or forbidden clauses
+    if n < needed:
+        from lowfi.optimizers.base import _caller_level
+
+        warnings.warn(f"space: it has at most {int(n)} configurations, but the first bracket "
+                      f"starts {needed}: configurations will be evaluated more than once at a "
+                      "budget. Use a finer space, fewer rungs (a larger min_budget), or "
+                      "evaluate every configuration directly", stacklevel=_caller_level())
+
+
 def _first(loss: Any) -> float:
     return float(loss[0]) if isinstance(loss, tuple) else float(loss)
 
@@ -115,12 +134,20 @@ class _SynchronousBrackets(Optimizer):
             raise ValueError(f"max_brackets: got {max_brackets!r}; allowed are None or an int >= 1")
         self.s_max = n_rungs(self.min_budget, self.max_budget, self.eta)
         self.max_brackets = max_brackets
+        _warn_if_too_small(self.space, self._plan_size())
         self.proposer = self._bind(proposer)
         self.brackets: dict[int, _Bracket] = {}
         self.n_brackets = 0
 
     def _plan(self, k: int) -> tuple[int, list[int], list[float]]:
         raise NotImplementedError
+
+    def _plan_size(self) -> int:
+        """Configurations the first bracket starts."""
+        try:
+            return int(self._plan(0)[1][0])
+        except AttributeError:  # a subclass that sets what _plan reads after this __init__
+            return 0
 
     def _budget_type(self) -> type:
         return getattr(self, "budget_type", float)  # runs pickled before budget types: float

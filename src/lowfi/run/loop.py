@@ -310,7 +310,7 @@ def minimize(
                         callbacks=built_in + list(callbacks or []), state=state,
                         direction=direction)
         _run_recording_the_stop(runner, journal)
-        frame = _frame(journal, timer.overhead, direction)
+        frame = opt.space.restore_choices(_frame(journal, timer.overhead, direction))
     finally:
         journal.close()
         if own_tmp is not None:  # nothing can resume from it, and nothing names it

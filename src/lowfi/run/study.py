@@ -444,7 +444,8 @@ class Study:
         :func:`lowfi.storage.load_trials`; with a ``score`` column when the study maximizes)."""
         from lowfi.storage.journal import with_scores
 
-        return with_scores(trials_frame(self.journal.events()), self.direction)
+        frame = with_scores(trials_frame(self.journal.events()), self.direction)
+        return self.optimizer.space.restore_choices(frame)
 
     def incumbent(self) -> tuple[dict[str, Any], Any] | None:
         """Best ``(config, loss)`` at the highest budget seen (None before any result); for a

@@ -86,6 +86,13 @@ class Space:
         self.hps = [space[n] for n in self.names]
         self.index = {n: i for i, n in enumerate(self.names)}
         kinds, n_choices, log, n_values = [], [], [], []
+        #: choices of categorical / ordinal parameters (None for others), tuples where the
+        #: space holds lists: a space read back from JSON has lists where it had tuples
+        self.choices: list[tuple | None] = [
+            tuple(_as_tuple(c) for c in (hp.choices if isinstance(hp, CategoricalHyperparameter)
+                                         else hp.sequence))
+            if isinstance(hp, CategoricalHyperparameter | OrdinalHyperparameter) else None
+            for hp in self.hps]
         for hp in self.hps:
             if isinstance(hp, Constant):
                 kinds.append(CONST), n_choices.append(1), n_values.append(1)
@@ -242,10 +249,9 @@ class Space:
             if active.any():
                 idx = np.flatnonzero(active)
                 v = col[idx]
-                if kind == CAT:
-                    py = [hp.choices[int(k)] for k in np.clip(np.round(v), 0, self.n_choices[i] - 1)]
-                elif kind == ORD:
-                    py = [hp.sequence[int(k)] for k in np.clip(np.round(v), 0, self.n_choices[i] - 1)]
+                if kind in (CAT, ORD):
+                    ch = self.choices[i]
+                    py = [ch[int(k)] for k in np.clip(np.round(v), 0, self.n_choices[i] - 1)]
                 elif kind == CONST:
                     py = [hp.value] * len(idx)
                 elif kind == INT:
@@ -275,10 +281,8 @@ class Space:
             if not rows:
                 continue
             vals = [configs[r][name] for r in rows]
-            if kind == CAT:
-                X[rows, i] = [_index_of(hp.choices, v, name) for v in vals]
-            elif kind == ORD:
-                X[rows, i] = [_index_of(hp.sequence, v, name) for v in vals]
+            if kind in (CAT, ORD):
+                X[rows, i] = [_index_of(self.choices[i], _as_tuple(v), name) for v in vals]
             elif kind == CONST:
                 X[rows, i] = self._const_vec[i]
             else:
@@ -323,12 +327,35 @@ class Space:
     def default(self) -> dict[str, Any]:
         return {k: _py(v) for k, v in dict(self.cs.get_default_configuration()).items()}
 
+    def restore_choices(self, frame: Any) -> Any:
+        """``frame`` (a trials DataFrame) with the ``config.*`` columns of categorical and
+        ordinal parameters whose choices are tuples holding those tuples again (the journal
+        stores them as JSON lists), so that the table compares equal to ``best_config``."""
+        for name, kind, choices in zip(self.names, self.kinds, self.choices):
+            col = f"config.{name}"
+            if kind not in (CAT, ORD) or col not in frame:
+                continue
+            if not any(isinstance(c, tuple) for c in choices or ()):
+                continue
+            frame[col] = pd_object([_as_tuple(v) for v in frame[col]])
+        return frame
+
     def key(self, config: Mapping[str, Any]) -> tuple:
         """A hashable key of a configuration (for duplicate checks)."""
         return tuple(sorted((k, _hashable(v)) for k, v in config.items()))
 
 
 _INACTIVE = object()  # marks an inactive parameter while decoding
+
+
+def _as_tuple(v: Any) -> Any:
+    return tuple(_as_tuple(x) for x in v) if isinstance(v, list) else v
+
+
+def pd_object(values: list) -> Any:
+    import pandas as pd
+
+    return pd.Series(values, dtype=object).to_numpy()
 
 
 def _has_prior(hp: Any) -> bool:
