@@ -27,12 +27,23 @@ def test_default_is_auto_and_built_by_get():
     assert isinstance(opt, Auto) and opt.multi_fidelity
 
 
+def _wide_conditional():
+    from ConfigSpace import EqualsCondition
+
+    cs = ConfigurationSpace()
+    sw = Categorical("switch", ["a", "b"])
+    ops = [Categorical(f"op{i}", [str(k) for k in range(8)]) for i in range(10)]
+    cs.add([sw, *ops, *[EqualsCondition(o, sw, "a") for o in ops[:5]]])
+    return cs
+
+
 @pytest.mark.parametrize("space, model", [
     ({f"x{i}": (0.0, 1.0) for i in range(6)}, "gp"),                       # continuous
     ({"lr": (1e-4, 1.0), "n": (1, 64), "act": ["relu", "tanh"]}, "gp"),  # mixed, low-dim
     ({f"op{i}": ["a", "b", "c", "d", "e"] for i in range(6)}, "gp"),       # categorical only, small
     ({f"op{i}": [str(k) for k in range(8)] for i in range(12)}, "tpe"),     # categorical, 96 inputs
-    (conditional_space(), "tpe"),                                          # conditional
+    (conditional_space(), "gp"),                                           # conditional
+    (_wide_conditional(), "tpe"),                                          # conditional, wide
     ({f"x{i}": (0.0, 1.0) for i in range(80)}, "tpe"),                     # too wide for a GP
 ])
 def test_picks_a_sensible_model(space, model):
@@ -214,9 +225,9 @@ def test_no_pair_is_evaluated_twice_on_a_conditional_discrete_space():
     cs = ConfigurationSpace(seed=0)
     a, b, c = Categorical("a", ["on", "off"]), Integer("b", (0, 9)), Integer("c", (0, 9))
     cs.add([a, b, c, EqualsCondition(b, a, "on")])  # 110 configurations: TPE
-    for seed in range(2):
-        opt = get("auto", cs, min_budget=1, max_budget=9, eta=3, seed=seed)
-        assert opt.model == "tpe"
+    for seed, model in ((0, "tpe"), (1, "tpe"), (0, "auto")):
+        opt = get("auto", cs, min_budget=1, max_budget=9, eta=3, seed=seed, model=model)
+        assert opt.model == ("gp" if model == "auto" else model)
         seen = set()
         for _ in range(100):
             t = opt.ask()

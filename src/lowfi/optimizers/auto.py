@@ -9,8 +9,9 @@ What it does
 * **Which model proposes new configurations**, chosen once from the search space
   (:func:`choose_model`):
 
-  - ``"gp"`` -- unconditional spaces with at most ``max_gp_features`` GP inputs
-    (categoricals one-hot; numerical, mixed or categorical): one Gaussian process over
+  - ``"gp"`` -- spaces with at most ``max_gp_features`` GP inputs (categoricals one-hot;
+    numerical, mixed, categorical or conditional, inactive parameters imputed outside their
+    range as :class:`lowfi.models.gp.GPFeatures` does): one Gaussian process over
     configuration *and* budget (Matern-5/2 ARD over ``[x, s]`` with ``s`` the budget on a log
     scale in [0, 1], marginal-likelihood hyperparameters, :class:`lowfi.models.gp.GP`) fit to
     the observations of every budget, as the multi-fidelity GPs of FABOLAS (Klein et al.,
@@ -20,7 +21,7 @@ What it does
     plus perturbations of the best ones (coarse, then fine). Running configurations enter the
     model as kriging-believer fantasies so parallel asks spread out. ``joint=False`` fits the
     GP to the model budget's observations only (BOHB's per-budget rule).
-  - ``"tpe"`` -- conditional spaces, or too many features for a GP: the Tree-structured Parzen
+  - ``"tpe"`` -- too many features for a GP: the Tree-structured Parzen
     Estimator (Bergstra, Bardenet, Bengio & Kegl, NeurIPS 2011;
     :class:`~lowfi.optimizers.tpe.TPEProposer`) on the largest budget with ``min_points``
     observations: one-dimensional Parzen estimators of the best ``gamma`` = 10 % and of the
@@ -89,15 +90,16 @@ def gp_feature_count(space: Space) -> int:
 def choose_model(space: Any, max_gp_features: int = 64) -> str:
     """The model ``"auto"`` uses for ``space``: ``"gp"``, ``"tpe"`` or ``"kde"``.
 
-    * conditional spaces (ConfigSpace conditions) -> ``"tpe"`` (one-dimensional Parzen
-      estimators, inactive values imputed; inside Hyperband on the conditional NAS-Bench-301
-      surrogate it was far ahead of BOHB's KDE at 50x max_budget and level with it earlier,
-      and level with the random forest at about 1/20 of its time per evaluation, see
-      docs/benchmarks/default-optimizer.md);
-    * more than ``max_gp_features`` GP inputs (categoricals one-hot) -> ``"tpe"``;
+    * more than ``max_gp_features`` GP inputs (categoricals one-hot) -> ``"tpe"``
+      (one-dimensional Parzen estimators, inactive values imputed; inside Hyperband on the
+      conditional NAS-Bench-301 surrogate, 234 inputs, it was far ahead of BOHB's KDE at 50x
+      max_budget and level with it earlier, and level with the random forest at about 1/20 of
+      its time per evaluation, see docs/benchmarks/default-optimizer.md);
     * nothing to model (only constants) -> ``"kde"``;
-    * otherwise -> ``"gp"``: numerical, mixed and small categorical spaces alike (the joint GP
-      over one-hot categoricals beat the KDE on NAS-Bench-201's 6 x 5 choices).
+    * otherwise -> ``"gp"``: numerical, mixed, small categorical and conditional spaces alike
+      (the joint GP over one-hot categoricals beat the KDE on NAS-Bench-201's 6 x 5 choices;
+      on conditional spaces inactive parameters are imputed outside their range, and the GP
+      was far ahead of TPE and the KDE on two conditional problems, same page).
 
     The random forest (``"rf"``) is available by name (``model="rf"``).
     """
@@ -105,7 +107,7 @@ def choose_model(space: Any, max_gp_features: int = 64) -> str:
     live = [k for k, n in zip(space.kinds, space.n_values) if k != "const" and n != 1]
     if not live:
         return "kde"
-    if space.has_conditions or gp_feature_count(space) > max_gp_features:
+    if gp_feature_count(space) > max_gp_features:
         return "tpe"
     return "gp"
 
