@@ -2,6 +2,7 @@ import math
 
 import pytest
 
+import lowfi
 from lowfi.benchmarks import get
 from lowfi.benchmarks.sklearn_tasks import N_VALID, SVMDigits
 
@@ -69,3 +70,31 @@ def test_heldout_variant_scores_on_a_separate_test_split():
     assert len(get("svm-digits")._data[4]) == 0
     with pytest.raises(ValueError, match="n_test"):  # its optimum holds for its own split only
         get("svm-digits-heldout", n_test=100)
+
+
+def test_a_configuration_outside_the_space_is_refused_not_evaluated():
+    from lowfi.analysis.bench import get_benchmark
+
+    for name, bad, words in (
+            ("mf-branin", {"x0": 101.0, "x1": 0.5}, "x0"),
+            ("counting-ones-8-8", {f"float_{i}": 0.5 for i in range(8)}
+             | {f"cat_{i}": 1 for i in range(8)} | {"float_0": 5.0}, "float_0"),
+            ("svm-digits", {"C": 2.2e5, "gamma": 0.01}, "C"),
+            ("svm-digits", {"gamma": 0.01}, "C")):
+        b = get_benchmark(name)
+        with pytest.raises(ValueError, match=f"(?s){name}: config: .*{words}"):
+            b.evaluate(bad, b.max_budget)
+    b = get_benchmark("svm-digits")  # a bound reached through rounding is the bound
+    lo = b.space["C"].lower * (1 - 1e-12)
+    assert b.evaluate({"C": lo, "gamma": 1e-3}, b.min_budget).status == "ok"
+
+
+def test_a_benchmark_as_the_objective_of_a_seeded_run_repeats_its_noise():
+    from lowfi.analysis.bench import get_benchmark
+
+    b = get_benchmark("counting-ones-8-8")  # noisy: Bernoulli draws per parameter
+    runs = [lowfi.minimize(b, seed=3, max_evaluations=12, progress=False).trials
+            for _ in range(2)]
+    assert runs[0]["loss"].tolist() == runs[1]["loss"].tolist()
+    other = lowfi.minimize(b, seed=4, max_evaluations=12, progress=False).trials
+    assert other["loss"].tolist() != runs[0]["loss"].tolist()

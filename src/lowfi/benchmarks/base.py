@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any
 
 from lowfi.core.trial import Result
+
+_CHECKING = threading.local()  # per thread: executors evaluate in threads
 
 
 class Benchmark:
@@ -36,8 +39,30 @@ class Benchmark:
     f_rand: float | None = None
     tabular: bool = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "evaluate" in cls.__dict__:  # every implementation checks the configuration first
+            cls.evaluate = _checked(cls.__dict__["evaluate"])  # type: ignore[method-assign]
+
     def evaluate(self, config: dict[str, Any], budget: float, seed: int | None = None) -> Result:
+        """The loss of ``config`` (a configuration of :attr:`space`: one with a missing or
+        unknown parameter or a value outside its range is a ValueError) at ``budget``;
+        ``seed`` seeds the evaluation noise of noisy problems."""
         raise NotImplementedError
+
+    def check_config(self, config: Any) -> dict[str, Any]:
+        """``config`` as a configuration of :attr:`space`, or a ValueError naming what is
+        wrong (a surrogate or a formula would otherwise return a number for anything)."""
+        from ConfigSpace import ConfigurationSpace
+
+        if not isinstance(self.space, ConfigurationSpace):
+            return config
+        space = self.__dict__.get("_checked_space")
+        if space is None or space.cs is not self.space:
+            from lowfi.space import Space
+
+            space = self.__dict__["_checked_space"] = Space(self.space)
+        return space.validate(config, argument=f"{self.name or type(self).__name__}: config")
 
     def test_loss(self, config: dict[str, Any]) -> float | None:
         """Noise-free loss at ``max_budget`` (for regret), if the problem has one."""
@@ -45,6 +70,41 @@ class Benchmark:
 
     def __call__(self, config: dict[str, Any], budget: float) -> Result:
         return self.evaluate(config, budget)
+
+
+def _checked(evaluate: Any) -> Any:
+    import functools
+
+    @functools.wraps(evaluate)
+    def checked(self: Benchmark, config: dict[str, Any], budget: float, *args: Any,
+                **kwargs: Any) -> Result:
+        if getattr(_CHECKING, "busy", False):  # a subclass calling its parent's evaluate
+            return evaluate(self, config, budget, *args, **kwargs)
+        config = self.check_config(config)
+        _CHECKING.busy = True
+        try:
+            return evaluate(self, config, budget, *args, **kwargs)
+        finally:
+            _CHECKING.busy = False
+
+    return checked
+
+
+class SeededBenchmark:
+    """A benchmark as the objective of a run with seed ``seed``: trial ``i`` is evaluated with
+    the seed drawn from ``SeedSequence([seed, i])``, so the run's noisy evaluations repeat
+    with its seed (in any order and with any number of workers). ``lowfi.minimize`` wraps a
+    benchmark given as the objective in it."""
+
+    def __init__(self, benchmark: Benchmark, seed: int | None):
+        self.benchmark, self.seed = benchmark, seed
+
+    def __call__(self, config: dict[str, Any], budget: float, trial: Any) -> Result:
+        import numpy as np
+
+        seed = None if self.seed is None else int(
+            np.random.SeedSequence([self.seed, int(trial.id)]).generate_state(1)[0])
+        return self.benchmark.evaluate(config, budget, seed=seed)
 
 
 #: registered name -> "module:factory"; factories are imported only when used

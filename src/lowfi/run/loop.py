@@ -257,6 +257,10 @@ def minimize(
         if min_budget is None and max_budget is None:
             min_budget, max_budget = objective.min_budget, objective.max_budget
             eta = getattr(objective, "eta", eta)
+        if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+            from lowfi.benchmarks.base import SeededBenchmark
+
+            objective = SeededBenchmark(objective, int(seed))  # noisy evaluations repeat
     limits = Limits(_check_limit("max_evaluations", max_evaluations, integer=True),
                     _check_limit("total_budget", total_budget),
                     _check_limit("walltime", walltime),

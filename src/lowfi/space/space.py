@@ -316,8 +316,10 @@ class Space:
                     raise ValueError(f"{argument}: {name!r} got {v!r}; allowed is an int in "
                                      f"[{self.hps[i].lower}, {self.hps[i].upper}]")
                 out[name] = int(round(float(v)))
-            else:
-                out[name] = float(v)  # the same types as sampled configurations
+            else:  # the same types as sampled configurations; a bound missed by rounding
+                lo, hi = float(self.hps[i].lower), float(self.hps[i].upper)  # is the bound
+                tol = 1e-9 * max(abs(lo), abs(hi), 1e-300)
+                out[name] = min(max(float(v), lo), hi) if lo - tol <= v <= hi + tol else float(v)
         try:
             Configuration(self.cs, values=dict(out))
         except Exception as exc:  # ConfigSpace raises ValueError/IllegalValueError/ForbiddenValueError
