@@ -141,3 +141,30 @@ def test_a_maximizing_rule_in_a_minimizing_run_is_refused():
         lowfi.minimize(curve_objective, {"x": (0.0, 1.0)}, "random", max_budget=10,
                        min_budget=10, max_evaluations=2, progress=False,
                        stopping=DomhanStopping(direction="maximize"))
+
+
+@pytest.mark.parametrize("rule", [lowfi.curves.RungStopping(min_step=9),
+                                  DomhanStopping(n_min=6, every=3, seed=0),
+                                  lowfi.curves.PredictiveRungStopping(min_step=9)])
+def test_a_diverged_trial_is_stopped_by_any_rule(rule, tmp_path):
+    def objective(trial):
+        for step in range(1, int(trial.budget) + 1):
+            diverged = trial.config["x"] > 0.5 and step > 3
+            trial.report(step, float("nan") if diverged else 1.0 / step + trial.config["x"])
+            if trial.should_stop():
+                break
+        last = trial.curve[-1][1]
+        return last if np.isfinite(last) else 10.0
+
+    res = lowfi.minimize(objective, {"x": (0.0, 1.0)}, "random", max_budget=27,
+                         max_evaluations=8, seed=0, progress=False, stopping=rule,
+                         storage=tmp_path / "r.db")
+    df = res.trials
+    bad = df[df["config.x"] > 0.5]
+    assert len(bad) and (bad["status"] == "stopped").all()
+    assert (bad["budget_reached"] == 4).all()  # at the first non-finite value
+    info = bad["info"].iloc[0]
+    assert "diverged" in info["reason"] and info["rule"] == type(rule).__name__
+    points = [v for curve in bad["curve"] for _, v in curve]
+    assert all(isinstance(v, float) for v in points) and np.isnan(points[-1])
+    assert (df.loc[df["config.x"] <= 0.5, "status"] != "stopped").any()

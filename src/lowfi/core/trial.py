@@ -480,6 +480,10 @@ class Trial:
             return False  # the trial's last step (its budget): stopping would save nothing
         if self.curve and self.curve[-1][0] <= self.reached:
             return self.stopped  # a step an earlier rung of this configuration passed
+        if self.curve and not math.isfinite(self.curve[-1][1]):  # diverged: no rule needed
+            self._diverged = self.curve[-1][1]
+            self.stopped = True
+            return True
         self._refresh_state()
         try:
             stop = self.rule.should_stop(self)
@@ -495,6 +499,11 @@ class Trial:
 
     def stop_info(self) -> dict[str, Any]:
         """What the rule keeps with a stopped trial (:meth:`StoppingRule.describe`)."""
+        if getattr(self, "_diverged", None) is not None:
+            value = -self._diverged if self.maximize else self._diverged
+            return {"rule": type(self.rule).__name__, "decision": "stop",
+                    "reason": f"the reported value is {value}: the training diverged",
+                    "threshold": None}
         return {} if self.rule is None else dict(self.rule.describe(self))
 
     # backwards-compatible names of the transport fields

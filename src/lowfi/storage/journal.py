@@ -92,6 +92,12 @@ def _nan_safe(o: Any) -> Any:
     return o
 
 
+def _point(p: Any) -> tuple:
+    """A stored curve point: non-finite values were written as their repr ('nan', 'inf')."""
+    return tuple(float(v) if isinstance(v, str) and v in ("nan", "inf", "-inf") else v
+                 for v in p)
+
+
 def dumps(o: Any) -> str:
     return json.dumps(_nan_safe(o), default=_default)
 
@@ -878,7 +884,7 @@ def result_from_event(data: dict, seq: int = 0, where: str | None = None) -> Res
     if isinstance(loss, list):
         loss = tuple(loss)
     return Result(loss=loss, cost=data["cost"], info=data.get("info") or {}, status=data["status"],
-                  error=data.get("error"), curve=[tuple(p) for p in data.get("curve") or []])
+                  error=data.get("error"), curve=[_point(p) for p in data.get("curve") or []])
 
 
 def trial_from_event(e: Event) -> TrialRecord:
@@ -956,7 +962,7 @@ class TrialsTable:
                 c_start[i], c_end[i], c_worker[i] = d["start"], d["end"], d["worker"]
                 c_error[i], c_info[i] = d.get("error"), d.get("info") or {}
                 if d.get("curve"):
-                    curves[tid] = [tuple(p) for p in d["curve"]]
+                    curves[tid] = [_point(p) for p in d["curve"]]
             elif kind == "ask":
                 d = _decode(seq, data, where)
                 info = d["info"]
@@ -974,7 +980,7 @@ class TrialsTable:
                         cols[k][i] = v
             elif kind == "curve":
                 d = _decode(seq, data, where)
-                curves.setdefault(tid, []).extend(tuple(p) for p in d["points"])
+                curves.setdefault(tid, []).extend(_point(p) for p in d["points"])
             elif kind == "session":
                 # a run that ended cleanly cancels its running trials (a resume runs them
                 # again); a killed run leaves them "running" until it is resumed
