@@ -5,7 +5,9 @@
 `TorchCheckpoint` saves model, optimizer and scheduler state in `trial.checkpoint_dir` after
 every epoch, so a configuration promoted from 3 to 9 epochs trains epochs 4..9 only. A
 `RungStopping` rule (ASHA's stopping variant) also ends trials inside their epochs when their
-curve falls out of the best third at 1, 3, 9... epochs. Two worker processes run trials.
+curve falls out of the best third at 2, 6 and 18 epochs: checks between ASHA's rungs (1, 3, 9
+and 27 epochs), since at its own budget a trial is done anyway. Two worker processes run
+trials.
 """
 
 import os
@@ -55,7 +57,7 @@ if __name__ == "__main__":
     res = lowfi.minimize(objective, space, "asha", min_budget=1, max_budget=27, eta=3,
                          n_workers=2, executor="processes",
                          max_evaluations=int(os.environ.get("LOWFI_EXAMPLE_EVALS", 60)),
-                         stopping=RungStopping(min_step=1, eta=3), seed=0, progress=False)
+                         stopping=RungStopping(min_step=2, eta=3), seed=0, progress=False)
     df = res.trials
     # a promoted trial continues from its checkpoint: count only the epochs it trained itself
     trained = sum(sum(1 for step, _ in curve if step > (info or {}).get("resumed_from", 0))

@@ -353,3 +353,25 @@ def test_a_mistyped_dask_option_is_named_at_once():
         lowfi.execution.make_executor("dask", 2, lost_worker_timeout=120)
     assert lowfi.execution.make_executor("dask", 2, memory_limit="1GB").cluster_kwargs == {
         "memory_limit": "1GB"}
+
+
+def _thread_settings(config, budget):
+    from threadpoolctl import threadpool_info
+
+    blas = [p["num_threads"] for p in threadpool_info()]
+    return lowfi.Result(config["x"], info={"omp": os.environ.get("OMP_NUM_THREADS"),
+                                           "blas": blas})
+
+
+def test_process_workers_share_the_cores_unless_told_otherwise(monkeypatch):
+    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(v, raising=False)
+    share = str(max(1, (os.cpu_count() or 1) // 2))
+    res = lowfi.minimize(_thread_settings, {"x": (0.0, 1.0)}, "random", n_workers=2,
+                         executor="processes", max_evaluations=2, seed=0, progress=False)
+    for info in res.trials["info"]:
+        assert info["omp"] == share and all(n <= int(share) for n in info["blas"])
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice stands
+    res = lowfi.minimize(_thread_settings, {"x": (0.0, 1.0)}, "random", n_workers=2,
+                         executor="processes", max_evaluations=2, seed=0, progress=False)
+    assert all(info["omp"] == "3" for info in res.trials["info"])

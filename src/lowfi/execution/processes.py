@@ -81,7 +81,29 @@ class _PipeState:
         return _STATE["state"]
 
 
-def _worker_main(conn: Any, payload: bytes, driver_pid: int) -> None:
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _share_cores(threads: int) -> None:
+    """Limit this worker's numerical libraries (BLAS/OpenMP pools, PyTorch's intra-op
+    threads) to ``threads``, so that the workers together use the machine's cores instead of
+    each starting one thread per core -- unless the user set ``OMP_NUM_THREADS`` & co."""
+    if any(v in os.environ for v in _THREAD_VARS):
+        return
+    for v in _THREAD_VARS:  # libraries the objective imports later read these
+        os.environ[v] = str(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)  # pools already loaded (numpy's BLAS)
+    except Exception:  # noqa: BLE001 - best effort: threadpoolctl is scikit-learn's dependency
+        pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+def _worker_main(conn: Any, payload: bytes, driver_pid: int, threads: int = 0) -> None:
     global _CONN
     _CONN = conn
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
@@ -91,6 +113,8 @@ def _worker_main(conn: Any, payload: bytes, driver_pid: int) -> None:
     except BaseException:  # noqa: BLE001 - tell the driver why every trial here would fail
         _send(("broken", traceback.format_exc()))
         return
+    if threads:
+        _share_cores(threads)
     tasks: queue.SimpleQueue = queue.SimpleQueue()
 
     def reader() -> None:
@@ -202,6 +226,11 @@ class ProcessExecutor(Executor):
         ``multiprocessing`` start method (default ``"spawn"``).
     trial_timeout
         Seconds a trial may run; longer ones are ended and recorded as failed (None: no limit).
+
+    Each worker limits its numerical libraries (BLAS and OpenMP pools, PyTorch's threads) to
+    its share of the cores, ``cpu_count // n_workers`` (at least 1), so that the workers do not
+    each start a thread per core; set ``OMP_NUM_THREADS`` (or ``OPENBLAS_NUM_THREADS``,
+    ``MKL_NUM_THREADS``) to choose yourself.
     """
 
     name = "processes"
@@ -214,6 +243,9 @@ class ProcessExecutor(Executor):
         self.max_attempts = max_attempts
         self.mp_context = mp_context
         self.trial_timeout = check_trial_timeout(trial_timeout)
+        #: threads each worker's numerical libraries may use: the cores shared out among the
+        #: workers (unless OMP_NUM_THREADS & co. are set), at least 1
+        self.threads = max(1, (os.cpu_count() or 1) // self.n_workers)
         self._slots: list[_Slot] = []
         self._queue: deque[Trial] = deque()
         self._deaths: dict[int, int] = {}
@@ -243,8 +275,8 @@ class ProcessExecutor(Executor):
 
     def _spawn(self) -> _Slot:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_main, args=(child, self._payload, os.getpid()),
-                                 name="lowfi-worker")
+        proc = self._ctx.Process(target=_worker_main, name="lowfi-worker",
+                                 args=(child, self._payload, os.getpid(), self.threads))
         with _main_not_imported(), _standard_start_method(self.mp_context):
             proc.start()
         child.close()
