@@ -142,6 +142,11 @@ def test_bench_checks_its_settings_and_keeps_a_folder_consistent(tmp_path, capsy
     assert main(["bench", "--benchmarks", "lcdb-999999", "--optimizers", "random", "--seeds",
                  "1", "--out", str(tmp_path / "none"), "--no-report"]) == 2
     assert "nothing ran" in capsys.readouterr().err
+    assert main(["bench", "--benchmarks", "counting-ones-8-8,lcdb-999999", "--optimizers",
+                 "random", "--seeds", "1", "--budget", "2", "--out", str(tmp_path / "some"),
+                 "--no-report"]) == 1  # one ran, one is missing: the status says so
+    assert "skipped 1 of 2 benchmarks that could not be built here (lcdb-999999" \
+        in capsys.readouterr().err
 
 
 def test_a_parameter_named_like_a_column_keeps_both(tmp_path):

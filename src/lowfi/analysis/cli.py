@@ -41,11 +41,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
               "nothing ran", file=sys.stderr)
         return 2
     failed = meta.get("failures") or []
+    status = 0
     if failed:  # scripts notice; the report shows the runs that finished
         print(f"lowfi bench: {len(failed)} of {meta.get('runs_asked', len(failed))} runs "
               f"failed (listed in {out / 'meta.json'})", file=sys.stderr)
-        return 1
-    return 0
+        status = 1
+    skipped = [b for b in meta.get("skipped") or {} if b in bms]
+    if skipped:  # a requested problem missing from a results table must not go unnoticed
+        print(f"lowfi bench: skipped {len(skipped)} of {len(bms)} benchmarks that could not "
+              f"be built here ({', '.join(skipped)}; why: above and in {out / 'meta.json'})",
+              file=sys.stderr)
+        status = 1
+    return status
 
 
 def cmd_report(args: argparse.Namespace) -> int:
