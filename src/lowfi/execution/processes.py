@@ -215,6 +215,11 @@ def _standard_start_method(method: str) -> Iterator[None]:
 class ProcessExecutor(Executor):
     """``n_workers`` local worker processes, each running one trial at a time.
 
+    Each worker limits its numerical libraries (BLAS and OpenMP pools, PyTorch's threads) to
+    its share of the cores, ``cpu_count // n_workers`` (at least 1), so that the workers do not
+    each start a thread per core; set ``OMP_NUM_THREADS`` (or ``OPENBLAS_NUM_THREADS``,
+    ``MKL_NUM_THREADS``) to choose yourself.
+
     Parameters
     ----------
     n_workers
@@ -226,11 +231,6 @@ class ProcessExecutor(Executor):
         ``multiprocessing`` start method (default ``"spawn"``).
     trial_timeout
         Seconds a trial may run; longer ones are ended and recorded as failed (None: no limit).
-
-    Each worker limits its numerical libraries (BLAS and OpenMP pools, PyTorch's threads) to
-    its share of the cores, ``cpu_count // n_workers`` (at least 1), so that the workers do not
-    each start a thread per core; set ``OMP_NUM_THREADS`` (or ``OPENBLAS_NUM_THREADS``,
-    ``MKL_NUM_THREADS``) to choose yourself.
     """
 
     name = "processes"
