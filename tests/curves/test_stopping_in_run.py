@@ -168,3 +168,25 @@ def test_a_diverged_trial_is_stopped_by_any_rule(rule, tmp_path):
     points = [v for curve in bad["curve"] for _, v in curve]
     assert all(isinstance(v, float) for v in points) and np.isnan(points[-1])
     assert (df.loc[df["config.x"] <= 0.5, "status"] != "stopped").any()
+
+
+def test_a_trial_that_trains_to_its_budget_despite_the_rule_is_ok_and_steps_must_increase():
+    def stubborn(trial):
+        for step in range(1, int(trial.budget) + 1):
+            trial.report(step, 1.0 / step + trial.config["x"])
+            trial.should_stop()  # asked, and ignored
+        return trial.curve[-1][1]
+
+    res = lowfi.minimize(stubborn, {"x": (0.0, 1.0)}, "random", max_budget=9,
+                         max_evaluations=6, seed=0, progress=False,
+                         stopping=lowfi.curves.RungStopping(min_step=1))
+    assert (res.trials["status"] == "ok").all()  # every one reached its budget
+
+    def backwards(trial):
+        trial.report(2, 0.5)
+        trial.report(1, 0.4)
+        return 0.4
+
+    with pytest.warns(RuntimeWarning, match="reported step 1 after step 2; steps must increase"):
+        lowfi.minimize(backwards, {"x": (0.0, 1.0)}, "random", max_evaluations=1,
+                       progress=False, stopping=lowfi.curves.MedianStopping())

@@ -338,6 +338,7 @@ class Trial:
         self.curve: list[tuple[float, float]] = []
         #: whether the stopping rule said stop
         self.stopped = False
+        self.stopped_at: float | None = None  # the last step reported when the rule said stop
         self._flushed = 0
         self._last_flush = 0.0
         self._last_state = 0.0
@@ -433,6 +434,13 @@ class Trial:
                           "epochs) by the stopping rule and the budget a stopped trial used: "
                           "report the epoch, not the samples or batches seen", RuntimeWarning,
                           stacklevel=2)
+        if self.curve and float(step) <= self.curve[-1][0] \
+                and not getattr(self, "_warned_order", False):
+            self._warned_order = True
+            warnings.warn(f"trial {self.id}: reported step {float(step):g} after step "
+                          f"{self.curve[-1][0]:g}; steps must increase (the stopping rules and "
+                          "the budget a stopped trial used read the last step)",
+                          RuntimeWarning, stacklevel=2)
         self.curve.append((float(step), -float(value) if self.maximize else float(value)))
         if self.channel is not None:
             now = time.monotonic()
@@ -482,7 +490,8 @@ class Trial:
             return self.stopped  # a step an earlier rung of this configuration passed
         if self.curve and not math.isfinite(self.curve[-1][1]):  # diverged: no rule needed
             self._diverged = self.curve[-1][1]
-            self.stopped = True
+            if not self.stopped:
+                self.stopped, self.stopped_at = True, self.curve[-1][0]
             return True
         self._refresh_state()
         try:
@@ -493,8 +502,9 @@ class Trial:
                           "it", RuntimeWarning, stacklevel=2)
             self.rule = None
             return self.stopped
-        if stop:
+        if stop and not self.stopped:
             self.stopped = True
+            self.stopped_at = self.curve[-1][0] if self.curve else None
         return self.stopped
 
     def stop_info(self) -> dict[str, Any]:

@@ -136,7 +136,11 @@ def evaluate(objective: Callable, trial: Trial | TrialRecord,
         result.curve = list(trial.curve)
     if getattr(trial, "resumed_from", None):  # continued from a checkpoint at this step
         result.info.setdefault("resumed_from", trial.resumed_from)
-    if trial.stopped and result.status == Status.OK:
+    last = max((float(p[0]) for p in result.curve), default=None)
+    at = getattr(trial, "stopped_at", None)
+    ignored = (last is not None and at is not None and last > at
+               and last >= float(trial.budget) * (1 - 1e-9))  # trained on to its budget
+    if trial.stopped and result.status == Status.OK and not ignored:
         result.status = Status.STOPPED
         try:
             result.info.update(trial.stop_info())

@@ -106,6 +106,8 @@ class TorchCheckpoint:
             o.load_state_dict(s)
         self.epoch = self.resumed_from = int(state["epoch"])
         self.last_value = state.get("last_value")
+        if state.get("rng") is not None:  # the random stream continues where it stopped, so
+            torch.set_rng_state(state["rng"])  # 3 + 6 epochs train like 9 in one go
         if not self.trial.curve:  # earlier rungs' points: the journal keeps the whole curve
             self.trial.restore_curve(state.get("curve", []))
 
@@ -117,7 +119,8 @@ class TorchCheckpoint:
 
         tmp = f"{self.path}.tmp{os.getpid()}"
         torch.save({"epoch": self.epoch, "states": [o.state_dict() for o in self.objects],
-                    "last_value": self.last_value, "curve": list(self.trial.curve)}, tmp)
+                    "last_value": self.last_value, "curve": list(self.trial.curve),
+                    "rng": torch.get_rng_state()}, tmp)
         os.replace(tmp, self.path)
 
     # ------------------------------------------------------------------ loop
