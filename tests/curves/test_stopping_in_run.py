@@ -170,7 +170,8 @@ def test_a_diverged_trial_is_stopped_by_any_rule(rule, tmp_path):
     assert (df.loc[df["config.x"] <= 0.5, "status"] != "stopped").any()
 
 
-def test_a_trial_that_trains_to_its_budget_despite_the_rule_is_ok_and_steps_must_increase():
+def test_a_trial_that_trains_to_its_budget_despite_the_rule_is_ok_and_steps_must_increase(
+        monkeypatch):
     def stubborn(trial):
         for step in range(1, int(trial.budget) + 1):
             trial.report(step, 1.0 / step + trial.config["x"])
@@ -187,6 +188,9 @@ def test_a_trial_that_trains_to_its_budget_despite_the_rule_is_ok_and_steps_must
         trial.report(1, 0.4)
         return 0.4
 
+    from lowfi.core import trial as trial_module
+
+    monkeypatch.setattr(trial_module, "_WARNED_ORDER", False)  # once per process
     with pytest.warns(RuntimeWarning, match="reported step 1 after step 2; steps must increase"):
         lowfi.minimize(backwards, {"x": (0.0, 1.0)}, "random", max_evaluations=1,
                        progress=False, stopping=lowfi.curves.MedianStopping())

@@ -69,8 +69,10 @@ def data_path(data_path: str | os.PathLike | None = None) -> Path:
 
 def _need(path: Path) -> Path:
     if not path.exists():
-        raise FileNotFoundError(f"YAHPO data file missing: {path} (from "
-                                "https://github.com/slds-lmu/yahpo_data)")
+        raise FileNotFoundError(f"YAHPO data file missing: {path} (the folder comes from "
+                                f"data_path= or ${ENV}; the files from "
+                                "https://github.com/slds-lmu/yahpo_data, nb301_v2/ from its "
+                                "branch v2_final)")
     return path
 
 

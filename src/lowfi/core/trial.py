@@ -34,6 +34,8 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
+_WARNED_ORDER = False  # whether a step reported out of order was warned about
+
 #: statuses a :class:`Result` may carry (a finished evaluation)
 STATUSES = (Status.OK.value, Status.FAILED.value, Status.STOPPED.value)
 
@@ -434,9 +436,9 @@ class Trial:
                           "epochs) by the stopping rule and the budget a stopped trial used: "
                           "report the epoch, not the samples or batches seen", RuntimeWarning,
                           stacklevel=2)
-        if self.curve and float(step) <= self.curve[-1][0] \
-                and not getattr(self, "_warned_order", False):
-            self._warned_order = True
+        global _WARNED_ORDER
+        if self.curve and float(step) <= self.curve[-1][0] and not _WARNED_ORDER:
+            _WARNED_ORDER = True  # once per process: every trial of a run likely does the same
             warnings.warn(f"trial {self.id}: reported step {float(step):g} after step "
                           f"{self.curve[-1][0]:g}; steps must increase (the stopping rules and "
                           "the budget a stopped trial used read the last step)",
