@@ -253,14 +253,8 @@ def minimize(
                       "memory has nothing to resume); pass storage= the journal of the run to "
                       "continue", stacklevel=3)
     if isinstance(objective, Benchmark):
-        space = objective.space if space is None else space
-        if min_budget is None and max_budget is None:
-            min_budget, max_budget = objective.min_budget, objective.max_budget
-            eta = getattr(objective, "eta", eta)
-        if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-            from lowfi.benchmarks.base import SeededBenchmark
-
-            objective = SeededBenchmark(objective, int(seed))  # noisy evaluations repeat
+        objective, space, min_budget, max_budget, eta = _from_benchmark(
+            objective, space, min_budget, max_budget, eta, seed)
     limits = Limits(_check_limit("max_evaluations", max_evaluations, integer=True),
                     _check_limit("total_budget", total_budget),
                     _check_limit("walltime", walltime),
@@ -402,6 +396,22 @@ def _check_arguments(objective: Any, n_workers: Any, stopping: Any, direction: A
         warnings.warn("minimize: stopping= has no effect: objective(config, budget) never sees "
                       "the trial; write objective(trial) or objective(config, budget, trial) "
                       "and call trial.report / trial.should_stop", stacklevel=4)
+
+
+def _from_benchmark(bench: Any, space: Any, min_budget: Any, max_budget: Any, eta: Any,
+                    seed: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """A benchmark given as the objective: its space and budgets unless given, and its
+    evaluations seeded from the run's seed (so noisy ones repeat)."""
+    space = bench.space if space is None else space
+    if min_budget is None and max_budget is None:
+        min_budget, max_budget = bench.min_budget, bench.max_budget
+        eta = getattr(bench, "eta", eta)
+    objective = bench
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        from lowfi.benchmarks.base import SeededBenchmark
+
+        objective = SeededBenchmark(bench, int(seed))
+    return objective, space, min_budget, max_budget, eta
 
 
 def _stored_rule(journal: Any, stopping: StoppingRule | None, resumed: bool) -> Any:
