@@ -318,3 +318,28 @@ def test_parallel_search_inside_parallel_cross_validation():
                  max_evaluations=4, random_state=0)
     scores = cross_validate(s, X, y, cv=2, n_jobs=2, error_score="raise")["test_score"]
     assert len(scores) == 2 and np.all(scores > 0.8)
+
+
+FITS = []
+
+
+class _CountingLR(LogisticRegression):
+    def fit(self, X, y, **kw):
+        FITS.append((self.C, len(y)))
+        return super().fit(X, y, **kw)
+
+
+def test_a_small_grid_fits_each_configuration_once_per_resource():
+    import warnings
+
+    X, y = load_breast_cancer(return_X_y=True)
+    FITS.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the space is smaller than a bracket: it says so
+        search = SearchCV(_CountingLR(max_iter=200), {"C": [0.01, 0.1, 1.0, 10.0]}, cv=3,
+                          max_evaluations=30, random_state=0).fit(X, y)
+    res = search.cv_results_
+    assert len(res["params"]) == 30  # every evaluation is listed
+    pairs = {(p["C"], n) for p, n in zip(res["params"], res["n_resources"], strict=True)}
+    assert len(pairs) < 20  # many evaluations repeat a (configuration, resource) pair
+    assert len(FITS) == 3 * len(pairs) + 1  # each pair fitted once per fold, and the refit

@@ -55,6 +55,10 @@ class _CVObjective:
         self.fit_kwargs, self.metric = fit_kwargs, metric
         #: the exception of the first failed fit when error_score="raise" (in-process runs)
         self.raised: BaseException | None = None
+        # (configuration, resource) -> its result: a small discrete space makes Hyperband's
+        # brackets ask for the same pair again; like scikit-learn's searches, which fit each
+        # candidate once per resource, the folds are not fitted again for it
+        self.cache: dict[tuple, Any] = {}
 
     def folds(self, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """The folds at resource ``n``: each fold's train and test parts subsampled to the
@@ -73,6 +77,11 @@ class _CVObjective:
         from lowfi.core.trial import Result
 
         n = int(round(budget))
+        key = (tuple(sorted((k, repr(v)) for k, v in config.items())), n)
+        if key in self.cache:
+            done = self.cache[key]
+            return Result(done.loss, info={**done.info, "repeat": True}, status=done.status,
+                          error=done.error)
         params = dict(config)
         if self.resource != "n_samples":
             params[self.resource] = n
@@ -93,8 +102,12 @@ class _CVObjective:
         mean = float(np.mean(scores)) if scores else float("nan")
         if not np.isfinite(mean):
             errors = [o["fit_error"] for o in outs if o["fit_error"]]
-            return Result.failed(errors[0] if errors else f"mean test score is {mean}", info=info)
-        return Result(mean, info=info)  # a score: the search runs with direction="maximize"
+            result = Result.failed(errors[0] if errors else f"mean test score is {mean}",
+                                   info=info)
+        else:
+            result = Result(mean, info=info)  # a score: the search runs with direction="maximize"
+        self.cache[key] = result
+        return result
 
 
 def _order(idx: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
@@ -143,7 +156,12 @@ _SKLEARN_NAMES = {
                            "dict of ranges and lists of choices",
     "param_grid": "lowfi calls it space: ranges or lists of choices, searched by the optimizer "
                   "instead of a grid",
-    "n_iter": "lowfi bounds a search by max_evaluations, total_budget or walltime",
+    "n_iter": "lowfi bounds a search by max_evaluations, total_budget or walltime; for n_iter "
+              "full fits' worth, total_budget=n_iter * max_resources (most evaluations use "
+              "fewer samples)",
+    "n_trials": "lowfi bounds a search by max_evaluations, total_budget or walltime (Optuna's "
+                "n_trials: max_evaluations; most evaluations use fewer samples)",
+    "timeout": "lowfi calls it walltime (seconds)",
     "n_candidates": "lowfi bounds a search by max_evaluations, total_budget or walltime (the "
                     "optimizer chooses how many configurations to start)",
     "aggressive_elimination": "the optimizer decides promotions (factor sets the reduction "
