@@ -343,3 +343,32 @@ def test_a_small_grid_fits_each_configuration_once_per_resource():
     pairs = {(p["C"], n) for p, n in zip(res["params"], res["n_resources"], strict=True)}
     assert len(pairs) < 20  # many evaluations repeat a (configuration, resource) pair
     assert len(FITS) == 3 * len(pairs) + 1  # each pair fitted once per fold, and the refit
+
+
+def test_an_optimizer_instance_is_checked_and_copied_and_options_go_by_name():
+    from sklearn.base import clone
+    from sklearn.datasets import load_iris
+
+    from lowfi.optimizers.hyperband import Hyperband
+
+    X, y = load_iris(return_X_y=True)
+    space = {"C": (0.1, 10.0)}
+    wrong = SearchCV(LogisticRegression(max_iter=300), space, cv=3, max_evaluations=6,
+                     optimizer=Hyperband(space, min_budget=1, max_budget=10), random_state=0)
+    with pytest.raises(ValueError, match=r"optimizer: its budgets are 1\.0\.\.10\.0, but this "
+                                         r"search's resources are \d+\.\.150"):
+        wrong.fit(X, y)
+    lo, hi = wrong.min_resources_, wrong.max_resources_  # known once fit has seen the data
+    opt = Hyperband(space, min_budget=lo, max_budget=hi, eta=3, budget_type=int)
+    search = SearchCV(LogisticRegression(max_iter=300), space, cv=3, max_evaluations=6,
+                      optimizer=opt, random_state=0)
+    first = search.fit(X, y).best_params_
+    assert search.fit(X, y).best_params_ == first  # fit again: a fresh copy each time
+    assert clone(search).fit(X, y).best_params_ == first
+    assert not opt.history.records  # the instance given stays unused
+    kde = SearchCV(LogisticRegression(max_iter=300), space, cv=3, max_evaluations=6,
+                   optimizer_kwargs={"model": "kde"}, random_state=0).fit(X, y)
+    assert kde.run_.optimizer.model == "kde"
+    with pytest.raises(ValueError, match="optimizer_kwargs: give them with an optimizer's name"):
+        SearchCV(LogisticRegression(), space, optimizer=opt,
+                 optimizer_kwargs={"model": "kde"}).fit(X, y)

@@ -200,7 +200,11 @@ class SearchCV(BaseSearchCV):
         ``k = 0 .. floor(log_factor(max_resources / min_resources))`` -- at least as many
         rungs as ``HalvingRandomSearchCV`` uses for the same resources.
     optimizer
-        A registered lowfi optimizer name or an optimizer; None: ``lowfi.optimizers.DEFAULT``.
+        A registered lowfi optimizer name (None: ``lowfi.optimizers.DEFAULT``), or an unused
+        optimizer built with ``min_budget=min_resources_`` and ``max_budget=max_resources_``
+        (each fit runs a copy of it).
+    optimizer_kwargs
+        Options of the named optimizer (e.g. ``{"model": "kde"}`` for the default).
     scoring, refit, cv, error_score, return_train_score, verbose
         As in ``HalvingRandomSearchCV`` (``scoring`` may be a list or dict of metrics; then
         ``refit`` names the one the search optimizes and the best model is chosen by, and
@@ -263,7 +267,8 @@ class SearchCV(BaseSearchCV):
                  total_budget: float | None = None, walltime: float | None = None,
                  n_workers: int = 1, executor: Any = None, storage: Any = None,
                  random_state: Any = None, verbose: int = 0, progress: bool = False,
-                 n_jobs: int | None = None):
+                 n_jobs: int | None = None, optimizer_kwargs: dict | None = None):
+        self.optimizer_kwargs = optimizer_kwargs
         self.estimator, self.space, self.resource = estimator, space, resource
         self.min_resources, self.max_resources, self.factor = min_resources, max_resources, factor
         self.optimizer, self.scoring, self.refit, self.cv = optimizer, scoring, refit, cv
@@ -381,6 +386,8 @@ class SearchCV(BaseSearchCV):
                                  n_samples, fit_kwargs, metric)
 
         optimizer = self.optimizer if self.optimizer is not None else _opts.DEFAULT
+        if not isinstance(optimizer, str):
+            optimizer = self._fresh_optimizer(optimizer, lo, hi)
         limits = {"max_evaluations": self.max_evaluations, "total_budget": self.total_budget,
                   "walltime": self.walltime}
         if all(v is None for v in limits.values()):
@@ -395,8 +402,14 @@ class SearchCV(BaseSearchCV):
             kwargs["error_on_all_failed"] = False
         if self.error_score == "raise":
             kwargs["max_failures"] = 1
-        if isinstance(optimizer, str) and _accepts(optimizer, "budget_type"):
-            kwargs["optimizer_kwargs"] = {"budget_type": int}
+        if self.optimizer_kwargs is not None and not isinstance(self.optimizer_kwargs, dict):
+            raise ValueError(f"optimizer_kwargs: got {self.optimizer_kwargs!r}; allowed are None "
+                             "or a dict of the optimizer's options")
+        if isinstance(optimizer, str):
+            kwargs["optimizer_kwargs"] = dict(self.optimizer_kwargs or {})
+            if _accepts(optimizer, "budget_type"):
+                kwargs["optimizer_kwargs"].setdefault("budget_type", int)
+
         n_workers = self._n_workers()
         journal = self._journal_path()
         with warnings.catch_warnings():
@@ -433,6 +446,28 @@ class SearchCV(BaseSearchCV):
             self._refit(X, y, routed)
         self.scorer_ = scorers._scorers if hasattr(scorers, "_scorers") else scorers
         return self
+
+    def _fresh_optimizer(self, optimizer: Any, lo: int, hi: int) -> Any:
+        """A copy of an optimizer instance for this fit (``fit`` can run again, and a clone
+        of a fitted search fits), refused when its budgets are not the search's resources."""
+        import copy
+
+        if self.optimizer_kwargs:
+            raise ValueError("optimizer_kwargs: give them with an optimizer's name, not with an "
+                             "optimizer instance")
+        if getattr(optimizer, "history", None) is not None and (
+                optimizer.history.records or optimizer.history.pending):
+            raise ValueError("optimizer: got an optimizer that has already been asked; pass a "
+                             "fresh one, or a registered name with optimizer_kwargs")
+        got = (getattr(optimizer, "min_budget", None), getattr(optimizer, "max_budget", None))
+        if got[1] is not None and (float(got[0] if got[0] is not None else hi), float(got[1])) \
+                != (float(lo), float(hi)):
+            raise ValueError(f"optimizer: its budgets are {got[0]!r}..{got[1]!r}, but this search's "
+                             f"resources are {lo}..{hi} ({self.resource}: min_resources_ .. "
+                             "max_resources_, known only at fit): pass the optimizer's name "
+                             "(optimizer='hyperband', optimizer_kwargs=...) instead of an "
+                             "instance, or build it with these budgets")
+        return copy.deepcopy(optimizer)
 
     def _n_workers(self) -> int:
         """``n_workers``, or the workers ``n_jobs`` asks for (joblib's convention)."""
