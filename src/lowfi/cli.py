@@ -140,8 +140,10 @@ def summarize(trials: pd.DataFrame, title: str = "run", direction: str = "minimi
                       f"reached {reached.min():g}..{reached.max():g}; never counted as best)")
         failed = trials[trials["status"] == "failed"]
         if len(failed):
-            last = str(failed.iloc[-1]["error"]).strip().splitlines()
-            con.print(f"[red]{len(failed)} failed trials[/]; last error: {_esc(last[-1]) if last else ''}")
+            error = failed.iloc[-1]["error"]
+            last = str(error).strip().splitlines() if isinstance(error, str) else []
+            con.print(f"[red]{len(failed)} failed trials[/]"
+                      + (f"; last error: {_esc(last[-1])}" if last else " (no error message)"))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -372,3 +372,16 @@ def test_an_optimizer_instance_is_checked_and_copied_and_options_go_by_name():
     with pytest.raises(ValueError, match="optimizer_kwargs: give them with an optimizer's name"):
         SearchCV(LogisticRegression(), space, optimizer=opt,
                  optimizer_kwargs={"model": "kde"}).fit(X, y)
+
+
+def test_a_search_with_an_executor_instance_can_be_fit_again_and_cloned():
+    from sklearn.base import clone
+    from sklearn.datasets import load_iris
+
+    from lowfi.execution.inline import InlineExecutor
+
+    X, y = load_iris(return_X_y=True)
+    search = SearchCV(LogisticRegression(max_iter=300), {"C": (0.1, 10.0)}, cv=3,
+                      max_evaluations=4, executor=InlineExecutor(), random_state=0)
+    first = search.fit(X, y).best_params_
+    assert clone(search).fit(X, y).best_params_ == first  # nothing of the run stays in it

@@ -172,3 +172,16 @@ def test_tuple_choices_stay_tuples_through_the_journal_and_in_the_trials_table(t
     assert len(seen) == 20 and all(isinstance(v, tuple) for v in seen)  # both sessions
     assert set(res.trials["config.hls"]) <= {(32,), (64, 64)}
     assert res.trials["config.hls"].map(lambda v: v == res.best_config["hls"]).any()
+
+
+def test_initial_categorical_values_become_the_choices_themselves():
+    space = ConfigurationSpace([Categorical("flag", [True, False]), Categorical("n", [1, 2, 3])])
+    got = []
+    lowfi.minimize(lambda c, b: got.append(c) or 0.0, space, "random", max_evaluations=1,
+                   progress=False, initial_configs=[{"flag": 1, "n": 2.0}])
+    assert got[0] == {"flag": True, "n": 2}
+    assert type(got[0]["flag"]) is bool and type(got[0]["n"]) is int
+    with pytest.raises(ValueError, match=r"initial_configs\[0\]: config: 'n' got 5; allowed are "
+                                         r"\[1, 2, 3\]"):
+        lowfi.minimize(lambda c, b: 0.0, space, "random", max_evaluations=1, progress=False,
+                       initial_configs=[{"flag": True, "n": 5}])

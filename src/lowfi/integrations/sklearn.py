@@ -285,6 +285,12 @@ class SearchCV(BaseSearchCV):
             if not isinstance(self.resource, str) or self.resource not in self.estimator.get_params():
                 raise ValueError(f"resource: got {self.resource!r}; allowed are 'n_samples' or an "
                                  f"integer parameter of {type(self.estimator).__name__}")
+            current = self.estimator.get_params()[self.resource]
+            if isinstance(current, bool) or (current is not None
+                                             and not isinstance(current, numbers.Integral)):
+                raise ValueError(f"resource: got {self.resource!r}, a parameter whose value is "
+                                 f"{current!r}; the resource is an integer parameter (such as "
+                                 "n_estimators or max_iter) or 'n_samples'")
         if self.min_resources == "smallest":
             lo = 1
             if self.resource == "n_samples":
@@ -412,6 +418,12 @@ class SearchCV(BaseSearchCV):
 
         n_workers = self._n_workers()
         journal = self._journal_path()
+        if self.verbose and self.verbose > 0:  # as scikit-learn's searches announce their plan
+            bound = ", ".join(f"{k}={v:g}" for k, v in limits.items() if v is not None)
+            print(f"SearchCV: {self.n_splits_} folds, {self.resource} from {lo} to {hi} "
+                  f"({self.n_possible_iterations_} rungs, factor {self.factor:g}), optimizer "
+                  f"{optimizer if isinstance(optimizer, str) else type(optimizer).__name__}, "
+                  f"until {bound}")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"minimize: all")
             # SearchCV says itself when max_resources was never reached
@@ -551,7 +563,8 @@ class SearchCV(BaseSearchCV):
                 warnings.warn(f"SearchCV: no evaluation reached max_resources="
                               f"{self.max_resources_} within the limits (highest: {max(rungs)}); "
                               f"best_score_ is measured at {self.resource}={reached}. Raise "
-                              "max_evaluations or total_budget", stacklevel=3)
+                              "the limit that stopped it (max_evaluations, total_budget or "
+                              "walltime)", stacklevel=3)
 
     def _refit(self, X: Any, y: Any, routed: Any) -> None:
         self.best_estimator_ = clone(self.estimator).set_params(

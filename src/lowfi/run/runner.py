@@ -205,6 +205,9 @@ class Runner:
                 self.executor.cancel_all()
             finally:
                 self.executor.close()
+                if self.executor.in_process:  # the run's journal is closed: an executor the
+                    self.executor.channel = None  # user made holds nothing of it (picklable)
+                self.executor.objective = None  # type: ignore[assignment]
 
     def stop_condition(self) -> str:
         """The first stop condition that holds ("" when none does)."""

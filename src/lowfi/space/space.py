@@ -304,6 +304,14 @@ class Space:
             raise ValueError(f"{argument}: unknown parameters {unknown}; the space has {self.names}")
         out = {k: _py(v) for k, v in config.items()}
         for i, (name, kind) in enumerate(zip(self.names, self.kinds)):
+            if name in out and kind in (CAT, ORD):  # the choice itself (2.0 -> the choice 2)
+                choices = self.choices[i] or ()
+                try:
+                    out[name] = choices[_index_of(choices, _as_tuple(out[name]), name)]
+                except ValueError:
+                    raise ValueError(f"{argument}: {name!r} got {out[name]!r}; allowed are "
+                                     f"{list(choices)}") from None
+                continue
             if name not in out or kind not in (INT, FLOAT):
                 continue
             v = out[name]
