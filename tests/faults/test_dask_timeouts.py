@@ -89,7 +89,12 @@ def test_a_nanny_dask_closed_for_good_is_brought_back():
         assert len(ex.client.nthreads()) == 1
         ex._check_workers(time.monotonic())
         ex.client.wait_for_workers(2, timeout=60)
-        assert len(cluster.workers) == 2
+        # the new worker can register with the scheduler before the cluster records its
+        # nanny: wait for the cluster's own record too
+        deadline = time.monotonic() + 60
+        while len(cluster.workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(cluster.workers) == 2 and len(ex.client.nthreads()) == 2
     finally:
         ex.close()
 
