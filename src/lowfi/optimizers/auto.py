@@ -634,9 +634,15 @@ class Auto(Hyperband):
     def _alive(self) -> set:
         """Keys of the configurations waiting in an open bracket for their rung to finish
         or for their promotion to be handed out."""
-        key = self.space.key
-        return {key(cfg) for br in self.brackets.values()
-                for cfg in [r[3] for r in br.results] + [q[1] for q in br.queue]}
+        keys = self.__dict__.setdefault("_alive_keys", {})  # config id -> key, computed once
+        out = set()
+        for br in self.brackets.values():
+            for cid, cfg in [(r[2], r[3]) for r in br.results] + [(q[0], q[1]) for q in br.queue]:
+                k = keys.get(cid)
+                if k is None:
+                    k = keys[cid] = self.space.key(cfg)
+                out.add(k)
+        return out
 
     def __setstate__(self, state: dict) -> None:  # runs pickled before the bracket check
         self.__dict__.update(state)
