@@ -134,20 +134,13 @@ class _SynchronousBrackets(Optimizer):
             raise ValueError(f"max_brackets: got {max_brackets!r}; allowed are None or an int >= 1")
         self.s_max = n_rungs(self.min_budget, self.max_budget, self.eta)
         self.max_brackets = max_brackets
-        _warn_if_too_small(self.space, self._plan_size())
+        _warn_if_too_small(self.space, int(self._plan(0)[1][0]))  # the first bracket's size
         self.proposer = self._bind(proposer)
         self.brackets: dict[int, _Bracket] = {}
         self.n_brackets = 0
 
     def _plan(self, k: int) -> tuple[int, list[int], list[float]]:
         raise NotImplementedError
-
-    def _plan_size(self) -> int:
-        """Configurations the first bracket starts."""
-        try:
-            return int(self._plan(0)[1][0])
-        except AttributeError:  # a subclass that sets what _plan reads after this __init__
-            return 0
 
     def _budget_type(self) -> type:
         return getattr(self, "budget_type", float)  # runs pickled before budget types: float
@@ -199,11 +192,11 @@ class SuccessiveHalving(_SynchronousBrackets):
                  n_configs: int | None = None, proposer: Proposer | None = None,
                  seed: SeedLike = None, max_brackets: int | None = None,
                  budget_type: Any = None):
-        super().__init__(space, min_budget, max_budget, eta, proposer, seed, max_brackets,
-                         budget_type)
         if n_configs is not None and (not isinstance(n_configs, int) or n_configs < 1):
             raise ValueError(f"n_configs: got {n_configs!r}; allowed are None or an int >= 1")
-        self.n_configs = n_configs
+        self.n_configs = n_configs  # before the base class plans the first bracket
+        super().__init__(space, min_budget, max_budget, eta, proposer, seed, max_brackets,
+                         budget_type)
 
     def _plan(self, k: int):
         n0 = self.n_configs if self.n_configs is not None else round(self.eta**self.s_max)
