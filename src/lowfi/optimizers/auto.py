@@ -248,7 +248,7 @@ class _GPModel:
             X, y = self._subset(X[ok], y[ok])
             s = None
         y = robust_targets(y)
-        if len(y) < 2 or not np.ptp(y) > 0:
+        if len(y) < 2 or not np.ptp(y) > 0 or not np.all(np.isfinite(y)):
             self._X = None
             return False
         n = len(y)
@@ -267,7 +267,7 @@ class _GPModel:
             with blas_single_thread():
                 self.gp.fit(F, y, optimize=optimize)
                 mu = self.gp.predict_mean(self._transform(X, np.ones(n))) if self.joint else y
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        except np.linalg.LinAlgError:
             self._X = None  # a model that cannot be fit proposes nothing: random draws instead
             return False
         if optimize:
