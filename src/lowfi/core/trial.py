@@ -341,6 +341,7 @@ class Trial:
         #: whether the stopping rule said stop
         self.stopped = False
         self.stopped_at: float | None = None  # the last step reported when the rule said stop
+        self._diverged: float | None = None  # the non-finite value that stopped it
         self._flushed = 0
         self._last_flush = 0.0
         self._last_state = 0.0
@@ -511,7 +512,7 @@ class Trial:
 
     def stop_info(self) -> dict[str, Any]:
         """What the rule keeps with a stopped trial (:meth:`StoppingRule.describe`)."""
-        if getattr(self, "_diverged", None) is not None:
+        if self._diverged is not None:
             value = -self._diverged if self.maximize else self._diverged
             return {"rule": type(self.rule).__name__, "decision": "stop",
                     "reason": f"the reported value is {value}: the training diverged",

@@ -173,7 +173,8 @@ def minimize(
     objective
         ``objective(config, budget)`` or ``objective(trial)``, returning a float loss, a tuple
         of losses, or a :class:`lowfi.Result`. A :class:`lowfi.benchmarks.Benchmark` works too
-        (its space and budgets are used when not given).
+        (its space and budgets are used when not given; with an int ``seed`` trial ``i`` is
+        evaluated with a seed drawn from ``(seed, i)``, so noisy benchmarks repeat).
     optimizer
         A registered name (``lowfi.optimizers.REGISTRY``) or an :class:`Optimizer` instance;
         None: ``lowfi.optimizers.DEFAULT`` for a new run, the stored optimizer for a resumed

@@ -341,13 +341,15 @@ class Space:
         """``frame`` (a trials DataFrame) with the ``config.*`` columns of categorical and
         ordinal parameters whose choices are tuples holding those tuples again (the journal
         stores them as JSON lists), so that the table compares equal to ``best_config``."""
+        import pandas as pd
         for name, kind, choices in zip(self.names, self.kinds, self.choices):
             col = f"config.{name}"
             if kind not in (CAT, ORD) or col not in frame:
                 continue
             if not any(isinstance(c, tuple) for c in choices or ()):
                 continue
-            frame[col] = pd_object([_as_tuple(v) for v in frame[col]])
+            frame[col] = pd.Series([_as_tuple(v) for v in frame[col]], index=frame.index,
+                                   dtype=object)
         return frame
 
     def key(self, config: Mapping[str, Any]) -> tuple:
@@ -360,12 +362,6 @@ _INACTIVE = object()  # marks an inactive parameter while decoding
 
 def _as_tuple(v: Any) -> Any:
     return tuple(_as_tuple(x) for x in v) if isinstance(v, list) else v
-
-
-def pd_object(values: list) -> Any:
-    import pandas as pd
-
-    return pd.Series(values, dtype=object).to_numpy()
 
 
 def _has_prior(hp: Any) -> bool:
